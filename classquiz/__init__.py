@@ -1,0 +1,53 @@
+"""ClassQuiz server: `create_app(settings)` builds the aiohttp app with Socket.IO attached."""
+
+from __future__ import annotations
+
+import logging
+
+import socketio
+from aiohttp import web
+from redis.asyncio import Redis
+
+from classquiz.config import Settings
+from classquiz.cors import cors_middleware
+from classquiz.db.engine import connect_database, disconnect_database
+from classquiz.observability import metrics_handler, request_middleware
+from classquiz.openapi import build_openapi
+from classquiz.routers import docs, health, quizzes, users
+from classquiz.runtime import SERVICES, build_services
+from classquiz.socket_server.server import create_socket_server
+
+__version__ = "0.1.0"
+log = logging.getLogger("classquiz")
+SIO = web.AppKey("sio", socketio.AsyncServer)
+ROUTERS = (health.router, users.router, quizzes.router)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The whole server for `settings` (whose storage URLs must be resolved)."""
+    settings.ensure_safe()
+    redis = Redis.from_url(settings.require_redis_url(), health_check_interval=30)
+    app = web.Application(
+        middlewares=[cors_middleware(settings.cors_origins), request_middleware],
+        client_max_size=1_048_576,
+    )
+    app[SERVICES] = build_services(settings, redis)
+    sio = create_socket_server(settings)
+    sio.attach(app)
+    app[SIO] = sio
+
+    endpoints = [ep for router in ROUTERS for ep in router.endpoints]
+    for router in ROUTERS:
+        router.install(app)
+    docs.install(app, build_openapi(endpoints, __version__))
+    app.router.add_get("/metrics", metrics_handler)
+
+    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        await connect_database(settings.database_url_asyncpg)
+        log.info("connected to the database and Redis")
+        yield
+        await disconnect_database()
+        await redis.aclose()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

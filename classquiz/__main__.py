@@ -1,0 +1,67 @@
+"""Command line: `python -m classquiz serve|migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from classquiz.config import InsecureConfiguration, Settings
+from classquiz.observability import setup_logging
+
+log = logging.getLogger("classquiz")
+
+
+def _settings(zero_config: bool) -> Settings:
+    from classquiz.devservers import local_secret_key, resolve_storage
+
+    settings = Settings()
+    setup_logging(settings.effective_log_level, settings.debug)
+    if zero_config and not settings.database_url:
+        settings = local_secret_key(settings)
+    return resolve_storage(settings)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from classquiz.db.migrate import current_revision, upgrade_database
+
+    settings = _settings(zero_config=False)
+    upgrade_database(settings.require_database_url())
+    log.info("database schema at revision %s", current_revision(settings.require_database_url()))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from classquiz import create_app
+    from classquiz.db.migrate import upgrade_database
+
+    settings = _settings(zero_config=True)
+    try:
+        settings.ensure_safe()
+    except InsecureConfiguration as exc:
+        log.error("refusing to start: %s", exc)
+        return 2
+    upgrade_database(settings.require_database_url())
+    app = create_app(settings)
+    log.info("serving on http://%s:%s (API docs at /api/docs)", args.host, args.port)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m classquiz", description="ClassQuiz server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server (migrates the database first)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(func=cmd_migrate)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Every setting of the server, read from the environment (and an optional `.env`).
+
+Each knob has a default that is safe for a class on one machine. The only
+dangerous default, the development secret key, is refused outside debug mode
+unless `ALLOW_DEV_SECRET` is set on purpose (the zero-configuration start sets it
+and says so in the log).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET_KEY = "classquiz-development-secret-change-me"
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised when the settings would make a production server unsafe."""
+
+
+class Settings(BaseSettings):
+    """The server's configuration; field names match the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Storage. None means "find or start one" (see classquiz.devservers).
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = Field(default="cq", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    meilisearch_url: str | None = None
+    meilisearch_key: str | None = None
+
+    # Security.
+    secret_key: str = DEV_SECRET_KEY
+    allow_dev_secret: bool = False
+    token_expiry_s: int = Field(default=60 * 60 * 24, ge=60)
+    game_token_expiry_s: int = Field(default=60 * 60 * 12, ge=60)
+    cors_origins: Annotated[list[str], NoDecode] = ["*"]
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    cookie_secure: bool = False
+
+    # Socket.IO transport.
+    ping_interval_s: float = Field(default=25.0, gt=0)
+    ping_timeout_s: float = Field(default=20.0, gt=0)
+    max_message_bytes: int = Field(default=65_536, ge=1024)
+
+    # Games.
+    max_players_per_game: int = Field(default=10_000, ge=1)
+    game_ttl_s: int = Field(default=60 * 60 * 6, ge=60)
+    public_url: str = "http://localhost:8000"
+
+    # Abuse limits (SPEC §5).
+    rate_limit_failures: int = Field(default=20, ge=1)
+    rate_limit_window_s: int = Field(default=60, ge=1)
+    rate_limit_block_s: int = Field(default=60, ge=1)
+    socket_events_per_s: int = Field(default=10, ge=1)
+    socket_events_drop_per_s: int = Field(default=50, ge=1)
+
+    # Operations.
+    log_level: str = "INFO"
+    debug: bool = False
+    data_dir: str = ".classquiz-data"
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        """Accept `a,b,c` in the environment as well as JSON lists."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        return value.upper()
+
+    @cached_property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies]
+
+    @property
+    def effective_log_level(self) -> str:
+        return "DEBUG" if self.debug else self.log_level
+
+    def ensure_safe(self) -> None:
+        """Refuse a production start with the development secret key."""
+        if self.secret_key == DEV_SECRET_KEY and not (self.debug or self.allow_dev_secret):
+            raise InsecureConfiguration(
+                "SECRET_KEY is the development default; set SECRET_KEY to a long random "
+                "value (or DEBUG=true for local development)."
+            )
+        if len(self.secret_key) < 16:
+            raise InsecureConfiguration("SECRET_KEY must be at least 16 characters long.")
+
+    @property
+    def database_url_asyncpg(self) -> str:
+        """The database URL in the form SQLAlchemy's asyncpg dialect wants."""
+        return to_driver_url(self.require_database_url(), "asyncpg")
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not resolved yet (see classquiz.devservers)")
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise RuntimeError("REDIS_URL is not resolved yet (see classquiz.devservers)")
+        return self.redis_url
+
+
+def to_driver_url(url: str, driver: str) -> str:
+    """Turn `postgresql://…` (or `postgres://…`) into `postgresql+<driver>://…`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    base = scheme.split("+", 1)[0]
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+{driver}://{rest}"
+    raise ValueError(f"only PostgreSQL is supported, got scheme {scheme!r}")

@@ -1,0 +1,41 @@
+"""The one database connection the Ormar models are bound to.
+
+Ormar binds models to a connection object when their classes are defined, but
+the URL is only known once the settings are resolved (possibly after starting an
+embedded PostgreSQL). So the models share a `DatabaseConnection` created with a
+placeholder URL, and `connect_database` points it at the real one before use.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy
+from ormar.databases.connection import DatabaseConnection
+
+metadata = sqlalchemy.MetaData()
+database = DatabaseConnection("postgresql+asyncpg://unconfigured/unconfigured")
+
+
+async def connect_database(asyncpg_url: str, *, pool_size: int = 10) -> DatabaseConnection:
+    """Point the shared connection at `asyncpg_url` and open its pool."""
+    if database.is_connected:
+        await database.disconnect()
+    database._url = asyncpg_url
+    database._options["pool_size"] = pool_size
+    database._options["pool_pre_ping"] = True
+    await database.connect()
+    return database
+
+
+async def disconnect_database() -> None:
+    if database.is_connected:
+        await database.disconnect()
+
+
+async def database_is_ready() -> bool:
+    """True when a trivial query succeeds (used by /readyz)."""
+    try:
+        async with database.connection() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,134 @@
+"""Structured logs, request ids and Prometheus metrics.
+
+Logs are JSON lines unless in debug mode; every REST request gets an id (taken
+from a sane incoming `X-Request-ID` or drawn) that is echoed in the response and
+attached to every log line written while the request is handled.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pythonjsonlogger.json import JsonFormatter
+
+from classquiz.errors import ApiError
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = logging.getLogger("classquiz.http")
+
+HTTP_REQUESTS = Counter(
+    "classquiz_http_requests_total", "REST requests handled", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "classquiz_http_request_duration_seconds",
+    "REST request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def setup_logging(level: str, debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    if debug:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    else:
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiohttp.access", "engineio.server", "socketio.server"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, error bodies in the SPEC §2 shape, metrics and an access log line."""
+    incoming = request.headers.get("X-Request-ID", "")
+    request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    route = _route_name(request)
+    try:
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = web.Response(
+                body=orjson.dumps(exc.body()),
+                status=exc.status,
+                content_type="application/json",
+                headers=exc.headers,
+            )
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+                exc.status, "http_error"
+            )
+            response = web.Response(
+                body=orjson.dumps({"error": {"code": code, "message": exc.reason}}),
+                status=exc.status,
+                content_type="application/json",
+            )
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = web.Response(
+                body=orjson.dumps(
+                    {
+                        "error": {
+                            "code": "internal_error",
+                            "message": "something went wrong on the server",
+                            "details": [{"request_id": request_id}],
+                        }
+                    }
+                ),
+                status=500,
+                content_type="application/json",
+            )
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        elapsed = time.perf_counter() - started
+        status = getattr(locals().get("response"), "status", 500)
+        if route != "/metrics":
+            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+            HTTP_LATENCY.labels(request.method, route).observe(elapsed)
+        log.debug("%s %s -> %s in %.1f ms", request.method, request.path, status, elapsed * 1000)
+        request_id_var.reset(token)
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

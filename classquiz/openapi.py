@@ -1,0 +1,116 @@
+"""OpenAPI 3.1 generated from the declared endpoints and their pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from classquiz.routers.api import Endpoint
+from classquiz.schemas import ErrorOut
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    422: "Validation failed",
+    429: "Rate limited",
+    503: "Unavailable",
+}
+
+
+def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
+    models: set[type[BaseModel]] = {ErrorOut}
+    for ep in endpoints:
+        for candidate in (ep.body, ep.query, ep.response):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                models.add(candidate)
+    keyed = [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)]
+    _, top = models_json_schema(keyed, ref_template=REF_TEMPLATE)
+    schemas: dict[str, Any] = top.get("$defs", {})
+
+    paths: dict[str, Any] = {}
+    for ep in endpoints:
+        paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ClassQuiz server", "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "access token, API key (cqk_…) or player token",
+                },
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "access_token"},
+            },
+        },
+    }
+
+
+def _schema_of(annotation: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {"$ref": REF_TEMPLATE.format(model=annotation.__name__)}
+    schema = TypeAdapter(annotation).json_schema(ref_template=REF_TEMPLATE)
+    schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": ep.summary,
+        "tags": list(ep.tags),
+        "operationId": ep.handler.__name__,
+        "parameters": [],
+        "responses": {},
+    }
+    for name in re.findall(r"{(\w+)}", ep.path):
+        op["parameters"].append(
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        )
+    if ep.query is not None:
+        for name, field in ep.query.model_fields.items():
+            op["parameters"].append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": field.is_required(),
+                    "schema": TypeAdapter(field.annotation).json_schema(),
+                }
+            )
+    if ep.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_of(ep.body, schemas)}},
+        }
+    ok: dict[str, Any] = {"description": STATUS_TEXT.get(ep.status, "OK")}
+    if ep.raw_response:
+        ok["content"] = {ep.raw_response: {"schema": {"type": "string"}}}
+    elif ep.response is not None and ep.status != 204:
+        ok["content"] = {"application/json": {"schema": _schema_of(ep.response, schemas)}}
+    op["responses"][str(ep.status)] = ok
+    for status in ep.errors:
+        op["responses"][str(status)] = {
+            "description": STATUS_TEXT.get(status, "Error"),
+            "content": {
+                "application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorOut")}}
+            },
+        }
+    if ep.auth == "user":
+        op["security"] = [{"bearer": []}, {"cookie": []}]
+    elif ep.auth == "player":
+        op["security"] = [{"bearer": []}]
+    if not op["parameters"]:
+        del op["parameters"]
+    return op

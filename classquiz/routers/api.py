@@ -1,0 +1,172 @@
+"""A small declarative layer over aiohttp routes: typed bodies, typed responses, OpenAPI.
+
+Each REST handler is declared once with `ApiRouter.route(...)`, naming its body,
+query and response models. The same declaration validates the request, renders
+the response and feeds the OpenAPI generator, so the spec cannot drift from the
+code.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from classquiz.errors import ApiError, invalid_payload
+from classquiz.routers.auth import require_session
+
+Handler = Callable[..., Awaitable[Any]]
+MAX_JSON_BODY = 1_048_576
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Everything known about one REST operation."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tags: tuple[str, ...]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    auth: str = "none"  # "none" | "user" | "player"
+    errors: tuple[int, ...] = ()
+    raw_response: str | None = None  # content type when the handler returns raw bytes
+
+
+@dataclass
+class ApiRouter:
+    """Collects endpoints of one resource; `install` adds them to an aiohttp app."""
+
+    prefix: str = ""
+    tags: tuple[str, ...] = ()
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        auth: str = "none",
+        errors: tuple[int, ...] = (),
+        raw_response: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            wrapped = _wrap(handler, body=body, query=query, status=status, auth=auth)
+            self.endpoints.append(
+                Endpoint(
+                    method=method.upper(),
+                    path=self.prefix + path,
+                    handler=wrapped,
+                    summary=summary,
+                    tags=self.tags,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    auth=auth,
+                    errors=errors,
+                    raw_response=raw_response,
+                )
+            )
+            return handler
+
+        return decorate
+
+    def install(self, app: web.Application) -> None:
+        for endpoint in self.endpoints:
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """Render with orjson; pydantic models are dumped in JSON mode first."""
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    return web.Response(
+        body=orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise ApiError(413, "payload_too_large", "the request body is too large")
+    raw = await request.content.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise ApiError(413, "payload_too_large", "the request body is too large")
+    if not raw.strip():
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def _wrap(
+    handler: Handler,
+    *,
+    body: type[BaseModel] | None,
+    query: type[BaseModel] | None,
+    status: int,
+    auth: str,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    @functools.wraps(handler)
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        if auth == "user":
+            await require_session(request)  # 401 before any body is judged
+        kwargs: dict[str, Any] = {}
+        try:
+            if body is not None:
+                kwargs["body"] = body.model_validate(await read_json(request))
+            if query is not None:
+                kwargs["query"] = query.model_validate(_query_dict(request, query))
+        except ValidationError as exc:
+            raise invalid_payload(exc) from None
+        result = await handler(request, **kwargs)
+        if isinstance(result, web.StreamResponse):
+            return result
+        if result is None:
+            return web.Response(status=204)
+        return json_response(result, status=status)
+
+    return endpoint
+
+
+def _query_dict(request: web.Request, model: type[BaseModel]) -> dict[str, Any]:
+    """Query parameters; list-typed fields accept repeats and commas (`tags=a,b&tags=c`)."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        values = request.query.getall(name, [])
+        if not values:
+            continue
+        if "list" in str(info.annotation):
+            out[name] = [part for value in values for part in value.split(",") if part]
+        else:
+            out[name] = values[-1]
+    return out
+
+
+def parse_uuid(value: str, not_found_code: str) -> uuid.UUID:
+    """A path id; a malformed one is simply not found."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ApiError(404, not_found_code, "not found") from None

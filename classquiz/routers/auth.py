@@ -1,0 +1,36 @@
+"""Reading the caller's credentials from a REST request."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from classquiz.errors import ApiError
+from classquiz.runtime import services
+from classquiz.services.users import Session
+
+COOKIE_NAME = "access_token"
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def optional_session(request: web.Request) -> Session | None:
+    """The caller's session, None when anonymous; bad credentials are still 401."""
+    if "session" in request:
+        return request["session"]
+    credential = bearer_token(request) or request.cookies.get(COOKIE_NAME)
+    session = await services(request).users.authenticate(credential) if credential else None
+    request["session"] = session
+    return session
+
+
+async def require_session(request: web.Request) -> Session:
+    session = await optional_session(request)
+    if session is None:
+        raise ApiError(401, "not_authenticated", "log in or send a bearer token")
+    return session

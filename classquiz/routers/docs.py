@@ -1,0 +1,33 @@
+"""/api/openapi.json (generated) and the /api/docs page (Swagger UI served locally)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from swagger_ui_bundle import swagger_ui_path
+
+from classquiz.routers.api import json_response
+
+OPENAPI_KEY = web.AppKey("openapi", dict)
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ClassQuiz API</title>
+<link rel="stylesheet" href="/api/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/static/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>"""
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return json_response(request.app[OPENAPI_KEY])
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    return web.Response(text=DOCS_PAGE, content_type="text/html")
+
+
+def install(app: web.Application, spec: dict) -> None:
+    app[OPENAPI_KEY] = spec
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/docs", docs_page)
+    app.router.add_static("/api/docs/static", swagger_ui_path)

@@ -1,0 +1,171 @@
+"""REST: /api/v1/users — register, login, logout, me, API keys, TOTP."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from classquiz.routers.api import ApiRouter, json_response, parse_uuid
+from classquiz.routers.auth import COOKIE_NAME, require_session
+from classquiz.runtime import services
+from classquiz.schemas import (
+    ApiKeyCreatedOut,
+    ApiKeyIn,
+    ApiKeyOut,
+    LoginIn,
+    OkOut,
+    RegisterIn,
+    TokenOut,
+    TotpCodeIn,
+    TotpSetupOut,
+    UserOut,
+)
+from classquiz.services.users import user_out
+
+router = ApiRouter(prefix="/api/v1/users", tags=("users",))
+
+
+@router.route(
+    "POST",
+    "/register",
+    summary="Create an account",
+    body=RegisterIn,
+    response=UserOut,
+    status=201,
+    errors=(409, 422),
+)
+async def register(request: web.Request, body: RegisterIn) -> UserOut:
+    return user_out(await services(request).users.register(body))
+
+
+@router.route(
+    "POST",
+    "/login",
+    summary="Log in with email or username",
+    body=LoginIn,
+    response=TokenOut,
+    errors=(401, 422),
+)
+async def login(request: web.Request, body: LoginIn) -> web.Response:
+    svc = services(request)
+    _, token = await svc.users.login(body)
+    out = TokenOut(access_token=token, expires_in=svc.users.token_expiry_s)
+    response = json_response(out)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=svc.users.token_expiry_s,
+        httponly=True,
+        samesite="Lax",
+        secure=svc.settings.cookie_secure,
+        path="/",
+    )
+    return response
+
+
+@router.route(
+    "POST",
+    "/logout",
+    summary="Revoke the current access token and clear the cookie",
+    response=OkOut,
+    auth="user",
+    errors=(401,),
+)
+async def logout(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    await services(request).users.logout(session)
+    response = json_response(OkOut())
+    response.del_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+@router.route(
+    "GET", "/me", summary="The current user", response=UserOut, auth="user", errors=(401,)
+)
+async def me(request: web.Request) -> UserOut:
+    return user_out((await require_session(request)).user)
+
+
+@router.route(
+    "POST",
+    "/api-keys",
+    summary="Create an API key (the secret is shown once)",
+    body=ApiKeyIn,
+    response=ApiKeyCreatedOut,
+    status=201,
+    auth="user",
+    errors=(401, 422),
+)
+async def create_api_key(request: web.Request, body: ApiKeyIn) -> ApiKeyCreatedOut:
+    session = await require_session(request)
+    return await services(request).users.create_api_key(session.user, body.name)
+
+
+@router.route(
+    "GET",
+    "/api-keys",
+    summary="List API keys (without secrets)",
+    response=list[ApiKeyOut],
+    auth="user",
+    errors=(401,),
+)
+async def list_api_keys(request: web.Request) -> list[dict]:
+    session = await require_session(request)
+    keys = await services(request).users.list_api_keys(session.user)
+    return [key.model_dump(mode="json") for key in keys]
+
+
+@router.route(
+    "DELETE",
+    "/api-keys/{key_id}",
+    summary="Delete an API key",
+    auth="user",
+    status=204,
+    errors=(401, 404),
+)
+async def delete_api_key(request: web.Request) -> None:
+    session = await require_session(request)
+    key_id = parse_uuid(request.match_info["key_id"], "api_key_not_found")
+    await services(request).users.delete_api_key(session.user, key_id)
+
+
+@router.route(
+    "POST",
+    "/totp/setup",
+    summary="Start enabling a TOTP second factor",
+    response=TotpSetupOut,
+    auth="user",
+    errors=(401, 409),
+)
+async def totp_setup(request: web.Request) -> TotpSetupOut:
+    session = await require_session(request)
+    return await services(request).users.start_totp(session.user)
+
+
+@router.route(
+    "POST",
+    "/totp/enable",
+    summary="Confirm the TOTP secret with a code",
+    body=TotpCodeIn,
+    response=OkOut,
+    auth="user",
+    errors=(400, 401, 409),
+)
+async def totp_enable(request: web.Request, body: TotpCodeIn) -> OkOut:
+    session = await require_session(request)
+    await services(request).users.enable_totp(session.user, body.code)
+    return OkOut()
+
+
+@router.route(
+    "POST",
+    "/totp/disable",
+    summary="Turn the TOTP second factor off",
+    body=TotpCodeIn,
+    response=OkOut,
+    auth="user",
+    errors=(400, 401, 409),
+)
+async def totp_disable(request: web.Request, body: TotpCodeIn) -> OkOut:
+    session = await require_session(request)
+    await services(request).users.disable_totp(session.user, body.code)
+    return OkOut()

@@ -1,0 +1,45 @@
+"""The services of one running app, built from the settings and kept on the app.
+
+Handlers reach them with `services(request)`; nothing else is global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from classquiz.config import Settings
+from classquiz.services.quizzes import QuizService
+from classquiz.services.tokens import TokenSigner
+from classquiz.services.users import UserService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis
+    signer: TokenSigner
+    users: UserService
+    quizzes: QuizService
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def build_services(settings: Settings, redis: Redis) -> Services:
+    signer = TokenSigner(settings.secret_key)
+    return Services(
+        settings=settings,
+        redis=redis,
+        signer=signer,
+        users=UserService(redis, signer, settings.redis_prefix, settings.token_expiry_s),
+        quizzes=QuizService(),
+    )
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]

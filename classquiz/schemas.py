@@ -1,0 +1,277 @@
+"""Pydantic contracts shared by REST and sockets: requests (`*In`) and responses (`*Out`).
+
+Question rules of SPEC §3 live here as validators, so a quiz that reaches the
+database is always playable; each rule names the field it is about, so a 422
+says "question 3, choices: needs at least one correct choice".
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+QuestionType = Literal["single", "multiple", "true_false", "text", "slider", "order", "poll"]
+CHOICE_TYPES: frozenset[str] = frozenset({"single", "multiple", "true_false", "order", "poll"})
+
+MAX_QUESTIONS = 200
+MIN_TIME_LIMIT_S = 5
+MAX_TIME_LIMIT_S = 240
+QUESTION_TEXT_MAX = 500
+CHOICE_TEXT_MAX = 150
+ACCEPTED_ANSWER_MAX = 200
+
+T = TypeVar("T")
+Trimmed = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class Contract(BaseModel):
+    """Base of every request body: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def rule(field: str, code: str, message: str) -> PydanticCustomError:
+    """A question-rule failure that remembers which field it is about."""
+    return PydanticCustomError(code, message, {"field": field})
+
+
+# ---------------------------------------------------------------- questions
+
+
+class ChoiceIn(Contract):
+    text: Annotated[Trimmed, StringConstraints(min_length=1, max_length=CHOICE_TEXT_MAX)]
+    correct: bool = False
+
+
+class SliderIn(Contract):
+    min: float
+    max: float
+    step: float = Field(default=1, gt=0)
+    correct: float
+    tolerance: float = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SliderIn:
+        if not self.min < self.max:
+            raise rule("min", "slider_range", "slider min must be below max")
+        if not self.min <= self.correct <= self.max:
+            raise rule("correct", "slider_correct_outside", "slider correct must lie in [min, max]")
+        return self
+
+
+class QuestionIn(Contract):
+    """One authored question; `check_rules` enforces the per-type rules of SPEC §3."""
+
+    type: QuestionType
+    text: Annotated[Trimmed, StringConstraints(min_length=1, max_length=QUESTION_TEXT_MAX)]
+    image: AnyHttpUrl | None = None
+    time_limit_s: int = Field(default=20, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S)
+    points: Literal[0, 1, 2] = 1
+    choices: list[ChoiceIn] | None = None
+    accepted_answers: (
+        list[Annotated[Trimmed, StringConstraints(min_length=1, max_length=ACCEPTED_ANSWER_MAX)]]
+        | None
+    ) = None
+    slider: SliderIn | None = None
+
+    @model_validator(mode="after")
+    def check_rules(self) -> QuestionIn:
+        kind = self.type
+        if kind in CHOICE_TYPES:
+            self._check_choices()
+        elif self.choices:
+            raise rule("choices", "unexpected_field", f"a {kind} question has no choices")
+        if kind == "text":
+            answers = self.accepted_answers or []
+            if not 1 <= len(answers) <= 10:
+                raise rule(
+                    "accepted_answers",
+                    "accepted_answers_count",
+                    "a text question needs 1 to 10 accepted answers",
+                )
+        elif self.accepted_answers:
+            raise rule(
+                "accepted_answers", "unexpected_field", f"a {kind} question has no accepted answers"
+            )
+        if kind == "slider":
+            if self.slider is None:
+                raise rule("slider", "slider_missing", "a slider question needs a slider")
+        elif self.slider is not None:
+            raise rule("slider", "unexpected_field", f"a {kind} question has no slider")
+        return self
+
+    def _check_choices(self) -> None:
+        choices = self.choices or []
+        correct = sum(1 for choice in choices if choice.correct)
+        kind = self.type
+        if kind == "true_false":
+            if len(choices) != 2:
+                raise rule(
+                    "choices", "choices_count", "a true/false question has exactly 2 choices"
+                )
+            if correct != 1:
+                raise rule(
+                    "choices",
+                    "correct_count",
+                    "a true/false question has exactly one correct choice",
+                )
+            return
+        if not 2 <= len(choices) <= 6:
+            raise rule("choices", "choices_count", f"a {kind} question needs 2 to 6 choices")
+        if kind in ("single", "multiple") and correct < 1:
+            raise rule("choices", "correct_count", "at least one choice must be correct")
+        if kind == "poll" and correct:
+            raise rule("choices", "correct_count", "poll choices cannot be correct")
+        if kind == "order":
+            # `correct` is meaningless for ordering: the listed order is the answer.
+            for choice in choices:
+                choice.correct = False
+
+
+# ---------------------------------------------------------------- quizzes
+
+Tag = Annotated[Trimmed, StringConstraints(min_length=1, max_length=40)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+
+class QuizIn(Contract):
+    title: Annotated[Trimmed, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    public: bool = False
+    language: Language | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_tags(cls, tags: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for tag in tags:
+            seen.setdefault(tag.casefold(), tag)
+        return list(seen.values())
+
+
+class QuizOut(BaseModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    author: str | None = None
+    title: str
+    description: str
+    public: bool
+    language: str | None
+    tags: list[str]
+    question_count: int
+    questions: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class QuizSummaryOut(BaseModel):
+    id: uuid.UUID
+    title: str
+    description: str
+    public: bool
+    language: str | None
+    tags: list[str]
+    question_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageQuery(BaseModel):
+    """Query parameters are lenient: unknown ones (cache busters) are ignored."""
+
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+
+
+# ---------------------------------------------------------------- users
+
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{3,32}$")
+]
+
+
+class RegisterIn(Contract):
+    email: EmailStr
+    username: Username
+    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+
+
+class LoginIn(Contract):
+    login: Annotated[Trimmed, StringConstraints(min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    totp: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    username: str
+    totp_enabled: bool
+    created_at: datetime
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class ApiKeyIn(Contract):
+    name: Annotated[Trimmed, StringConstraints(min_length=1, max_length=100)] = "default"
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="the secret; shown only in this response")
+
+
+class TotpSetupOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpCodeIn(Contract):
+    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
+class OkOut(BaseModel):
+    ok: Literal[True] = True
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

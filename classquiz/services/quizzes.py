@@ -1,0 +1,135 @@
+"""QuizService: create, read, update and delete quizzes, with ownership rules.
+
+Writes are owner-only; reads are owner-only for private quizzes and open to
+everyone for public ones. A private quiz someone else owns answers 404, not 403,
+so its existence is not revealed. After every committed change the listener
+(the search index) is told; its failures never fail the save.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Protocol
+
+from classquiz.db.models import Quiz, User, utcnow
+from classquiz.errors import ApiError
+from classquiz.schemas import Page, QuizIn, QuizOut, QuizSummaryOut
+
+log = logging.getLogger(__name__)
+
+
+class QuizListener(Protocol):
+    """Told after the database commit; must not raise (errors are its own to retry)."""
+
+    async def quiz_saved(self, quiz: Quiz) -> None: ...
+
+    async def quiz_deleted(self, quiz_id: uuid.UUID) -> None: ...
+
+
+def quiz_out(quiz: Quiz, author: str | None) -> QuizOut:
+    return QuizOut(
+        id=quiz.id,
+        owner_id=quiz.owner.id,
+        author=author,
+        title=quiz.title,
+        description=quiz.description or "",
+        public=bool(quiz.public),
+        language=quiz.language,
+        tags=list(quiz.tags or []),
+        question_count=quiz.question_count,
+        questions=list(quiz.questions or []),
+        created_at=quiz.created_at,
+        updated_at=quiz.updated_at,
+    )
+
+
+def quiz_summary(quiz: Quiz) -> QuizSummaryOut:
+    return QuizSummaryOut(
+        id=quiz.id,
+        title=quiz.title,
+        description=quiz.description or "",
+        public=bool(quiz.public),
+        language=quiz.language,
+        tags=list(quiz.tags or []),
+        question_count=quiz.question_count,
+        created_at=quiz.created_at,
+        updated_at=quiz.updated_at,
+    )
+
+
+def _columns(data: QuizIn) -> dict[str, Any]:
+    questions = [q.model_dump(mode="json", exclude_none=True) for q in data.questions]
+    return {
+        "title": data.title,
+        "description": data.description,
+        "public": data.public,
+        "language": data.language,
+        "tags": data.tags,
+        "questions": questions,
+        "question_count": len(questions),
+    }
+
+
+class QuizService:
+    def __init__(self, listeners: list[QuizListener] | None = None) -> None:
+        self.listeners: list[QuizListener] = listeners or []
+
+    async def create(self, owner: User, data: QuizIn) -> QuizOut:
+        quiz = await Quiz.objects.create(owner=owner.id, **_columns(data))
+        await self._saved(quiz)
+        return quiz_out(quiz, owner.username)
+
+    async def list_own(self, owner: User, limit: int, offset: int) -> Page[QuizSummaryOut]:
+        query = Quiz.objects.filter(owner__id=owner.id)
+        total = await query.count()
+        rows = await query.order_by("-updated_at").limit(limit).offset(offset).all()
+        return Page[QuizSummaryOut](
+            items=[quiz_summary(q) for q in rows], total=total, limit=limit, offset=offset
+        )
+
+    async def get_readable(self, quiz_id: uuid.UUID, viewer: User | None) -> Quiz:
+        """The quiz if `viewer` may read it (owner, or anyone when public), else 404."""
+        quiz = await Quiz.objects.get_or_none(id=quiz_id)
+        if quiz is None or not (quiz.public or (viewer is not None and quiz.owner.id == viewer.id)):
+            raise ApiError(404, "quiz_not_found", "no such quiz")
+        return quiz
+
+    async def read(self, quiz_id: uuid.UUID, viewer: User | None) -> QuizOut:
+        quiz = await self.get_readable(quiz_id, viewer)
+        author = await User.objects.get_or_none(id=quiz.owner.id)
+        return quiz_out(quiz, author.username if author else None)
+
+    async def update(self, owner: User, quiz_id: uuid.UUID, data: QuizIn) -> QuizOut:
+        quiz = await self._owned(owner, quiz_id)
+        await quiz.update(**_columns(data), updated_at=utcnow())
+        quiz = await Quiz.objects.get(id=quiz_id)
+        await self._saved(quiz)
+        return quiz_out(quiz, owner.username)
+
+    async def delete(self, owner: User, quiz_id: uuid.UUID) -> None:
+        quiz = await self._owned(owner, quiz_id)
+        await Quiz.objects.filter(id=quiz.id).delete()
+        for listener in self.listeners:
+            await _notify(listener.quiz_deleted(quiz_id))
+
+    async def _owned(self, owner: User, quiz_id: uuid.UUID) -> Quiz:
+        quiz = await Quiz.objects.get_or_none(id=quiz_id)
+        if quiz is None:
+            raise ApiError(404, "quiz_not_found", "no such quiz")
+        if quiz.owner.id != owner.id:
+            if quiz.public:
+                raise ApiError(403, "forbidden", "only the quiz's owner may change it")
+            raise ApiError(404, "quiz_not_found", "no such quiz")
+        return quiz
+
+    async def _saved(self, quiz: Quiz) -> None:
+        for listener in self.listeners:
+            await _notify(listener.quiz_saved(quiz))
+
+
+async def _notify(call: Any) -> None:
+    try:
+        await call
+    except Exception:
+        log.exception("quiz listener failed")

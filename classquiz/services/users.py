@@ -1,0 +1,193 @@
+"""UserService: accounts, login, logout, API keys and the optional TOTP factor.
+
+Credentials accepted on every authenticated request, in this order: a bearer
+API key (`cqk_…`), a bearer access token, the `access_token` cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import pyotp
+from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
+
+from classquiz.db.models import ApiKey, User, utcnow
+from classquiz.errors import ApiError
+from classquiz.schemas import (
+    ApiKeyCreatedOut,
+    ApiKeyOut,
+    LoginIn,
+    RegisterIn,
+    TotpSetupOut,
+    UserOut,
+)
+from classquiz.services.passwords import hash_password, verify_password
+from classquiz.services.tokens import ACCESS, TokenInvalid, TokenSigner
+
+API_KEY_PREFIX = "cqk_"
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        totp_enabled=bool(user.totp_secret),
+        created_at=user.created_at,
+    )
+
+
+def api_key_out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+    )
+
+
+def hash_api_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who is calling, and how (a revocable access token or an API key)."""
+
+    user: User
+    token_jti: str | None = None
+    token_expires_at: int | None = None
+
+
+class UserService:
+    def __init__(
+        self, redis: Redis, signer: TokenSigner, key_prefix: str, token_expiry_s: int
+    ) -> None:
+        self._redis = redis
+        self._signer = signer
+        self._prefix = key_prefix
+        self.token_expiry_s = token_expiry_s
+
+    # -- accounts ------------------------------------------------------------
+
+    async def register(self, data: RegisterIn) -> User:
+        email = data.email.lower()
+        if await User.objects.filter(email=email).exists():
+            raise ApiError(409, "email_taken", "an account with this email already exists")
+        if await User.objects.filter(username__iexact=data.username).exists():
+            raise ApiError(409, "username_taken", "this username is taken")
+        try:
+            return await User.objects.create(
+                email=email,
+                username=data.username,
+                password_hash=await hash_password(data.password),
+            )
+        except (IntegrityError, asyncpg.UniqueViolationError):
+            # Lost a race with a concurrent registration of the same name.
+            if await User.objects.filter(email=email).exists():
+                raise ApiError(
+                    409, "email_taken", "an account with this email already exists"
+                ) from None
+            raise ApiError(409, "username_taken", "this username is taken") from None
+
+    async def login(self, data: LoginIn) -> tuple[User, str]:
+        login = data.login.strip()
+        if "@" in login:
+            user = await User.objects.get_or_none(email=login.lower())
+        else:
+            user = await User.objects.filter(username__iexact=login).get_or_none()
+        ok = await verify_password(user.password_hash if user else None, data.password)
+        if not ok or user is None:
+            raise ApiError(401, "invalid_credentials", "wrong login or password")
+        if user.totp_secret:
+            if not data.totp:
+                raise ApiError(401, "totp_required", "this account needs a one-time code")
+            if not pyotp.TOTP(user.totp_secret).verify(data.totp, valid_window=1):
+                raise ApiError(401, "invalid_credentials", "wrong one-time code")
+        token, _ = self._signer.issue(str(user.id), ACCESS, self.token_expiry_s)
+        return user, token
+
+    async def logout(self, session: Session) -> None:
+        if session.token_jti and session.token_expires_at:
+            ttl = max(1, session.token_expires_at - int(time.time()))
+            await self._redis.set(self._revoked_key(session.token_jti), b"1", ex=ttl)
+
+    # -- resolving credentials ----------------------------------------------------
+
+    async def authenticate(self, credential: str) -> Session:
+        """The session behind an API key or access token, or ApiError 401."""
+        if credential.startswith(API_KEY_PREFIX):
+            key = await ApiKey.objects.get_or_none(key_hash=hash_api_key(credential))
+            if key is None:
+                raise ApiError(401, "invalid_token", "unknown API key")
+            await ApiKey.objects.filter(id=key.id).update(last_used_at=utcnow())
+            user = await User.objects.get_or_none(id=key.user.id)
+            if user is None:
+                raise ApiError(401, "invalid_token", "unknown API key")
+            return Session(user=user)
+        try:
+            claims = self._signer.verify(credential, ACCESS)
+        except TokenInvalid as exc:
+            raise ApiError(401, "invalid_token", f"invalid access token: {exc}") from None
+        if await self._redis.exists(self._revoked_key(claims.jti)):
+            raise ApiError(401, "invalid_token", "this token was revoked (logged out)")
+        user = await User.objects.get_or_none(id=uuid.UUID(claims.subject))
+        if user is None:
+            raise ApiError(401, "invalid_token", "the account no longer exists")
+        return Session(user=user, token_jti=claims.jti, token_expires_at=claims.expires_at)
+
+    def _revoked_key(self, jti: str) -> str:
+        return f"{self._prefix}:revoked:{jti}"
+
+    # -- API keys ------------------------------------------------------------------
+
+    async def create_api_key(self, user: User, name: str) -> ApiKeyCreatedOut:
+        secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        key = await ApiKey.objects.create(
+            user=user.id, name=name, prefix=secret[:12], key_hash=hash_api_key(secret)
+        )
+        return ApiKeyCreatedOut(**api_key_out(key).model_dump(), key=secret)
+
+    async def list_api_keys(self, user: User) -> list[ApiKeyOut]:
+        keys = await ApiKey.objects.filter(user__id=user.id).order_by("-created_at").all()
+        return [api_key_out(key) for key in keys]
+
+    async def delete_api_key(self, user: User, key_id: uuid.UUID) -> None:
+        deleted = await ApiKey.objects.filter(id=key_id, user__id=user.id).delete()
+        if not deleted:
+            raise ApiError(404, "api_key_not_found", "no such API key")
+
+    # -- TOTP ----------------------------------------------------------------------
+
+    async def start_totp(self, user: User) -> TotpSetupOut:
+        """Draw a secret kept in Redis until confirmed by `enable_totp` (10 minutes)."""
+        if user.totp_secret:
+            raise ApiError(409, "totp_enabled", "the second factor is already on")
+        secret = pyotp.random_base32()
+        await self._redis.set(f"{self._prefix}:totp-setup:{user.id}", secret, ex=600)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="ClassQuiz")
+        return TotpSetupOut(secret=secret, otpauth_uri=uri)
+
+    async def enable_totp(self, user: User, code: str) -> None:
+        pending = await self._redis.get(f"{self._prefix}:totp-setup:{user.id}")
+        if pending is None:
+            raise ApiError(409, "totp_not_started", "start the setup first")
+        secret = pending.decode() if isinstance(pending, bytes) else str(pending)
+        if not pyotp.TOTP(secret).verify(code, valid_window=1):
+            raise ApiError(400, "invalid_code", "wrong one-time code")
+        await User.objects.filter(id=user.id).update(totp_secret=secret)
+        await self._redis.delete(f"{self._prefix}:totp-setup:{user.id}")
+
+    async def disable_totp(self, user: User, code: str) -> None:
+        if not user.totp_secret:
+            raise ApiError(409, "totp_disabled", "the second factor is off")
+        if not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
+            raise ApiError(400, "invalid_code", "wrong one-time code")
+        await User.objects.filter(id=user.id).update(totp_secret=None)

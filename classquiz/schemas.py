@@ -57,6 +57,9 @@ class ChoiceIn(Contract):
 
 
 class SliderIn(Contract):
+    # Infinite bounds would pass `min < max` and be stored as JSON null.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
     min: float
     max: float
     step: float = Field(default=1, gt=0)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import asyncpg
 import pyotp
+import sqlalchemy
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 
+from classquiz.db.engine import database
 from classquiz.db.models import ApiKey, User, utcnow
 from classquiz.errors import ApiError
 from classquiz.schemas import (
@@ -83,12 +85,24 @@ class UserService:
             raise ApiError(409, "email_taken", "an account with this email already exists")
         if await User.objects.filter(username__iexact=data.username).exists():
             raise ApiError(409, "username_taken", "this username is taken")
+        password_hash = await hash_password(data.password)
         try:
-            return await User.objects.create(
-                email=email,
-                username=data.username,
-                password_hash=await hash_password(data.password),
-            )
+            # The unique index on `username` is case-sensitive: two concurrent
+            # registrations of "Ada" and "ada" would both pass the check above.
+            # A transaction-scoped advisory lock on the folded name serialises
+            # them, and the check is repeated under it.
+            async with database.transaction():
+                conn = database.get_transaction_connection()
+                assert conn is not None
+                await conn.execute(
+                    sqlalchemy.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": "classquiz:username:" + data.username.lower()},
+                )
+                if await User.objects.filter(username__iexact=data.username).exists():
+                    raise ApiError(409, "username_taken", "this username is taken")
+                return await User.objects.create(
+                    email=email, username=data.username, password_hash=password_hash
+                )
         except (IntegrityError, asyncpg.UniqueViolationError):
             # Lost a race with a concurrent registration of the same name.
             if await User.objects.filter(email=email).exists():
@@ -160,9 +174,12 @@ class UserService:
         return [api_key_out(key) for key in keys]
 
     async def delete_api_key(self, user: User, key_id: uuid.UUID) -> None:
-        deleted = await ApiKey.objects.filter(id=key_id, user__id=user.id).delete()
-        if not deleted:
+        # Check the owner first: Ormar turns a DELETE filtered on a relation
+        # (`user__id=`) into a cartesian product that ignores the owner.
+        key = await ApiKey.objects.get_or_none(id=key_id)
+        if key is None or key.user.id != user.id:
             raise ApiError(404, "api_key_not_found", "no such API key")
+        await ApiKey.objects.filter(id=key.id).delete()
 
     # -- TOTP ----------------------------------------------------------------------
 

@@ -78,4 +78,93 @@ class Quiz(ormar.Model):
     updated_at: datetime = ormar.DateTime(timezone=True, default=utcnow, index=True)
 
 
-ALL_TABLES: list[sqlalchemy.Table] = [m.ormar_config.table for m in (User, ApiKey, Quiz)]
+# ---------------------------------------------------------------- finished games
+# Written once per game by ResultService (classquiz/services/results.py) with
+# SQLAlchemy core bulk inserts on these tables; the primary key of `games` and
+# the unique (player_id, question_index) key make a repeated write a no-op.
+
+
+class Game(ormar.Model):
+    """A finished game; `id` is the live game's `game_id`."""
+
+    ormar_config = base_config.copy(
+        tablename="games",
+        constraints=[ormar.IndexColumns("owner_id", "finished_at", name="ix_games_owner_finished")],
+    )
+
+    id: uuid.UUID = ormar.UUID(primary_key=True, uuid_format="string")
+    # Not a foreign key: the quiz may be edited or deleted, the results stay.
+    quiz_id: uuid.UUID = ormar.UUID(uuid_format="string")
+    owner: User = ormar.ForeignKey(
+        User,
+        name="owner_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="games",
+    )  # indexed together with finished_at (ix_games_owner_finished), which serves both
+    pin: str = ormar.String(max_length=16)
+    title: str = ormar.String(max_length=200)
+    created_at: datetime = ormar.DateTime(timezone=True)
+    started_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
+    finished_at: datetime = ormar.DateTime(timezone=True)
+    question_count: int = ormar.Integer(default=0)
+    players_count: int = ormar.Integer(default=0)
+    questions: list[dict[str, Any]] = ormar.JSON(default=list)  # FinalQuestion dumps
+    stored_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+
+
+class GamePlayer(ormar.Model):
+    """One player's final standing; `id` is the live `player_id`."""
+
+    ormar_config = base_config.copy(tablename="game_players")
+
+    id: uuid.UUID = ormar.UUID(primary_key=True, uuid_format="string")
+    game: Game = ormar.ForeignKey(
+        Game,
+        name="game_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="players",
+        index=True,
+    )
+    nickname: str = ormar.String(max_length=100)
+    score: int = ormar.Integer(default=0)
+    rank: int = ormar.Integer(default=0)
+    correct_count: int = ormar.Integer(default=0)
+    answered_count: int = ormar.Integer(default=0)
+    status: str = ormar.String(max_length=16, default="active")
+
+
+class GameAnswer(ormar.Model):
+    """One answer; at most one per player and question (first answer wins)."""
+
+    ormar_config = base_config.copy(
+        tablename="game_answers",
+        constraints=[
+            ormar.UniqueColumns("player_id", "question_index", name="uq_game_answers_player_q")
+        ],
+    )
+
+    id: int = ormar.BigInteger(primary_key=True, autoincrement=True)
+    game: Game = ormar.ForeignKey(
+        Game,
+        name="game_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="answers",
+        index=True,
+    )
+    # Not a foreign key to game_players: an answer must never block storing a game.
+    player_id: uuid.UUID = ormar.UUID(uuid_format="string")
+    question_index: int = ormar.Integer()
+    # Always {"value": <the answer>}: a bare JSON string ("Paris", or "42") would
+    # be re-parsed by Ormar's JSON field on load and fail or change type.
+    answer: dict[str, Any] = ormar.JSON(default=dict)
+    correct: bool | None = ormar.Boolean(nullable=True, default=None)
+    points: int = ormar.Integer(default=0)
+    elapsed_ms: int = ormar.Integer(default=0)
+
+
+ALL_TABLES: list[sqlalchemy.Table] = [
+    m.ormar_config.table for m in (User, ApiKey, Quiz, Game, GamePlayer, GameAnswer)
+]

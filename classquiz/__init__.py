@@ -14,13 +14,20 @@ from classquiz.db.engine import connect_database, disconnect_database
 from classquiz.observability import metrics_handler, request_middleware
 from classquiz.openapi import build_openapi
 from classquiz.routers import docs, health, quizzes, users
+from classquiz.routers import search as search_routes
 from classquiz.runtime import SERVICES, build_services
+from classquiz.search import install_search
 from classquiz.socket_server.server import create_socket_server
 
 __version__ = "0.1.0"
 log = logging.getLogger("classquiz")
 SIO = web.AppKey("sio", socketio.AsyncServer)
-ROUTERS = (health.router, users.router, quizzes.router)
+ROUTERS = (
+    health.router,
+    users.router,
+    quizzes.router,
+    search_routes.router,
+)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -35,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     sio = create_socket_server(settings)
     sio.attach(app)
     app[SIO] = sio
+    search_context = install_search(app[SERVICES])
 
     endpoints = [ep for router in ROUTERS for ep in router.endpoints]
     for router in ROUTERS:
@@ -50,4 +58,5 @@ def create_app(settings: Settings) -> web.Application:
         await redis.aclose()
 
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(search_context)  # after it: stops before the database
     return app

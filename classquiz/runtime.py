@@ -6,7 +6,7 @@ Handlers reach them with `services(request)`; nothing else is global.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -15,6 +15,9 @@ from classquiz.config import Settings
 from classquiz.services.quizzes import QuizService
 from classquiz.services.tokens import TokenSigner
 from classquiz.services.users import UserService
+
+if TYPE_CHECKING:
+    from classquiz.search import SearchIndex, SearchIndexer
 
 
 @dataclass
@@ -25,6 +28,9 @@ class Services:
     users: UserService
     quizzes: QuizService
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by classquiz.search.install_search (in create_app).
+    search: SearchIndex | None = None
+    search_indexer: SearchIndexer | None = None
 
 
 SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,30 @@
+"""REST: GET /api/v1/search — public quizzes, typo-tolerant, same shape for every backend."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from classquiz.errors import ApiError
+from classquiz.routers.api import ApiRouter
+from classquiz.runtime import services
+from classquiz.search.base import SearchQuery, SearchResultOut, SearchUnavailable
+
+router = ApiRouter(prefix="/api/v1/search", tags=("search",))
+
+
+@router.route(
+    "GET",
+    "",
+    summary="Search public quizzes (typo-tolerant; `tags` may repeat or be comma-separated)",
+    query=SearchQuery,
+    response=SearchResultOut,
+    errors=(422, 503),
+)
+async def search_quizzes(request: web.Request, query: SearchQuery) -> SearchResultOut:
+    index = services(request).search
+    if index is None:
+        raise ApiError(503, "search_unavailable", "search is not configured on this server")
+    try:
+        return await index.search(query)
+    except SearchUnavailable as exc:
+        raise ApiError(503, "search_unavailable", str(exc)) from None

@@ -13,7 +13,7 @@ from classquiz.cors import cors_middleware
 from classquiz.db.engine import connect_database, disconnect_database
 from classquiz.observability import metrics_handler, request_middleware
 from classquiz.openapi import build_openapi
-from classquiz.routers import docs, health, quizzes, users
+from classquiz.routers import docs, health, quizzes, results, users
 from classquiz.routers import search as search_routes
 from classquiz.runtime import SERVICES, build_services
 from classquiz.search import install_search
@@ -26,6 +26,7 @@ ROUTERS = (
     health.router,
     users.router,
     quizzes.router,
+    results.router,
     search_routes.router,
 )
 
@@ -53,7 +54,9 @@ def create_app(settings: Settings) -> web.Application:
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await connect_database(settings.database_url_asyncpg)
         log.info("connected to the database and Redis")
+        app[SERVICES].results.start()  # stores results parked while the database was down
         yield
+        await app[SERVICES].results.stop()
         await disconnect_database()
         await redis.aclose()
 

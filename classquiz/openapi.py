@@ -96,7 +96,11 @@ def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         }
     ok: dict[str, Any] = {"description": STATUS_TEXT.get(ep.status, "OK")}
     if ep.raw_response:
-        ok["content"] = {ep.raw_response: {"schema": {"type": "string"}}}
+        # One or more content types, comma-separated (e.g. CSV or XLSX downloads).
+        ok["content"] = {
+            kind.strip(): {"schema": {"type": "string", "format": "binary"}}
+            for kind in ep.raw_response.split(",")
+        }
     elif ep.response is not None and ep.status != 204:
         ok["content"] = {"application/json": {"schema": _schema_of(ep.response, schemas)}}
     op["responses"][str(ep.status)] = ok

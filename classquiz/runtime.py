@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from classquiz.config import Settings
 from classquiz.services.quizzes import QuizService
+from classquiz.services.results import ResultService
 from classquiz.services.tokens import TokenSigner
 from classquiz.services.users import UserService
 
@@ -27,6 +28,7 @@ class Services:
     signer: TokenSigner
     users: UserService
     quizzes: QuizService
+    results: ResultService
     extra: dict[str, Any] = field(default_factory=dict)
     # Set by classquiz.search.install_search (in create_app).
     search: SearchIndex | None = None
@@ -44,6 +46,7 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         signer=signer,
         users=UserService(redis, signer, settings.redis_prefix, settings.token_expiry_s),
         quizzes=QuizService(),
+        results=ResultService(redis, settings.redis_prefix, signer),
     )
 
 

@@ -1,0 +1,325 @@
+"""ResultService: store each finished game exactly once, and read the results back.
+
+`finish` first parks the snapshot in a Redis hash (`{prefix}:results:pending`),
+then writes it to PostgreSQL in one idempotent transaction, then drops it from
+the hash. If the database is unreachable the snapshot simply stays parked; a
+retry loop, run by whichever process holds a short Redis lease, writes parked
+snapshots later. A snapshot is removed from Redis only after its game row is
+committed, and the write is a no-op when the row exists: so a game is never
+lost and never stored twice, whatever crashes in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from ormar.databases.connection import DatabaseConnection
+from redis.asyncio import Redis
+
+from classquiz.db.engine import database as shared_database
+from classquiz.db.models import User
+from classquiz.errors import ApiError
+from classquiz.game.final import FinishedGame
+from classquiz.schemas import Page
+from classquiz.schemas_results import (
+    GameInfoOut,
+    GameStatsOut,
+    PlayerAnswerOut,
+    PlayerResultOut,
+    PlayerStatsOut,
+    QuestionStatsOut,
+)
+from classquiz.services import results_export as export
+from classquiz.services import results_store as store
+from classquiz.services.tokens import PLAYER, TokenInvalid, TokenSigner
+
+log = logging.getLogger(__name__)
+
+# Release / extend the lease only while it is still ours (compare, then act).
+_RELEASE = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+)
+_EXTEND = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+)
+
+
+def _game_info(row: Any) -> GameInfoOut:
+    return GameInfoOut(
+        game_id=row.id,
+        quiz_id=row.quiz_id,
+        title=row.title,
+        pin=row.pin,
+        started_at=store.aware(row.started_at),
+        finished_at=store.aware(row.finished_at),
+        players_count=row.players_count or 0,
+        question_count=row.question_count or 0,
+    )
+
+
+def _player_stats(row: Any) -> PlayerStatsOut:
+    return PlayerStatsOut(
+        player_id=row.id,
+        nickname=row.nickname,
+        rank=row.rank,
+        score=row.score,
+        correct_count=row.correct_count,
+        answered_count=row.answered_count,
+    )
+
+
+class ResultService:
+    def __init__(
+        self,
+        redis: Redis,
+        key_prefix: str,
+        signer: TokenSigner,
+        database: DatabaseConnection | None = None,
+        lease_ms: int = 30_000,
+    ) -> None:
+        self.redis = redis
+        self.signer = signer
+        self.db = database or shared_database
+        self.pending_key = f"{key_prefix}:results:pending"
+        self.lease_key = f"{key_prefix}:results:retry-lease"
+        self.lease_ms = lease_ms
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ storing
+
+    async def finish(self, final: FinishedGame) -> bool:
+        """Store a finished game; True if stored now, False if it stays parked in Redis.
+
+        Never raises for an unreachable database (the retry loop takes over).
+        If Redis refuses the parking as well, the database write is still tried,
+        and only when both fail does the error reach the caller: then nothing
+        holds the results any more, and the caller must know.
+        """
+        game_id = str(final.game_id)
+        parked = True
+        try:
+            await self.redis.hset(self.pending_key, game_id, final.model_dump_json())
+        except Exception:
+            parked = False
+            log.exception("could not park the results of game %s in Redis", game_id)
+        try:
+            await self._store(final)
+        except Exception as exc:
+            if not parked:
+                raise
+            self._log_failure(game_id, exc)
+            return False
+        if parked:
+            with contextlib.suppress(Exception):  # the retry loop will find it stored
+                await self.redis.hdel(self.pending_key, game_id)
+        return True
+
+    async def _store(self, final: FinishedGame) -> None:
+        if await store.write_game(self.db, final):
+            log.info(
+                "stored game %s: %d players, %d answers",
+                final.game_id,
+                len(final.players),
+                len(final.answers),
+            )
+
+    @staticmethod
+    def _log_failure(game_id: str, exc: BaseException) -> None:
+        if store.is_unreachable(exc):
+            log.warning("database unreachable; results of game %s stay pending", game_id)
+        else:
+            log.error("storing game %s failed; it stays pending", game_id, exc_info=exc)
+
+    async def pending_ids(self) -> list[str]:
+        return [
+            k.decode() if isinstance(k, bytes) else k
+            for k in await self.redis.hkeys(self.pending_key)
+        ]
+
+    async def retry_pending(self) -> int:
+        """One pass over parked snapshots, under the lease; how many were written now.
+
+        The lease only saves work: two processes writing the same snapshot at
+        once are still safe (the second finds the game row and does nothing).
+        """
+        token = uuid.uuid4().hex
+        if not await self.redis.set(self.lease_key, token, nx=True, px=self.lease_ms):
+            return 0
+        stored = 0
+        try:
+            for game_id in await self.pending_ids():
+                raw = await self.redis.hget(self.pending_key, game_id)
+                if raw is None:
+                    continue  # finished by someone else meanwhile
+                try:
+                    final = FinishedGame.model_validate_json(raw)
+                except ValueError:
+                    log.error("unreadable pending results for game %s; left in Redis", game_id)
+                    continue
+                try:
+                    written = await store.write_game(self.db, final)
+                except Exception as exc:
+                    self._log_failure(game_id, exc)
+                    if store.is_unreachable(exc):
+                        break  # no use trying the others now
+                    continue
+                await self.redis.hdel(self.pending_key, game_id)
+                stored += int(written)
+                await self.redis.eval(_EXTEND, 1, self.lease_key, token, self.lease_ms)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.redis.eval(_RELEASE, 1, self.lease_key, token)
+        if stored:
+            log.info("stored %d pending game result(s)", stored)
+        return stored
+
+    async def run_retry_loop(self, interval_s: float = 5.0) -> None:
+        """Retry parked snapshots every `interval_s` until cancelled; never dies of an error."""
+        while True:
+            try:
+                await self.retry_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("results retry pass failed")
+            await asyncio.sleep(interval_s)
+
+    def start(self, interval_s: float = 5.0) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run_retry_loop(interval_s), name="results-retry")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # ------------------------------------------------------------ reading
+
+    async def list_finished(
+        self, owner_id: uuid.UUID, limit: int, offset: int
+    ) -> Page[GameInfoOut]:
+        rows, total = await store.list_games(self.db, owner_id, limit, offset)
+        return Page[GameInfoOut](
+            items=[_game_info(r) for r in rows], total=total, limit=limit, offset=offset
+        )
+
+    async def _hosted_game(self, game_id: uuid.UUID, viewer: User) -> Any:
+        """The game row if `viewer` hosted it; 404 for everyone else (existence stays hidden)."""
+        row = await store.fetch_game(self.db, game_id)
+        if row is None or str(row.owner_id) != str(viewer.id):
+            raise ApiError(404, "game_not_found", "no such game")
+        return row
+
+    async def game_results(self, game_id: uuid.UUID, viewer: User) -> GameStatsOut:
+        game = await self._hosted_game(game_id, viewer)
+        players = await store.game_players(self.db, game_id)
+        aggregates = await store.question_aggregates(self.db, game_id)
+        questions: list[QuestionStatsOut] = []
+        for q in game.questions or []:
+            answered, correct, avg = aggregates.get(int(q["index"]), (0, 0, None))
+            graded = q["type"] != "poll"
+            questions.append(
+                QuestionStatsOut(
+                    index=q["index"],
+                    type=q["type"],
+                    text=q["text"],
+                    answered=answered,
+                    correct_count=correct if graded else 0,
+                    accuracy=correct / answered if graded and answered else None,
+                    avg_time_ms=avg,
+                    distribution=q.get("distribution") or {},
+                )
+            )
+        rated = [q for q in questions if q.accuracy is not None]
+        hardest = min(rated, key=lambda q: (q.accuracy, q.index)).index if rated else None
+        return GameStatsOut(
+            game=_game_info(game),
+            players=[_player_stats(p) for p in players],
+            questions=questions,
+            hardest_question=hardest,
+        )
+
+    async def player_results(
+        self, player_token: str | None, game_id: uuid.UUID | None = None
+    ) -> PlayerResultOut:
+        """A player's own line and answers, by the player token of that game.
+
+        The token outlives the live game for exactly this purpose. 401 for a
+        bad token or one of another game than `game_id`; 404 while the game is
+        not stored yet or when the player is not part of it.
+        """
+        try:
+            claims = self.signer.verify(player_token or "", PLAYER)
+            player_id = uuid.UUID(claims.subject)
+            token_game = uuid.UUID(str(claims.game_id))
+        except (TokenInvalid, ValueError):
+            raise ApiError(
+                401, "invalid_token", "missing, invalid or expired player token"
+            ) from None
+        if game_id is not None and game_id != token_game:
+            raise ApiError(401, "invalid_token", "the token belongs to another game")
+        if await store.fetch_game(self.db, token_game) is None:
+            raise ApiError(404, "game_not_found", "the game's results are not stored yet")
+        player = await store.find_player(self.db, token_game, player_id)
+        if player is None:
+            raise ApiError(404, "player_not_found", "no such player in this game")
+        answers = await store.game_answers(self.db, token_game, player_id)
+        return PlayerResultOut(
+            **_player_stats(player).model_dump(),
+            game_id=token_game,
+            answers=[
+                PlayerAnswerOut(
+                    question_index=a.question_index,
+                    answer=store.answer_value(a.answer),
+                    correct=a.correct,
+                    points=a.points or 0,
+                    elapsed_ms=a.elapsed_ms or 0,
+                )
+                for a in answers
+            ],
+        )
+
+    # ------------------------------------------------------------ exporting
+
+    async def export(self, game_id: uuid.UUID, viewer: User, fmt: str) -> tuple[bytes, str, str]:
+        """(file bytes, content type, file name) of the game's results as `fmt`."""
+        game = await self._hosted_game(game_id, viewer)
+        players = await store.game_players(self.db, game_id)
+        answers = await store.game_answers(self.db, game_id)
+        questions = sorted(game.questions or [], key=lambda q: q["index"])
+        indexes = [int(q["index"]) for q in questions]
+        points = {(str(a.player_id), a.question_index): a.points or 0 for a in answers}
+        player_dicts = [_player_stats(p).model_dump() for p in players]
+        table = export.player_table(player_dicts, indexes, points)
+        name = export.export_filename(game.title, store.aware(game.finished_at), fmt)
+        if fmt == "csv":
+            body = await asyncio.to_thread(export.to_csv, table)
+            return body, "text/csv; charset=utf-8", name
+        nicknames = {str(p.id): p.nickname for p in players}
+        texts = {int(q["index"]): q["text"] for q in questions}
+        answer_table: list[list[Any]] = [export.ANSWER_HEADER]
+        for a in answers:
+            answer_table.append(
+                [
+                    nicknames.get(str(a.player_id), ""),
+                    str(a.player_id),
+                    a.question_index + 1,
+                    texts.get(a.question_index, ""),
+                    export.answer_text(store.answer_value(a.answer)),
+                    "" if a.correct is None else a.correct,
+                    a.points or 0,
+                    a.elapsed_ms or 0,
+                ]
+            )
+        body = await asyncio.to_thread(export.to_xlsx, table, answer_table)
+        return body, XLSX, name
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -304,20 +304,7 @@ class ResultService:
             return body, "text/csv; charset=utf-8", name
         nicknames = {str(p.id): p.nickname for p in players}
         texts = {int(q["index"]): q["text"] for q in questions}
-        answer_table: list[list[Any]] = [export.ANSWER_HEADER]
-        for a in answers:
-            answer_table.append(
-                [
-                    nicknames.get(str(a.player_id), ""),
-                    str(a.player_id),
-                    a.question_index + 1,
-                    texts.get(a.question_index, ""),
-                    export.answer_text(store.answer_value(a.answer)),
-                    "" if a.correct is None else a.correct,
-                    a.points or 0,
-                    a.elapsed_ms or 0,
-                ]
-            )
+        answer_table = export.answer_table(answers, nicknames, texts)
         body = await asyncio.to_thread(export.to_xlsx, table, answer_table)
         return body, XLSX, name
 

@@ -72,6 +72,28 @@ def answer_text(answer: Any) -> str:
     return orjson.dumps(answer).decode()
 
 
+def answer_table(
+    answers: Sequence[Any], nicknames: dict[str, str], texts: dict[int, str]
+) -> list[list[Any]]:
+    """Header plus one row per stored answer (rows with the `game_answers` columns)."""
+    rows: list[list[Any]] = [ANSWER_HEADER]
+    for a in answers:
+        value = a.answer.get("value") if isinstance(a.answer, dict) else a.answer
+        rows.append(
+            [
+                nicknames.get(str(a.player_id), ""),
+                str(a.player_id),
+                a.question_index + 1,
+                texts.get(a.question_index, ""),
+                answer_text(value),
+                "" if a.correct is None else a.correct,
+                a.points or 0,
+                a.elapsed_ms or 0,
+            ]
+        )
+    return rows
+
+
 def to_csv(rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

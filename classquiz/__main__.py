@@ -50,6 +50,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from classquiz.search.reindex import reindex_command
+
+    settings = _settings(zero_config=False)
+    return reindex_command(settings, progress_bar=not args.no_progress)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m classquiz", description="ClassQuiz server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=cmd_migrate)
+    reindex = sub.add_parser("reindex", help="rebuild the search index from the database")
+    reindex.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reindex.set_defaults(func=cmd_reindex)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

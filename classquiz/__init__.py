@@ -13,10 +13,13 @@ from classquiz.cors import cors_middleware
 from classquiz.db.engine import connect_database, disconnect_database
 from classquiz.observability import metrics_handler, request_middleware
 from classquiz.openapi import build_openapi
-from classquiz.routers import docs, health, quizzes, results, users
+from classquiz.routers import docs, games, health, quizzes, results, users
 from classquiz.routers import search as search_routes
 from classquiz.runtime import SERVICES, build_services
 from classquiz.search import install_search
+from classquiz.services.background import BackgroundWorkers
+from classquiz.socket_server.handlers import GameSocketHandlers
+from classquiz.socket_server.notifier import SocketNotifier
 from classquiz.socket_server.server import create_socket_server
 
 __version__ = "0.1.0"
@@ -26,6 +29,7 @@ ROUTERS = (
     health.router,
     users.router,
     quizzes.router,
+    games.router,
     results.router,
     search_routes.router,
 )
@@ -39,11 +43,18 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[cors_middleware(settings.cors_origins), request_middleware],
         client_max_size=1_048_576,
     )
-    app[SERVICES] = build_services(settings, redis)
-    sio = create_socket_server(settings)
+    svc = build_services(settings, redis)
+    app[SERVICES] = svc
+    sio = create_socket_server(settings, client_manager=_client_manager(settings))
     sio.attach(app)
     app[SIO] = sio
     search_context = install_search(app[SERVICES])
+    notifier = SocketNotifier(sio)
+    svc.rooms.notifier = notifier
+    svc.games.notifier = notifier
+    svc.games.result_sink = svc.results.finish
+    GameSocketHandlers(sio, svc.rooms, svc.games)
+    workers = BackgroundWorkers(redis, settings.redis_prefix, svc.games)
 
     endpoints = [ep for router in ROUTERS for ep in router.endpoints]
     for router in ROUTERS:
@@ -55,7 +66,10 @@ def create_app(settings: Settings) -> web.Application:
         await connect_database(settings.database_url_asyncpg)
         log.info("connected to the database and Redis")
         app[SERVICES].results.start()  # stores results parked while the database was down
+        await workers.start()
         yield
+        await workers.stop()
+        await svc.games.drain()
         await app[SERVICES].results.stop()
         await disconnect_database()
         await redis.aclose()
@@ -63,3 +77,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(search_context)  # after it: stops before the database
     return app
+
+
+def _client_manager(settings: Settings) -> socketio.AsyncManager | None:
+    """Share emits across processes through Redis when several serve the same games."""
+    if not settings.socketio_redis_manager:
+        return None
+    return socketio.AsyncRedisManager(
+        settings.require_redis_url(), channel=f"{settings.redis_prefix}:socketio"
+    )

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     ping_interval_s: float = Field(default=25.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)
     max_message_bytes: int = Field(default=65_536, ge=1024)
+    # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
+    socketio_redis_manager: bool = False
 
     # Games.
     max_players_per_game: int = Field(default=10_000, ge=1)

@@ -12,8 +12,12 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from classquiz.config import Settings
+from classquiz.game.store import GameStore
+from classquiz.services.games import GameService
+from classquiz.services.live import LiveGames
 from classquiz.services.quizzes import QuizService
 from classquiz.services.results import ResultService
+from classquiz.services.rooms import RoomService
 from classquiz.services.tokens import TokenSigner
 from classquiz.services.users import UserService
 
@@ -29,6 +33,8 @@ class Services:
     users: UserService
     quizzes: QuizService
     results: ResultService
+    rooms: RoomService
+    games: GameService
     extra: dict[str, Any] = field(default_factory=dict)
     # Set by classquiz.search.install_search (in create_app).
     search: SearchIndex | None = None
@@ -40,13 +46,31 @@ SERVICES = web.AppKey("services", Services)
 
 def build_services(settings: Settings, redis: Redis) -> Services:
     signer = TokenSigner(settings.secret_key)
+    quizzes = QuizService()
+    store = GameStore(redis, settings.redis_prefix, settings.game_ttl_s)
+    live = LiveGames(store)
+    rooms = RoomService(
+        store, live, signer, settings.game_token_expiry_s, settings.max_players_per_game
+    )
+    games = GameService(
+        store,
+        live,
+        rooms,
+        quizzes,
+        signer,
+        token_ttl_s=settings.game_token_expiry_s,
+        public_url=settings.public_url,
+        max_players_per_game=settings.max_players_per_game,
+    )
     return Services(
         settings=settings,
         redis=redis,
         signer=signer,
         users=UserService(redis, signer, settings.redis_prefix, settings.token_expiry_s),
-        quizzes=QuizService(),
+        quizzes=quizzes,
         results=ResultService(redis, settings.redis_prefix, signer),
+        rooms=rooms,
+        games=games,
     )
 
 

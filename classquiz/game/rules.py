@@ -84,7 +84,11 @@ def grade(question: dict[str, Any], answer: Any) -> Graded:
         accepted = {normalize_text(a) for a in question.get("accepted_answers") or []}
         return Graded(normalized in accepted, (normalized,), answer)
     if kind == "slider":
-        if isinstance(answer, bool) or not isinstance(answer, int | float) or not math.isfinite(answer):
+        if (
+            isinstance(answer, bool)
+            or not isinstance(answer, int | float)
+            or not math.isfinite(answer)
+        ):
             raise InvalidAnswer("the answer must be a number")
         spec = question["slider"]
         if not spec["min"] <= answer <= spec["max"]:
@@ -115,14 +119,18 @@ def base_points(points: int, elapsed_ms: int, time_limit_ms: int) -> int:
 
 
 def streak_bonus(streak: int, points: int, enabled: bool) -> int:
-    """100 × min(streak − 1, 5) for a correct answer with the bonus on (none on 0-point questions)."""
+    """100 × min(streak − 1, 5) for a correct answer; none on 0-point questions."""
     if not enabled or points == 0 or streak < 1:
         return 0
     return STREAK_BONUS_STEP * min(streak - 1, STREAK_BONUS_CAP)
 
 
 def score_answer(
-    correct: bool | None, points: int, elapsed_ms: int, time_limit_ms: int, streak_before: int,
+    correct: bool | None,
+    points: int,
+    elapsed_ms: int,
+    time_limit_ms: int,
+    streak_before: int,
     bonus_enabled: bool,
 ) -> tuple[int, int]:
     """(points awarded, streak after) for one answer; polls leave the streak alone."""
@@ -131,7 +139,9 @@ def score_answer(
     if not correct:
         return 0, 0
     streak = streak_before + 1
-    return base_points(points, elapsed_ms, time_limit_ms) + streak_bonus(streak, points, bonus_enabled), streak
+    return base_points(points, elapsed_ms, time_limit_ms) + streak_bonus(
+        streak, points, bonus_enabled
+    ), streak
 
 
 def competition_ranks(scores: Iterable[tuple[str, float]]) -> dict[str, int]:

@@ -9,6 +9,7 @@ from classquiz.runtime import services
 from classquiz.services.users import Session
 
 COOKIE_NAME = "access_token"
+SESSION = web.RequestKey("session", object)
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -21,11 +22,11 @@ def bearer_token(request: web.Request) -> str | None:
 
 async def optional_session(request: web.Request) -> Session | None:
     """The caller's session, None when anonymous; bad credentials are still 401."""
-    if "session" in request:
-        return request["session"]
+    if SESSION in request:
+        return request[SESSION]  # type: ignore[return-value]
     credential = bearer_token(request) or request.cookies.get(COOKIE_NAME)
     session = await services(request).users.authenticate(credential) if credential else None
-    request["session"] = session
+    request[SESSION] = session
     return session
 
 

@@ -32,6 +32,7 @@ class TokenClaims:
     jti: str
     expires_at: int
     game_id: str | None = None
+    pin: str | None = None
 
 
 class TokenSigner:
@@ -45,7 +46,8 @@ class TokenSigner:
             kind=kind,
             jti=uuid.uuid4().hex,
             expires_at=now + ttl_s,
-            game_id=extra.get("game_id"),
+            game_id=extra.get("gid"),
+            pin=extra.get("pin"),
         )
         payload: dict[str, Any] = {
             "sub": subject,
@@ -77,4 +79,5 @@ class TokenSigner:
             jti=str(payload["jti"]),
             expires_at=int(payload["exp"]),
             game_id=payload.get("gid"),
+            pin=payload.get("pin"),
         )

@@ -1,0 +1,73 @@
+"""Contracts of games over REST: settings (SPEC §3), creation and PIN look-up."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+NameText = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class NicknameSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["free", "generated", "roster"] = "free"
+    min_length: int = Field(default=1, ge=1, le=40)
+    max_length: int = Field(default=20, ge=1, le=40)
+    charset: Literal["any", "letters_digits", "letters_digits_space"] = "any"
+    filter_profanity: bool = True
+    blocklist: list[NameText] = Field(default_factory=list, max_length=500)
+    roster: list[NameText] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NicknameSettings:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length must not exceed max_length")
+        if self.mode == "roster" and not self.roster:
+            raise ValueError("roster mode needs a roster")
+        return self
+
+
+class GameSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nicknames: NicknameSettings = Field(default_factory=NicknameSettings)
+    password: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    max_players: int = Field(default=2000, ge=1)
+    lock_on_start: bool = False
+    randomize_questions: bool = False
+    randomize_choices: bool = False
+    streak_bonus: bool = True
+    auto_end_question: bool = True
+
+
+class GameCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quiz_id: uuid.UUID
+    settings: GameSettings = Field(default_factory=GameSettings)
+
+
+class GameCreatedOut(BaseModel):
+    game_id: uuid.UUID
+    pin: str
+    host_token: str
+    join_url: str
+
+
+class NicknameRulesOut(BaseModel):
+    mode: str
+    min_length: int
+    max_length: int
+    charset: str
+
+
+class GameInfoOut(BaseModel):
+    pin: str
+    title: str
+    status: Literal["lobby", "question", "reveal", "finished"]
+    accepting_players: bool
+    requires_password: bool
+    nicknames: NicknameRulesOut

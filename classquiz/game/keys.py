@@ -1,0 +1,55 @@
+"""Redis key names of a live game, all under one hash tag so a Cluster keeps them together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GameKeys:
+    prefix: str
+    pin: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:game:{{{self.pin}}}"
+
+    @property
+    def game(self) -> str:
+        return self.base
+
+    def __getattr__(self, name: str) -> str:  # quiz, players, nicks, scores, …
+        if name in _SUFFIXES:
+            return f"{self.base}:{name}"
+        raise AttributeError(name)
+
+    def answers(self, index: int) -> str:
+        return f"{self.base}:a:{index}"
+
+    def dist(self, index: int) -> str:
+        return f"{self.base}:d:{index}"
+
+    def fixed(self) -> list[str]:
+        return [self.game, *(f"{self.base}:{suffix}" for suffix in _SUFFIXES)]
+
+    def all(self, question_count: int) -> list[str]:
+        per_question = [k for i in range(question_count) for k in (self.answers(i), self.dist(i))]
+        return [*self.fixed(), *per_question]
+
+
+# quiz: snapshot (string); players: pid -> JSON; nicks: normalised -> pid; scores: zset;
+# streaks / correct: pid -> int; online: pid -> sid; gone: pid -> reason; banned: nicknames
+_SUFFIXES = ("quiz", "players", "nicks", "scores", "streaks", "correct", "online", "gone", "banned")
+
+
+def pin_key(prefix: str, pin: str) -> str:
+    """Reservation of a PIN among live games (SET NX)."""
+    return f"{prefix}:pin:{pin}"
+
+
+def deadlines_key(prefix: str) -> str:
+    return f"{prefix}:deadlines"
+
+
+def fanout_channel(prefix: str) -> str:
+    return f"{prefix}:fanout"

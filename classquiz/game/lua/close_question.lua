@@ -1,0 +1,17 @@
+-- Close question `qi` (compare and set): reveal, and reset the streak of every
+-- active player who did not answer a graded question.
+-- KEYS: 1 game, 2 deadlines zset, 3 answers:i, 4 streaks, 5 players, 6 gone
+-- ARGV: 1 qi, 2 deadline member, 3 graded (1/0)
+local g = redis.call('HMGET', KEYS[1], 'status', 'qi')
+if not g[1] then return {'game_not_found'} end
+redis.call('ZREM', KEYS[2], ARGV[2])
+if g[1] ~= 'question' or tonumber(g[2]) ~= tonumber(ARGV[1]) then return {'wrong_state'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'status', 'reveal', 'ended_at', now)
+if ARGV[3] == '1' then
+  for _, pid in ipairs(redis.call('HKEYS', KEYS[5])) do
+    if redis.call('HEXISTS', KEYS[3], pid) == 0 then redis.call('HSET', KEYS[4], pid, 0) end
+  end
+end
+return {'ok', now}

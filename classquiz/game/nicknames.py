@@ -1,0 +1,197 @@
+"""Nickname rules (SPEC §5): normalisation, form checks and the host's policy.
+
+`normalize_nickname` gives the display form (NFKC, trimmed, inner spaces
+collapsed); `nickname_key` the uniqueness key (case-folded). Refusals carry the
+SPEC's two codes: `nickname_invalid` for the form, `nickname_not_allowed` for policy.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+_SPACES = re.compile(r"\s+")
+# Format characters (Cf) cover zero-width and bidirectional controls; Cc control
+# characters, Co private use, Cs surrogates and Cn unassigned code points are refused too.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn"}
+_INVISIBLE_EXTRA = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}  # fillers that render blank
+
+
+class NicknameRefused(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class NicknamePolicy:
+    mode: str = "free"
+    min_length: int = 1
+    max_length: int = 20
+    charset: str = "any"
+    filter_profanity: bool = True
+    blocklist: tuple[str, ...] = ()
+    roster: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, data: dict[str, Any]) -> NicknamePolicy:
+        return cls(
+            mode=data.get("mode", "free"),
+            min_length=int(data.get("min_length", 1)),
+            max_length=int(data.get("max_length", 20)),
+            charset=data.get("charset", "any"),
+            filter_profanity=bool(data.get("filter_profanity", True)),
+            blocklist=tuple(data.get("blocklist") or ()),
+            roster=tuple(data.get("roster") or ()),
+        )
+
+
+def normalize_nickname(raw: str) -> str:
+    """The display form; raises NicknameRefused for invisible or control characters."""
+    if not isinstance(raw, str):
+        raise NicknameRefused("nickname_invalid", "the nickname must be text")
+    text = unicodedata.normalize("NFKC", raw)
+    for char in text:
+        if char in ("\t", "\n", "\r") or char == " ":
+            continue
+        if unicodedata.category(char) in _REFUSED_CATEGORIES or char in _INVISIBLE_EXTRA:
+            raise NicknameRefused(
+                "nickname_invalid", "the nickname contains invisible or control characters"
+            )
+    return _SPACES.sub(" ", text).strip()
+
+
+def nickname_key(display: str) -> str:
+    """Uniqueness key: case-insensitive."""
+    return display.casefold()
+
+
+def _charset_ok(text: str, charset: str) -> bool:
+    if charset == "any":
+        return all(ch.isprintable() for ch in text)
+    allowed_space = charset == "letters_digits_space"
+    return all(ch.isalnum() or (allowed_space and ch == " ") for ch in text)
+
+
+def check_form(display: str, policy: NicknamePolicy) -> None:
+    if not display:
+        raise NicknameRefused("nickname_invalid", "the nickname is empty")
+    if len(display) < policy.min_length:
+        raise NicknameRefused(
+            "nickname_invalid", f"the nickname needs at least {policy.min_length} characters"
+        )
+    if len(display) > policy.max_length:
+        raise NicknameRefused(
+            "nickname_invalid", f"the nickname may have at most {policy.max_length} characters"
+        )
+    if not _charset_ok(display, policy.charset):
+        what = (
+            "letters and digits"
+            if policy.charset == "letters_digits"
+            else "letters, digits and spaces"
+        )
+        raise NicknameRefused("nickname_invalid", f"the nickname may only use {what}")
+
+
+def accept_nickname(raw: Any, policy: NicknamePolicy) -> str:
+    """The display nickname a new player gets under `policy`, or NicknameRefused."""
+    if policy.mode == "generated":
+        return generate_nickname()
+    if raw is None or raw == "":
+        raise NicknameRefused("nickname_invalid", "a nickname is required")
+    display = normalize_nickname(raw)
+    if policy.mode == "roster":
+        listed = {nickname_key(normalize_nickname(name)): name for name in policy.roster}
+        match = listed.get(nickname_key(display))
+        if match is None:
+            raise NicknameRefused("nickname_not_allowed", "this name is not on the class list")
+        return normalize_nickname(match)
+    check_form(display, policy)
+    key = nickname_key(display)
+    if any(nickname_key(normalize_nickname(word)) == key for word in policy.blocklist):
+        raise NicknameRefused("nickname_not_allowed", "this nickname is not allowed in this game")
+    if policy.filter_profanity and is_profane(display):
+        raise NicknameRefused("nickname_not_allowed", "please choose a friendlier nickname")
+    return display
+
+
+def is_profane(display: str) -> bool:
+    from better_profanity import profanity
+
+    folded = display.casefold()
+    squashed = re.sub(r"[\s._\-*]+", "", folded)
+    return profanity.contains_profanity(folded) or profanity.contains_profanity(squashed)
+
+
+_ADJECTIVES = (
+    "Brave",
+    "Calm",
+    "Clever",
+    "Curious",
+    "Eager",
+    "Gentle",
+    "Happy",
+    "Jolly",
+    "Kind",
+    "Lively",
+    "Lucky",
+    "Mighty",
+    "Nimble",
+    "Polite",
+    "Proud",
+    "Quick",
+    "Quiet",
+    "Shiny",
+    "Sunny",
+    "Swift",
+    "Witty",
+    "Bold",
+    "Bright",
+    "Cosy",
+    "Daring",
+    "Fuzzy",
+    "Golden",
+    "Merry",
+    "Noble",
+    "Zesty",
+)
+_ANIMALS = (
+    "Otter",
+    "Panda",
+    "Falcon",
+    "Badger",
+    "Koala",
+    "Dolphin",
+    "Fox",
+    "Heron",
+    "Lynx",
+    "Owl",
+    "Puffin",
+    "Rabbit",
+    "Seal",
+    "Tiger",
+    "Turtle",
+    "Whale",
+    "Wombat",
+    "Yak",
+    "Zebra",
+    "Beaver",
+    "Camel",
+    "Eagle",
+    "Gecko",
+    "Hedgehog",
+    "Ibis",
+    "Jaguar",
+    "Lemur",
+    "Moose",
+    "Newt",
+    "Penguin",
+)
+
+
+def generate_nickname() -> str:
+    return f"{secrets.choice(_ADJECTIVES)} {secrets.choice(_ANIMALS)}"

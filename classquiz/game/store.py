@@ -1,0 +1,427 @@
+"""GameStore: every Redis operation on live games; nothing else touches these keys.
+
+Multi-key changes that must not interleave (join, answer, state moves) are Lua
+scripts; reads that need several keys are pipelined into one round trip.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from classquiz.game.keys import GameKeys, deadlines_key, pin_key
+
+LUA_DIR = Path(__file__).parent / "lua"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _script(redis: Redis, name: str) -> Any:
+    return redis.register_script((LUA_DIR / f"{name}.lua").read_text())
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    """`code` is "ok" or an error code; `values` the script's further return values."""
+
+    code: str
+    values: tuple[int, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.code == "ok"
+
+
+def _result(raw: list[Any]) -> ScriptResult:
+    return ScriptResult(_text(raw[0]), tuple(int(v) for v in raw[1:]))
+
+
+class GameStore:
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+        self._submit = _script(redis, "submit_answer")
+        self._join = _script(redis, "join_player")
+        self._remove = _script(redis, "remove_player")
+        self._open = _script(redis, "open_question")
+        self._close = _script(redis, "close_question")
+        self._finish = _script(redis, "finish_game")
+
+    def keys(self, pin: str) -> GameKeys:
+        return GameKeys(self.prefix, pin)
+
+    @property
+    def deadlines(self) -> str:
+        return deadlines_key(self.prefix)
+
+    # -- creating -------------------------------------------------------------------
+
+    async def reserve_pin(self, game_id: str, attempts: int = 50) -> str:
+        """A random 6-digit PIN not used by any live game, claimed atomically (SET NX)."""
+        for _ in range(attempts):
+            pin = f"{100_000 + secrets.randbelow(900_000)}"
+            if await self.redis.set(pin_key(self.prefix, pin), game_id, nx=True, ex=self.ttl_s):
+                return pin
+        raise RuntimeError("no free PIN found; too many live games")
+
+    async def create(self, pin: str, fields: dict[str, Any], quiz: list[dict[str, Any]]) -> None:
+        keys = self.keys(pin)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.game, mapping={k: _encode(v) for k, v in fields.items()})
+            pipe.set(keys.quiz, orjson.dumps(quiz))
+            for key in (keys.game, keys.quiz):
+                pipe.expire(key, self.ttl_s)
+            await pipe.execute()
+
+    async def touch(self, pin: str, question_count: int) -> None:
+        """Push every key's expiry forward while the game lives."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in self.keys(pin).all(question_count):
+                pipe.expire(key, self.ttl_s)
+            pipe.expire(pin_key(self.prefix, pin), self.ttl_s)
+            await pipe.execute()
+
+    async def keep_for_results(self, pin: str, question_count: int, ttl_s: int) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in self.keys(pin).all(question_count):
+                pipe.expire(key, ttl_s)
+            await pipe.execute()
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def meta(self, pin: str) -> dict[str, str] | None:
+        raw = await self.redis.hgetall(self.keys(pin).game)
+        return {_text(k): _text(v) for k, v in raw.items()} if raw else None
+
+    async def quiz(self, pin: str) -> list[dict[str, Any]] | None:
+        raw = await self.redis.get(self.keys(pin).quiz)
+        return orjson.loads(raw) if raw else None
+
+    async def player(self, pin: str, player_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(player record, gone reason) for one player."""
+        keys = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.players, player_id)
+            pipe.hget(keys.gone, player_id)
+            raw, gone = await pipe.execute()
+        return (orjson.loads(raw) if raw else None), (_text(gone) if gone else None)
+
+    async def player_state(self, pin: str, player_id: str, question_index: int) -> dict[str, Any]:
+        keys = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(keys.scores, player_id)
+            pipe.hget(keys.streaks, player_id)
+            pipe.hexists(
+                keys.answers(question_index), player_id
+            ) if question_index >= 0 else pipe.ping()
+            score, streak, answered = await pipe.execute()
+        return {
+            "score": int(score or 0),
+            "streak": int(streak or 0),
+            "answered": bool(answered) if question_index >= 0 else False,
+        }
+
+    async def roster(self, pin: str) -> list[dict[str, Any]]:
+        """Active players with connection state and score (for the host's welcome)."""
+        keys = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.players)
+            pipe.hgetall(keys.gone)
+            pipe.hgetall(keys.online)
+            pipe.zrange(keys.scores, 0, -1, withscores=True)
+            players, gone, online, scores = await pipe.execute()
+        gone_ids = {_text(k) for k in gone}
+        online_ids = {_text(k) for k in online}
+        score_of = {_text(pid): int(score) for pid, score in scores}
+        out = []
+        for pid_raw, raw in players.items():
+            pid = _text(pid_raw)
+            if pid in gone_ids:
+                continue
+            record = orjson.loads(raw)
+            out.append(
+                {
+                    "player_id": pid,
+                    "nickname": record["n"],
+                    "connected": pid in online_ids,
+                    "score": score_of.get(pid, 0),
+                }
+            )
+        out.sort(key=lambda p: p["nickname"].casefold())
+        return out
+
+    async def answered_count(self, pin: str, question_index: int) -> tuple[int, int]:
+        keys = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hlen(keys.answers(question_index))
+            pipe.hget(keys.game, "active")
+            answered, active = await pipe.execute()
+        return int(answered), int(active or 0)
+
+    # -- players ----------------------------------------------------------------------
+
+    async def join(
+        self, pin: str, player_id: str, normalized: str, record: dict[str, Any], max_players: int
+    ) -> ScriptResult:
+        k = self.keys(pin)
+        raw = await self._join(
+            keys=[k.game, k.nicks, k.players, k.scores, k.streaks, k.banned],
+            args=[player_id, normalized, orjson.dumps(record), max_players],
+        )
+        return _result(raw)
+
+    async def remove(self, pin: str, player_id: str, normalized: str, reason: str) -> ScriptResult:
+        k = self.keys(pin)
+        raw = await self._remove(
+            keys=[k.game, k.nicks, k.gone, k.online, k.banned, k.players, k.scores],
+            args=[player_id, normalized, reason],
+        )
+        return _result(raw)
+
+    async def nickname_banned(self, pin: str, normalized: str) -> bool:
+        return bool(await self.redis.sismember(self.keys(pin).banned, normalized))
+
+    async def set_online(self, pin: str, player_id: str, sid: str) -> str | None:
+        """Mark the player online on `sid`; returns the sid it replaces, if any."""
+        keys = self.keys(pin)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(keys.online, player_id)
+            pipe.hset(keys.online, player_id, sid)
+            previous, _ = await pipe.execute()
+        old = _text(previous) if previous else None
+        return old if old != sid else None
+
+    async def set_offline(self, pin: str, player_id: str, sid: str) -> bool:
+        """Clear the online mark only if it is still `sid` (a takeover may have replaced it)."""
+        script = (
+            "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
+            "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
+        )
+        return bool(await self.redis.eval(script, 1, self.keys(pin).online, player_id, sid))
+
+    async def set_host(self, pin: str, sid: str | None, expected: str | None = None) -> str | None:
+        """Set the host socket id (or compare-and-clear it with `expected`); returns the old one."""
+        key = self.keys(pin).game
+        if sid is None:
+            script = (
+                "if redis.call('HGET', KEYS[1], 'host_sid') == ARGV[1] then "
+                "redis.call('HSET', KEYS[1], 'host_sid', '') return 1 end return 0"
+            )
+            return "cleared" if await self.redis.eval(script, 1, key, expected or "") else None
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(key, "host_sid")
+            pipe.hset(key, "host_sid", sid)
+            previous, _ = await pipe.execute()
+        old = _text(previous) if previous else None
+        return old if old and old != sid else None
+
+    async def lock(self, pin: str, locked: bool) -> None:
+        await self.redis.hset(self.keys(pin).game, "locked", "1" if locked else "0")
+
+    # -- game flow -----------------------------------------------------------------------
+
+    async def open_question(
+        self,
+        pin: str,
+        expected_status: str,
+        expected_qi: int,
+        new_qi: int,
+        time_limit_ms: int,
+        grace_ms: int,
+        lock: bool,
+    ) -> ScriptResult:
+        k = self.keys(pin)
+        raw = await self._open(
+            keys=[k.game, self.deadlines],
+            args=[
+                expected_status,
+                expected_qi,
+                new_qi,
+                time_limit_ms,
+                grace_ms,
+                f"{pin}:{new_qi}",
+                "1" if lock else "0",
+            ],
+        )
+        return _result(raw)
+
+    async def close_question(self, pin: str, qi: int, graded: bool) -> ScriptResult:
+        k = self.keys(pin)
+        raw = await self._close(
+            keys=[k.game, self.deadlines, k.answers(qi), k.streaks, k.players, k.gone],
+            args=[qi, f"{pin}:{qi}", "1" if graded else "0"],
+        )
+        return _result(raw)
+
+    async def finish(self, pin: str) -> ScriptResult:
+        k = self.keys(pin)
+        return _result(await self._finish(keys=[k.game, self.deadlines], args=[pin, 0]))
+
+    async def submit(
+        self,
+        pin: str,
+        player_id: str,
+        qi: int,
+        correct: bool | None,
+        points: int,
+        time_limit_ms: int,
+        bonus: bool,
+        grace_ms: int,
+        stored: Any,
+        buckets: tuple[str, ...],
+    ) -> ScriptResult:
+        k = self.keys(pin)
+        flag = -1 if correct is None else int(correct)
+        raw = await self._submit(
+            keys=[
+                k.game,
+                k.answers(qi),
+                k.scores,
+                k.streaks,
+                k.dist(qi),
+                k.correct,
+                k.gone,
+                k.online,
+            ],
+            args=[
+                player_id,
+                qi,
+                flag,
+                points,
+                time_limit_ms,
+                "1" if bonus else "0",
+                grace_ms,
+                orjson.dumps(stored),
+                *buckets,
+            ],
+        )
+        return _result(raw)
+
+    async def due_deadlines(self, now_ms: int, limit: int = 20) -> list[tuple[str, int]]:
+        raw = await self.redis.zrangebyscore(self.deadlines, "-inf", now_ms, start=0, num=limit)
+        out = []
+        for member in raw:
+            pin, _, qi = _text(member).partition(":")
+            out.append((pin, int(qi)))
+        return out
+
+    async def drop_deadline(self, pin: str, qi: int) -> None:
+        await self.redis.zrem(self.deadlines, f"{pin}:{qi}")
+
+    # -- reveal -------------------------------------------------------------------------
+
+    async def reveal(self, pin: str, qi: int, top: int = 5) -> dict[str, Any]:
+        """Everything `question_ended` needs, in one round trip."""
+        k = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(k.dist(qi))
+            pipe.hlen(k.answers(qi))
+            pipe.hget(k.game, "active")
+            pipe.zrevrange(k.scores, 0, top - 1, withscores=True)
+            dist, answered, active, leaders = await pipe.execute()
+        return {
+            "distribution": {_text(key): int(v) for key, v in dist.items()},
+            "answered": int(answered),
+            "players_count": int(active or 0),
+            "top": await self.ranked(pin, [(_text(p), int(s)) for p, s in leaders]),
+        }
+
+    async def ranked(self, pin: str, entries: list[tuple[str, int]]) -> list[dict[str, Any]]:
+        """Leaderboard entries with nicknames and shared ranks (rank = 1 + higher scores)."""
+        if not entries:
+            return []
+        k = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(k.players, [pid for pid, _ in entries])
+            for _, score in entries:
+                pipe.zcount(k.scores, f"({score}", "+inf")
+            records, *higher = await pipe.execute()
+        out = []
+        for (pid, score), raw, above in zip(entries, records, higher, strict=True):
+            nickname = orjson.loads(raw)["n"] if raw else "?"
+            out.append(
+                {"rank": int(above) + 1, "player_id": pid, "nickname": nickname, "score": score}
+            )
+        return out
+
+    async def leaderboard(
+        self, pin: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        k = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(k.scores, offset, offset + limit - 1, withscores=True)
+            pipe.zcard(k.scores)
+            rows, total = await pipe.execute()
+        return await self.ranked(pin, [(_text(p), int(s)) for p, s in rows]), int(total)
+
+    async def results_for(self, pin: str, qi: int, player_ids: list[str]) -> list[dict[str, Any]]:
+        """Per-player outcome of question `qi` for a batch of (local) players."""
+        if not player_ids:
+            return []
+        k = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(k.answers(qi), player_ids)
+            pipe.hmget(k.streaks, player_ids)
+            for pid in player_ids:
+                pipe.zscore(k.scores, pid)
+            answers, streaks, *scores = await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for score in scores:
+                pipe.zcount(k.scores, f"({int(score or 0)}", "+inf")
+            higher = await pipe.execute()
+        out = []
+        for pid, answer, streak, score, above in zip(
+            player_ids, answers, streaks, scores, higher, strict=True
+        ):
+            record = orjson.loads(answer) if answer else None
+            out.append(
+                {
+                    "player_id": pid,
+                    "answer": record,
+                    "streak": int(streak or 0),
+                    "score": int(score or 0),
+                    "rank": int(above) + 1,
+                }
+            )
+        return out
+
+    async def final_state(self, pin: str, question_count: int) -> dict[str, Any]:
+        """Every player, answer and distribution of a finished game, in one round trip."""
+        k = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(k.players)
+            pipe.hgetall(k.gone)
+            pipe.hgetall(k.correct)
+            for i in range(question_count):
+                pipe.hgetall(k.answers(i))
+                pipe.hgetall(k.dist(i))
+            players, gone, correct, *per_question = await pipe.execute()
+        return {
+            "players": {_text(p): orjson.loads(v) for p, v in players.items()},
+            "gone": {_text(p): _text(v) for p, v in gone.items()},
+            "correct": {_text(p): int(v) for p, v in correct.items()},
+            "answers": [
+                {_text(p): orjson.loads(v) for p, v in per_question[2 * i].items()}
+                for i in range(question_count)
+            ],
+            "distributions": [
+                {_text(b): int(v) for b, v in per_question[2 * i + 1].items()}
+                for i in range(question_count)
+            ],
+        }
+
+
+def _encode(value: Any) -> str | int | float:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | str):
+        return value
+    return orjson.dumps(value).decode()

@@ -1,0 +1,38 @@
+"""REST: /api/v1/games — create a game from a quiz, look one up by PIN."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut
+from classquiz.routers.api import ApiRouter
+from classquiz.routers.auth import require_session
+from classquiz.runtime import services
+
+router = ApiRouter(prefix="/api/v1/games", tags=("games",))
+
+
+@router.route(
+    "POST",
+    "",
+    summary="Start a live game of a quiz (owner, or anyone for a public quiz)",
+    body=GameCreateIn,
+    response=GameCreatedOut,
+    status=201,
+    auth="user",
+    errors=(401, 404, 422),
+)
+async def create_game(request: web.Request, body: GameCreateIn) -> GameCreatedOut:
+    session = await require_session(request)
+    return await services(request).games.create_game(session.user, body)
+
+
+@router.route(
+    "GET",
+    "/{pin}",
+    summary="What a client needs to join the game with this PIN",
+    response=GameInfoOut,
+    errors=(404, 429),
+)
+async def describe_game(request: web.Request) -> GameInfoOut:
+    return await services(request).games.describe(request.match_info["pin"])

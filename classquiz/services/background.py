@@ -1,0 +1,98 @@
+"""Work every process does in the background: deadline firing and the fan-out listener.
+
+Deadlines: a sorted set of due instants in Redis, fired by whichever process
+holds a short lease (renewed every tick), so a process that dies mid-question
+does not freeze its games: another takes the lease within a second.
+
+Fan-out: one Redis pub/sub message per reveal or end; each process answers it
+for the sockets it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from classquiz.game.keys import fanout_channel
+from classquiz.services.games import GameService
+
+log = logging.getLogger(__name__)
+TICK_S = 0.1
+LEASE_MS = 1500
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+"""
+
+
+class BackgroundWorkers:
+    def __init__(self, redis: Redis, prefix: str, games: GameService) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.games = games
+        self.owner = uuid.uuid4().hex
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._renew = redis.register_script(_RENEW)
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self.games.publish_fanout = self.publish
+        self._tasks = [
+            asyncio.create_task(self._deadline_loop(), name="classquiz-deadlines"),
+            asyncio.create_task(self._fanout_loop(), name="classquiz-fanout"),
+        ]
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    async def publish(self, message: dict[str, Any]) -> None:
+        await self.redis.publish(fanout_channel(self.prefix), orjson.dumps(message))
+
+    async def _deadline_loop(self) -> None:
+        lease = f"{self.prefix}:lease:deadlines"
+        while True:
+            try:
+                if await self._renew(keys=[lease], args=[self.owner, LEASE_MS]):
+                    await self.games.fire_due_deadlines()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deadline tick failed")
+            await asyncio.sleep(TICK_S)
+
+    async def _fanout_loop(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(fanout_channel(self.prefix))
+                self._ready.set()
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        await self.games.deliver(orjson.loads(message["data"]))
+                    except Exception:
+                        log.exception("fan-out delivery failed")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("fan-out listener lost its connection; resubscribing")
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()

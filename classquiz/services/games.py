@@ -1,0 +1,558 @@
+"""GameService: creating games and moving them through SPEC §5's state machine.
+
+lobby → question → reveal → question → … → reveal → finished. Every move is a
+compare-and-set in Redis, so two processes (or the host and a deadline firing
+at once) can never move a game twice. Per-player messages of a reveal or of
+the end are sent by each process to the sockets it holds (fan-out through one
+Redis pub/sub message), never by publishing one message per player.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from classquiz.db.models import User
+from classquiz.errors import ApiError
+from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
+from classquiz.game.final import FinalAnswer, FinalPlayer, FinalQuestion, FinishedGame
+from classquiz.game.rules import (
+    GRACE_MS,
+    InvalidAnswer,
+    competition_ranks,
+    correct_answer,
+    display_order,
+    grade,
+    public_question,
+)
+from classquiz.game.store import GameStore
+from classquiz.services.live import LiveGame, LiveGames
+from classquiz.services.notifier import Notifier
+from classquiz.services.quizzes import QuizService
+from classquiz.services.rooms import RoomService
+from classquiz.services.tokens import HOST, TokenSigner
+
+log = logging.getLogger(__name__)
+ANSWER_COUNT_INTERVAL_S = 0.1
+FINISHED_TTL_S = 3600
+ResultSink = Callable[[FinishedGame], Awaitable[Any]]
+
+
+class GameError(Exception):
+    """A refused socket command, answered with `{ok: false, error: {code, message}}`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _iso(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
+
+
+class GameService:
+    def __init__(
+        self,
+        store: GameStore,
+        live: LiveGames,
+        rooms: RoomService,
+        quizzes: QuizService,
+        signer: TokenSigner,
+        *,
+        token_ttl_s: int,
+        public_url: str,
+        max_players_per_game: int,
+    ) -> None:
+        self.store = store
+        self.live = live
+        self.rooms = rooms
+        self.quizzes = quizzes
+        self.signer = signer
+        self.token_ttl_s = token_ttl_s
+        self.public_url = public_url.rstrip("/")
+        self.max_players_per_game = max_players_per_game
+        self.notifier: Notifier | None = None
+        self.result_sink: ResultSink | None = None
+        self.publish_fanout: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        self._answer_count_pending: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- REST: create and look up ----------------------------------------------------------
+
+    async def create_game(self, user: User, body: GameCreateIn) -> GameCreatedOut:
+        settings = body.settings
+        if settings.max_players > self.max_players_per_game:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"max_players may not exceed {self.max_players_per_game}",
+                [
+                    {
+                        "field": "settings.max_players",
+                        "code": "too_large",
+                        "message": f"at most {self.max_players_per_game}",
+                    }
+                ],
+            )
+        quiz = await self.quizzes.get_readable(body.quiz_id, user)
+        rng = random.SystemRandom()
+        questions = [dict(q) for q in quiz.questions]
+        if settings.randomize_questions:
+            rng.shuffle(questions)
+        for question in questions:
+            question["shown"] = display_order(question, settings.randomize_choices, rng)
+        game_id = str(uuid.uuid4())
+        pin = await self.store.reserve_pin(game_id)
+        public_settings = settings.model_dump(mode="json", exclude={"password"})
+        await self.store.create(
+            pin,
+            {
+                "id": game_id,
+                "quiz_id": str(quiz.id),
+                "owner_id": str(user.id),
+                "title": quiz.title,
+                "pin": pin,
+                "status": "lobby",
+                "qi": -1,
+                "qcount": len(questions),
+                "active": 0,
+                "locked": "0",
+                "settings": public_settings,
+                "password": settings.password or "",
+                "created_at": now_ms(),
+                "host_sid": "",
+            },
+            questions,
+        )
+        token, _ = self.signer.issue(str(user.id), HOST, self.token_ttl_s, gid=game_id, pin=pin)
+        return GameCreatedOut(
+            game_id=uuid.UUID(game_id),
+            pin=pin,
+            host_token=token,
+            join_url=f"{self.public_url}/play?pin={pin}",
+        )
+
+    async def describe(self, pin: str) -> GameInfoOut:
+        if not pin.isdigit() or len(pin) != 6:
+            raise ApiError(404, "game_not_found", "there is no game with this PIN")
+        meta = await self.store.meta(pin)
+        game = await self.live.get(pin, meta)
+        assert meta is not None
+        rules = game.settings["nicknames"]
+        status = meta.get("status", "lobby")
+        return GameInfoOut(
+            pin=pin,
+            title=game.title,
+            status=status,  # type: ignore[arg-type]
+            accepting_players=status != "finished"
+            and meta.get("locked") != "1"
+            and int(meta.get("active", 0))
+            < min(game.settings["max_players"], self.max_players_per_game),
+            requires_password=game.password is not None,
+            nicknames=NicknameRulesOut(
+                mode=rules["mode"],
+                min_length=rules["min_length"],
+                max_length=rules["max_length"],
+                charset=rules["charset"],
+            ),
+        )
+
+    # -- host commands ---------------------------------------------------------------------
+
+    async def start_game(self, pin: str) -> dict[str, Any]:
+        game = await self.live.get(pin)
+        await self._open(game, "lobby", -1, 0)
+        return {"question_index": 0}
+
+    async def next_question(self, pin: str) -> dict[str, Any]:
+        meta = await self._meta(pin)
+        if meta["status"] != "reveal":
+            raise GameError("wrong_state", "next_question works only after a question ended")
+        game = await self.live.get(pin, meta)
+        qi = int(meta["qi"])
+        if qi + 1 >= game.question_count:
+            await self.end_game(pin)
+            return {"finished": True}
+        await self._open(game, "reveal", qi, qi + 1)
+        return {"question_index": qi + 1}
+
+    async def end_question(self, pin: str) -> dict[str, Any]:
+        meta = await self._meta(pin)
+        if meta["status"] != "question":
+            raise GameError("wrong_state", "no question is open")
+        if not await self.close_question(pin, int(meta["qi"])):
+            raise GameError("wrong_state", "the question already ended")
+        return {}
+
+    async def end_game(self, pin: str) -> dict[str, Any]:
+        game = await self.live.get(pin)
+        result = await self.store.finish(pin)
+        if not result.ok:
+            raise GameError("wrong_state", "the game already ended")
+        await self._after_finish(game)
+        return {"game_id": game.game_id}
+
+    async def lock_game(self, pin: str, locked: bool) -> dict[str, Any]:
+        await self._meta(pin)
+        await self.store.lock(pin, locked)
+        return {"locked": locked}
+
+    async def kick_player(self, pin: str, player_id: Any, ban: bool) -> dict[str, Any]:
+        if not isinstance(player_id, str):
+            raise GameError("player_not_found", "no such player")
+        removed = await self.rooms.remove_player(pin, player_id, "banned" if ban else "kicked")
+        if removed is None:
+            raise GameError("player_not_found", "no such player")
+        notifier = self._notifier()
+        online_sid = removed["sid"] or await self.store.redis.hget(
+            self.store.keys(pin).online, player_id
+        )
+        if online_sid:
+            sid = online_sid.decode() if isinstance(online_sid, bytes) else online_sid
+            await notifier.to_socket(sid, "kicked", {"reason": "banned" if ban else "kicked"})
+            await notifier.disconnect(sid)
+        await self._maybe_auto_end(pin)
+        return {}
+
+    async def leaderboard(self, pin: str, offset: int, limit: int) -> dict[str, Any]:
+        entries, total = await self.store.leaderboard(pin, offset, limit)
+        return {"entries": entries, "total": total}
+
+    # -- player commands -------------------------------------------------------------------
+
+    async def submit_answer(
+        self, pin: str, player_id: str, question_index: int, answer: Any
+    ) -> dict[str, Any]:
+        game = await self.live.get(pin)
+        if not 0 <= question_index < game.question_count:
+            raise GameError("wrong_question", "there is no such question")
+        question = game.questions[question_index]
+        try:
+            graded = grade(question, answer)
+        except InvalidAnswer as exc:
+            raise GameError("invalid_answer", str(exc)) from None
+        result = await self.store.submit(
+            pin,
+            player_id,
+            question_index,
+            graded.correct,
+            int(question.get("points", 1)),
+            int(question["time_limit_s"]) * 1000,
+            bool(game.settings.get("streak_bonus", True)),
+            GRACE_MS,
+            graded.stored,
+            graded.buckets,
+        )
+        if not result.ok:
+            raise GameError(result.code, _ANSWER_ERRORS.get(result.code, result.code))
+        received_at, _points, _answered, everyone = result.values
+        self._schedule_answer_count(pin, question_index)
+        if everyone and game.settings.get("auto_end_question", True):
+            self._spawn(self.close_question(pin, question_index))
+        return {"received_at_ms": received_at}
+
+    async def leave(self, pin: str, player_id: str) -> None:
+        await self.rooms.remove_player(pin, player_id, "left")
+        await self._maybe_auto_end(pin)
+
+    # -- the state machine -------------------------------------------------------------------
+
+    async def _open(self, game: LiveGame, from_status: str, from_qi: int, qi: int) -> None:
+        question = game.questions[qi]
+        limit_ms = int(question["time_limit_s"]) * 1000
+        lock = from_status == "lobby" and bool(game.settings.get("lock_on_start"))
+        result = await self.store.open_question(
+            game.pin, from_status, from_qi, qi, limit_ms, GRACE_MS, lock
+        )
+        if not result.ok:
+            raise GameError("wrong_state", "the game is not where this command expects it")
+        opens_at, deadline = result.values
+        await self._notifier().to_game(
+            game.pin,
+            "question_started",
+            {
+                "question_index": qi,
+                "question_count": game.question_count,
+                "question": public_question(question, question["shown"]),
+                "opens_at_ms": opens_at,
+                "deadline_at_ms": deadline,
+                "server_time_ms": now_ms(),
+            },
+        )
+        self._spawn(self.store.touch(game.pin, game.question_count))
+
+    async def close_question(self, pin: str, qi: int) -> bool:
+        """End question `qi` if it is still open; True if this call ended it."""
+        game = await self.live.get(pin)
+        graded = game.questions[qi]["type"] != "poll"
+        result = await self.store.close_question(pin, qi, graded)
+        if not result.ok:
+            return False
+        reveal = await self.store.reveal(pin, qi)
+        await self._notifier().to_game(
+            pin,
+            "question_ended",
+            {
+                "question_index": qi,
+                "correct": correct_answer(game.questions[qi]),
+                "distribution": reveal["distribution"],
+                "answered": reveal["answered"],
+                "players_count": reveal["players_count"],
+                "top": reveal["top"],
+            },
+        )
+        await self._fanout({"kind": "reveal", "pin": pin, "qi": qi})
+        return True
+
+    async def _after_finish(self, game: LiveGame) -> None:
+        pin = game.pin
+        podium, _ = await self.store.leaderboard(pin, 0, 3)
+        _, active = await self.store.answered_count(pin, 0)
+        await self._notifier().to_game(
+            pin,
+            "game_finished",
+            {
+                "game_id": game.game_id,
+                "podium": podium,
+                "players_count": active,
+            },
+        )
+        await self._fanout({"kind": "finished", "pin": pin})
+        final = await self.final_record(pin)
+        await self.store.keep_for_results(pin, game.question_count, FINISHED_TTL_S)
+        if self.result_sink is not None:
+            await self.result_sink(final)
+
+    async def _maybe_auto_end(self, pin: str) -> None:
+        """After a player left or dropped: end the question if everyone still here answered."""
+        meta = await self.store.meta(pin)
+        if not meta or meta.get("status") != "question":
+            return
+        game = await self.live.get(pin, meta)
+        if not game.settings.get("auto_end_question", True):
+            return
+        qi = int(meta["qi"])
+        keys = self.store.keys(pin)
+        online = await self.store.redis.hkeys(keys.online)
+        if not online:
+            return
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for pid in online:
+                pipe.hexists(keys.answers(qi), pid)
+            flags = await pipe.execute()
+        if all(flags):
+            await self.close_question(pin, qi)
+
+    async def player_dropped(self, pin: str) -> None:
+        await self._maybe_auto_end(pin)
+
+    # -- per-player delivery (runs on every process, for its own sockets) ------------------------
+
+    async def deliver(self, message: dict[str, Any]) -> None:
+        pin = message["pin"]
+        local = dict(self.rooms.local_players.get(pin, {}))
+        if not local:
+            return
+        if message["kind"] == "reveal":
+            await self._deliver_results(pin, int(message["qi"]), local)
+        elif message["kind"] == "finished":
+            await self._deliver_final(pin, local)
+
+    async def _deliver_results(self, pin: str, qi: int, local: dict[str, str]) -> None:
+        game = await self.live.get(pin)
+        is_poll = game.questions[qi]["type"] == "poll"
+        notifier = self._notifier()
+        for row in await self.store.results_for(pin, qi, list(local)):
+            answer = row["answer"]
+            correct: bool | None = None if is_poll else bool(answer and answer["c"] == 1)
+            await notifier.to_socket(
+                local[row["player_id"]],
+                "your_result",
+                {
+                    "question_index": qi,
+                    "answered": answer is not None,
+                    "correct": correct,
+                    "points": int(answer["p"]) if answer else 0,
+                    "streak": row["streak"],
+                    "score": row["score"],
+                    "rank": row["rank"],
+                },
+                local=True,
+            )
+
+    async def _deliver_final(self, pin: str, local: dict[str, str]) -> None:
+        game = await self.live.get(pin)
+        keys = self.store.keys(pin)
+        correct = await self.store.redis.hmget(keys.correct, list(local))
+        rows = await self.store.results_for(pin, 0, list(local))
+        notifier = self._notifier()
+        for row, count in zip(rows, correct, strict=True):
+            await notifier.to_socket(
+                local[row["player_id"]],
+                "final_result",
+                {
+                    "rank": row["rank"],
+                    "score": row["score"],
+                    "correct_count": int(count or 0),
+                    "question_count": game.question_count,
+                },
+                local=True,
+            )
+
+    # -- deadlines -------------------------------------------------------------------------------
+
+    async def fire_due_deadlines(self) -> int:
+        """End every question whose deadline (plus grace) has passed; returns how many."""
+        seconds, micros = await self.store.redis.time()
+        fired = 0
+        for pin, qi in await self.store.due_deadlines(int(seconds) * 1000 + int(micros) // 1000):
+            try:
+                if await self.close_question(pin, qi):
+                    fired += 1
+            except ApiError:
+                await self.store.drop_deadline(pin, qi)  # the game vanished
+        return fired
+
+    # -- results -------------------------------------------------------------------------------
+
+    async def final_record(self, pin: str) -> FinishedGame:
+        meta = await self.store.meta(pin)
+        if not meta:
+            raise GameError("game_not_found", "there is no game with this PIN")
+        game = await self.live.get(pin, meta)
+        state = await self.store.final_state(pin, game.question_count)
+        totals: dict[str, int] = {pid: 0 for pid in state["players"]}
+        answered: dict[str, int] = {pid: 0 for pid in state["players"]}
+        answers: list[FinalAnswer] = []
+        for qi, per_player in enumerate(state["answers"]):
+            for pid, record in per_player.items():
+                totals[pid] = totals.get(pid, 0) + int(record["p"])
+                answered[pid] = answered.get(pid, 0) + 1
+                answers.append(
+                    FinalAnswer(
+                        player_id=uuid.UUID(pid),
+                        question_index=qi,
+                        answer=record["a"],
+                        correct=None if record["c"] == -1 else bool(record["c"]),
+                        points=int(record["p"]),
+                        elapsed_ms=int(record["e"]),
+                    )
+                )
+        ranks = competition_ranks(totals.items())
+        players = [
+            FinalPlayer(
+                player_id=uuid.UUID(pid),
+                nickname=record["n"],
+                score=totals[pid],
+                rank=ranks[pid],
+                correct_count=state["correct"].get(pid, 0),
+                answered_count=answered[pid],
+                status=state["gone"].get(pid, "active"),  # type: ignore[arg-type]
+            )
+            for pid, record in state["players"].items()
+        ]
+        players.sort(key=lambda p: (p.rank, p.nickname.casefold()))
+        questions = [
+            FinalQuestion(
+                index=qi,
+                type=q["type"],
+                text=q["text"],
+                points=int(q.get("points", 1)),
+                time_limit_ms=int(q["time_limit_s"]) * 1000,
+                correct=correct_answer(q),
+                distribution=state["distributions"][qi],
+                answered=len(state["answers"][qi]),
+            )
+            for qi, q in enumerate(game.questions)
+        ]
+        return FinishedGame(
+            game_id=uuid.UUID(game.game_id),
+            quiz_id=uuid.UUID(game.quiz_id),
+            owner_id=uuid.UUID(game.owner_id),
+            pin=pin,
+            title=game.title,
+            created_at=_iso(game.created_at_ms) or datetime.now(UTC),
+            started_at=_iso(int(meta["started_at"])) if meta.get("started_at") else None,
+            finished_at=_iso(int(meta.get("finished_at", 0))) or datetime.now(UTC),
+            question_count=game.question_count,
+            questions=questions,
+            players=players,
+            answers=answers,
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def _meta(self, pin: str) -> dict[str, str]:
+        meta = await self.store.meta(pin)
+        if not meta:
+            raise GameError("game_not_found", "there is no game with this PIN")
+        if meta.get("status") == "finished":
+            raise GameError("wrong_state", "the game has ended")
+        return meta
+
+    async def _fanout(self, message: dict[str, Any]) -> None:
+        if self.publish_fanout is not None:
+            await self.publish_fanout(message)
+        else:
+            await self.deliver(message)
+
+    def _schedule_answer_count(self, pin: str, qi: int) -> None:
+        if pin in self._answer_count_pending:
+            return
+        self._answer_count_pending.add(pin)
+
+        async def flush() -> None:
+            await asyncio.sleep(ANSWER_COUNT_INTERVAL_S)
+            self._answer_count_pending.discard(pin)
+            answered, active = await self.store.answered_count(pin, qi)
+            await self._notifier().to_host(
+                pin,
+                "answer_count",
+                {
+                    "question_index": qi,
+                    "answered": answered,
+                    "players_count": active,
+                },
+            )
+
+        self._spawn(flush())
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background game task failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for background work (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _notifier(self) -> Notifier:
+        assert self.notifier is not None, "the transport did not register a notifier"
+        return self.notifier
+
+
+_ANSWER_ERRORS = {
+    "wrong_state": "no question is open",
+    "wrong_question": "this is not the open question",
+    "already_answered": "you already answered this question",
+    "too_late": "time is up for this question",
+    "forbidden": "you are no longer in this game",
+    "game_not_found": "the game is gone",
+}

@@ -1,0 +1,31 @@
+"""What the game services need from the transport, without knowing it is Socket.IO."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Notifier(Protocol):
+    async def to_game(self, pin: str, event: str, data: Any) -> None:
+        """Everyone in the game: host and players."""
+
+    async def to_host(self, pin: str, event: str, data: Any) -> None: ...
+
+    async def to_players(self, pin: str, event: str, data: Any) -> None: ...
+
+    async def to_socket(self, sid: str, event: str, data: Any, local: bool = False) -> None:
+        """One connection; `local` when it is known to be on this process."""
+
+    async def disconnect(self, sid: str) -> None: ...
+
+
+def game_room(pin: str) -> str:
+    return f"game:{pin}"
+
+
+def host_room(pin: str) -> str:
+    return f"host:{pin}"
+
+
+def players_room(pin: str) -> str:
+    return f"players:{pin}"

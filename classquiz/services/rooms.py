@@ -1,0 +1,327 @@
+"""RoomService: who may enter a game, and the connection lifecycle around it.
+
+The named steps, in order: `authorize` (the handshake's `auth` → an Admission
+or a refusal code), `attach` (mark the socket online, take over an older
+socket), `welcome` (the snapshot for the new socket), `drop` (the connection
+went away; the player or host may come back with their token), `leave` (the
+player is gone for good; its nickname is freed).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from classquiz.game.nicknames import NicknamePolicy, NicknameRefused, accept_nickname, nickname_key
+from classquiz.game.rules import public_question
+from classquiz.game.store import GameStore
+from classquiz.services.live import LiveGame, LiveGames
+from classquiz.services.notifier import Notifier
+from classquiz.services.tokens import HOST, PLAYER, TokenInvalid, TokenSigner
+
+log = logging.getLogger(__name__)
+PIN_LENGTH = 6
+
+
+class ConnectionRefused(Exception):
+    """A refused handshake, with a SPEC §4 code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def data(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+REFUSAL_TEXT = {
+    "game_not_found": "there is no game with this PIN",
+    "game_over": "this game has ended",
+    "game_locked": "the host has locked this game",
+    "game_full": "this game is full",
+    "wrong_password": "wrong join password",
+    "nickname_taken": "this nickname is already taken in this game",
+    "banned": "you were removed from this game",
+    "invalid_token": "this token is not valid for this game",
+    "rate_limited": "too many attempts; wait a minute and try again",
+}
+
+
+def refuse(code: str, message: str | None = None) -> ConnectionRefused:
+    return ConnectionRefused(code, message or REFUSAL_TEXT.get(code, code))
+
+
+@dataclass
+class Admission:
+    """Who a socket is, once admitted."""
+
+    role: str  # "host" | "player"
+    pin: str
+    game_id: str
+    player_id: str | None = None
+    nickname: str | None = None
+    nickname_key: str | None = None
+    player_token: str | None = None
+    is_new: bool = False
+    sid: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RoomService:
+    def __init__(
+        self,
+        store: GameStore,
+        live: LiveGames,
+        signer: TokenSigner,
+        token_ttl_s: int,
+        max_players_per_game: int,
+    ) -> None:
+        self.store = store
+        self.live = live
+        self.signer = signer
+        self.token_ttl_s = token_ttl_s
+        self.max_players_per_game = max_players_per_game
+        self.notifier: Notifier | None = None
+        # pin -> player_id -> sid, for the players whose sockets this process holds
+        self.local_players: dict[str, dict[str, str]] = {}
+
+    # -- authorize ---------------------------------------------------------------------
+
+    async def authorize(self, auth: Any) -> Admission:
+        if not isinstance(auth, dict):
+            raise refuse("invalid_token", "the handshake carries no usable auth object")
+        if auth.get("host_token") is not None:
+            return await self._authorize_host(auth["host_token"])
+        if auth.get("player_token") is not None:
+            return await self._authorize_returning(auth["player_token"])
+        if auth.get("pin") is not None:
+            return await self._authorize_new(
+                auth.get("pin"), auth.get("nickname"), auth.get("password")
+            )
+        raise refuse("invalid_token", "the handshake carries no usable auth object")
+
+    async def _game_for_token(self, token: Any, kind: str) -> tuple[Any, LiveGame]:
+        try:
+            claims = self.signer.verify(token, kind)
+        except TokenInvalid:
+            raise refuse("invalid_token") from None
+        if not claims.pin or not claims.game_id:
+            raise refuse("invalid_token")
+        meta = await self.store.meta(claims.pin)
+        if meta is None or meta.get("id") != claims.game_id:
+            raise refuse("game_over")  # a valid token whose game is gone: it ended
+        if meta.get("status") == "finished":
+            raise refuse("game_over")
+        return claims, await self.live.get(claims.pin, meta)
+
+    async def _authorize_host(self, token: Any) -> Admission:
+        _, game = await self._game_for_token(token, HOST)
+        return Admission(role="host", pin=game.pin, game_id=game.game_id)
+
+    async def _authorize_returning(self, token: Any) -> Admission:
+        claims, game = await self._game_for_token(token, PLAYER)
+        record, gone = await self.store.player(game.pin, claims.subject)
+        if record is None:
+            raise refuse("invalid_token")
+        if gone == "banned":
+            raise refuse("banned")
+        if gone is not None:
+            raise refuse("invalid_token", "you left or were removed from this game; join again")
+        return Admission(
+            role="player",
+            pin=game.pin,
+            game_id=game.game_id,
+            player_id=claims.subject,
+            nickname=record["n"],
+            nickname_key=record["k"],
+            player_token=token,
+        )
+
+    async def _authorize_new(self, pin: Any, nickname: Any, password: Any) -> Admission:
+        if not isinstance(pin, str | int) or not str(pin).isdigit() or len(str(pin)) != PIN_LENGTH:
+            raise refuse("game_not_found")
+        pin = str(pin)
+        meta = await self.store.meta(pin)
+        if meta is None:
+            raise refuse("game_not_found")
+        if meta.get("status") == "finished":
+            raise refuse("game_over")
+        if meta.get("locked") == "1":
+            raise refuse("game_locked")
+        game = await self.live.get(pin, meta)
+        if game.password is not None and not (
+            isinstance(password, str)
+            and hmac.compare_digest(password.encode(), game.password.encode())
+        ):
+            raise refuse("wrong_password")
+        policy = NicknamePolicy.from_settings(game.settings["nicknames"])
+        try:
+            display = accept_nickname(nickname, policy)
+        except NicknameRefused as exc:
+            raise refuse(exc.code, exc.message) from None
+        key = nickname_key(display)
+        if await self.store.nickname_banned(pin, key):
+            raise refuse("banned")
+        player_id = str(uuid.uuid4())
+        max_players = min(int(game.settings["max_players"]), self.max_players_per_game)
+        for attempt in range(4):
+            result = await self.store.join(
+                pin,
+                player_id,
+                key,
+                {"n": display, "k": key, "j": int(time.time() * 1000)},
+                max_players,
+            )
+            if result.ok:
+                break
+            if result.code == "nickname_taken" and policy.mode == "generated" and attempt < 3:
+                display = accept_nickname(None, policy)
+                key = nickname_key(display)
+                continue
+            raise refuse(result.code)
+        token, _ = self.signer.issue(player_id, PLAYER, self.token_ttl_s, gid=game.game_id, pin=pin)
+        return Admission(
+            role="player",
+            pin=pin,
+            game_id=game.game_id,
+            player_id=player_id,
+            nickname=display,
+            nickname_key=key,
+            player_token=token,
+            is_new=True,
+        )
+
+    # -- attach / drop / leave ---------------------------------------------------------------
+
+    async def attach(self, admission: Admission, sid: str) -> None:
+        """Mark `sid` as the live socket of this host or player; replace an older one."""
+        notifier = self._notifier()
+        admission.sid = sid
+        if admission.role == "host":
+            old = await self.store.set_host(admission.pin, sid)
+            if old:
+                await notifier.to_socket(old, "replaced", {})
+                await notifier.disconnect(old)
+            await notifier.to_players(admission.pin, "host_status", {"connected": True})
+            return
+        assert admission.player_id is not None
+        self.local_players.setdefault(admission.pin, {})[admission.player_id] = sid
+        old = await self.store.set_online(admission.pin, admission.player_id, sid)
+        if old:
+            await notifier.to_socket(old, "replaced", {})
+            await notifier.disconnect(old)
+        if admission.is_new:
+            _, active = await self.store.answered_count(admission.pin, 0)
+            await notifier.to_host(
+                admission.pin,
+                "player_joined",
+                {
+                    "player": {"player_id": admission.player_id, "nickname": admission.nickname},
+                    "players_count": active,
+                },
+            )
+        elif not old:
+            await notifier.to_host(
+                admission.pin,
+                "player_status",
+                {"player_id": admission.player_id, "connected": True},
+            )
+
+    async def drop(self, admission: Admission) -> bool:
+        """The socket went away. True when it was the current one (not replaced)."""
+        if admission.role == "host":
+            if await self.store.set_host(admission.pin, None, expected=admission.sid):
+                await self._notifier().to_players(
+                    admission.pin, "host_status", {"connected": False}
+                )
+                return True
+            return False
+        assert admission.player_id is not None
+        local = self.local_players.get(admission.pin, {})
+        if local.get(admission.player_id) == admission.sid:
+            del local[admission.player_id]
+            if not local:
+                self.local_players.pop(admission.pin, None)
+        if await self.store.set_offline(admission.pin, admission.player_id, admission.sid):
+            await self._notifier().to_host(
+                admission.pin,
+                "player_status",
+                {"player_id": admission.player_id, "connected": False},
+            )
+            return True
+        return False
+
+    async def remove_player(self, pin: str, player_id: str, reason: str) -> dict[str, Any] | None:
+        """Take a player out of the game (leave, kick, ban); None if there is no such player."""
+        record, gone = await self.store.player(pin, player_id)
+        if record is None or gone is not None:
+            return None
+        sid = self.local_players.get(pin, {}).get(player_id)
+        result = await self.store.remove(pin, player_id, record["k"], reason)
+        if not result.ok:
+            return None
+        self.local_players.get(pin, {}).pop(player_id, None)
+        await self._notifier().to_host(
+            pin,
+            "player_left",
+            {
+                "player": {"player_id": player_id, "nickname": record["n"]},
+                "players_count": result.values[0],
+            },
+        )
+        return {"record": record, "sid": sid}
+
+    # -- welcome ----------------------------------------------------------------------------
+
+    async def welcome(self, admission: Admission) -> dict[str, Any]:
+        meta = await self.store.meta(admission.pin) or {}
+        game = await self.live.get(admission.pin, meta)
+        state = game_state(game, meta)
+        payload: dict[str, Any] = {"role": admission.role, "game": state}
+        if admission.role == "host":
+            state["players"] = await self.store.roster(admission.pin)
+            return payload
+        assert admission.player_id is not None
+        qi = int(meta.get("qi", -1))
+        mine = await self.store.player_state(admission.pin, admission.player_id, qi)
+        payload["player"] = {
+            "player_id": admission.player_id,
+            "nickname": admission.nickname,
+            "player_token": admission.player_token,
+            "score": mine["score"],
+            "streak": mine["streak"],
+        }
+        if meta.get("status") == "question":
+            payload["answered"] = mine["answered"]
+        return payload
+
+    def _notifier(self) -> Notifier:
+        assert self.notifier is not None, "the transport did not register a notifier"
+        return self.notifier
+
+
+def game_state(game: LiveGame, meta: dict[str, str]) -> dict[str, Any]:
+    """The `<state>` object of SPEC §4 (without the host-only player list)."""
+    status = meta.get("status", "lobby")
+    qi = int(meta.get("qi", -1))
+    state: dict[str, Any] = {
+        "game_id": game.game_id,
+        "pin": game.pin,
+        "title": game.title,
+        "status": status,
+        "question_index": qi,
+        "question_count": game.question_count,
+        "players_count": int(meta.get("active", 0)),
+        "server_time_ms": int(time.time() * 1000),
+    }
+    if status in ("question", "reveal") and 0 <= qi < game.question_count:
+        question = game.questions[qi]
+        state["question"] = public_question(question, question["shown"])
+        state["opens_at_ms"] = int(meta["opens_at"])
+        state["deadline_at_ms"] = int(meta["deadline_at"])
+    return state

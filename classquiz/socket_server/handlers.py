@@ -1,0 +1,151 @@
+"""Socket.IO event handlers: validate, call a service, acknowledge. Nothing more.
+
+Every client event is acknowledged with `{ok: true, ...}` or
+`{ok: false, error: {code, message, field?}}`. A payload that fails validation
+gets `invalid_payload` naming the field; an event of the other role `forbidden`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+
+from classquiz.errors import ApiError
+from classquiz.services.games import GameError, GameService
+from classquiz.services.notifier import game_room, host_room, players_room
+from classquiz.services.rooms import Admission, ConnectionRefused, RoomService
+from classquiz.socket_server.payloads import EVENT_PAYLOADS, EventPayload
+
+log = logging.getLogger(__name__)
+Ack = dict[str, Any]
+
+
+def error_ack(code: str, message: str, field: str | None = None) -> Ack:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"ok": False, "error": error}
+
+
+class GameSocketHandlers:
+    """Registers the default-namespace handlers on `sio`; sessions are per process."""
+
+    def __init__(self, sio: socketio.AsyncServer, rooms: RoomService, games: GameService) -> None:
+        self.sio = sio
+        self.rooms = rooms
+        self.games = games
+        self.sessions: dict[str, Admission] = {}
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        for event in EVENT_PAYLOADS:
+            sio.on(event, self._dispatcher(event))
+
+    # -- connection lifecycle ----------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        try:
+            admission = await self.rooms.authorize(auth)
+        except ConnectionRefused as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.data()) from None
+        except ApiError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": exc.code, "message": exc.message}
+            ) from None
+        self.sessions[sid] = admission
+        await self.rooms.attach(admission, sid)
+        # Rooms last: nothing may reach this socket before the server's CONNECT packet.
+        await self.sio.enter_room(sid, game_room(admission.pin))
+        role_room = host_room if admission.role == "host" else players_room
+        await self.sio.enter_room(sid, role_room(admission.pin))
+        asyncio.get_running_loop().create_task(self._send_welcome(sid, admission))
+        return True
+
+    async def _send_welcome(self, sid: str, admission: Admission) -> None:
+        try:
+            payload = await self.rooms.welcome(admission)
+            await self.sio.emit("welcome", payload, to=sid, ignore_queue=True)
+        except Exception:
+            log.exception("could not send welcome")
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        admission = self.sessions.pop(sid, None)
+        if admission is None:
+            return
+        try:
+            if await self.rooms.drop(admission) and admission.role == "player":
+                await self.games.player_dropped(admission.pin)
+        except Exception:
+            log.exception("error while dropping a connection")
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _dispatcher(self, event: str) -> Callable[..., Awaitable[Ack]]:
+        model = EVENT_PAYLOADS[event]
+        handler = getattr(self, f"ev_{event}")
+        host_only = event not in ("submit_answer", "reroll_nickname", "leave")
+
+        async def dispatch(sid: str, data: Any = None, *extra: Any) -> Ack:
+            admission = self.sessions.get(sid)
+            if admission is None:
+                return error_ack("forbidden", "not connected to a game")
+            if host_only != (admission.role == "host"):
+                return error_ack("forbidden", f"{event} is not an event of the {admission.role}")
+            try:
+                payload = model.model_validate({} if data is None else data)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                field = ".".join(str(p) for p in first.get("loc", ())) or None
+                return error_ack("invalid_payload", first.get("msg", "invalid payload"), field)
+            try:
+                result = await handler(admission, payload)
+            except GameError as exc:
+                return error_ack(exc.code, exc.message)
+            except ApiError as exc:
+                return error_ack(exc.code, exc.message)
+            return {"ok": True, **(result or {})}
+
+        return dispatch
+
+    async def ev_start_game(self, who: Admission, _: EventPayload) -> Ack:
+        return await self.games.start_game(who.pin)
+
+    async def ev_end_question(self, who: Admission, _: EventPayload) -> Ack:
+        return await self.games.end_question(who.pin)
+
+    async def ev_next_question(self, who: Admission, _: EventPayload) -> Ack:
+        return await self.games.next_question(who.pin)
+
+    async def ev_end_game(self, who: Admission, _: EventPayload) -> Ack:
+        return await self.games.end_game(who.pin)
+
+    async def ev_kick_player(self, who: Admission, payload: Any) -> Ack:
+        return await self.games.kick_player(who.pin, payload.player_id, payload.ban)
+
+    async def ev_lock_game(self, who: Admission, payload: Any) -> Ack:
+        return await self.games.lock_game(who.pin, payload.locked)
+
+    async def ev_get_leaderboard(self, who: Admission, payload: Any) -> Ack:
+        return await self.games.leaderboard(who.pin, payload.offset, payload.limit)
+
+    async def ev_submit_answer(self, who: Admission, payload: Any) -> Ack:
+        assert who.player_id is not None
+        return await self.games.submit_answer(
+            who.pin, who.player_id, payload.question_index, payload.answer
+        )
+
+    async def ev_reroll_nickname(self, who: Admission, _: EventPayload) -> Ack:
+        raise GameError("wrong_state", "nicknames are not generated in this game")
+
+    async def ev_leave(self, who: Admission, _: EventPayload) -> Ack:
+        assert who.player_id is not None
+        await self.games.leave(who.pin, who.player_id)
+        self.sessions.pop(who.sid, None)
+        asyncio.get_running_loop().call_later(
+            0.05, lambda: asyncio.ensure_future(self.sio.disconnect(who.sid))
+        )
+        return {}

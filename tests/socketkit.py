@@ -1,0 +1,74 @@
+"""Real Socket.IO clients for tests: connect with an `auth` object, record every event."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import socketio
+
+
+class Recorder:
+    """A python-socketio AsyncClient that keeps every received event in order."""
+
+    def __init__(self, url: str, transports: list[str] | None = None) -> None:
+        self.url = url
+        self.transports = transports or ["websocket"]
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.events: dict[str, list[Any]] = defaultdict(list)
+        self.order: list[str] = []
+        self._waiters: dict[str, list[asyncio.Future[Any]]] = defaultdict(list)
+        self.connect_error: Any = None
+
+        @self.client.on("*")
+        async def catch_all(event: str, data: Any = None) -> None:
+            self._record(event, data)
+
+        @self.client.on("connect_error")
+        async def on_connect_error(data: Any) -> None:
+            self.connect_error = data
+
+    def _record(self, event: str, data: Any) -> None:
+        self.events[event].append(data)
+        self.order.append(event)
+        for future in self._waiters.pop(event, []):
+            if not future.done():
+                future.set_result(data)
+
+    async def connect(self, auth: dict[str, Any]) -> Recorder:
+        await self.client.connect(self.url, auth=auth, transports=self.transports, wait_timeout=10)
+        return self
+
+    async def try_connect(self, auth: Any) -> Any:
+        """Connect expecting a refusal; returns the connect_error data (or None if accepted)."""
+        try:
+            await self.client.connect(
+                self.url, auth=auth, transports=self.transports, wait_timeout=10
+            )
+        except socketio.exceptions.ConnectionError:
+            await asyncio.sleep(0)
+            return self.connect_error
+        return None
+
+    async def wait(self, event: str, timeout: float = 10, count: int = 1) -> Any:
+        """The `count`-th occurrence of `event` (waiting for it if needed)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.events[event]) < count:
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._waiters[event].append(future)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {event!r} #{count}; got {self.order[-10:]}")
+            try:
+                await asyncio.wait_for(future, remaining)
+            except TimeoutError:
+                raise TimeoutError(f"no {event!r} #{count}; got {self.order[-10:]}") from None
+        return self.events[event][count - 1]
+
+    async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
+        return await self.client.call(event, {} if data is None else data, timeout=timeout)
+
+    async def close(self) -> None:
+        if self.client.connected:
+            await self.client.disconnect()

@@ -1,9 +1,10 @@
-"""Command line: `python -m classquiz serve|migrate`."""
+"""Command line: `python -m classquiz serve|migrate|reindex`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from classquiz.config import InsecureConfiguration, Settings
@@ -43,7 +44,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except InsecureConfiguration as exc:
         log.error("refusing to start: %s", exc)
         return 2
-    upgrade_database(settings.require_database_url())
+    if not os.environ.get("CLASSQUIZ_SKIP_MIGRATE"):
+        upgrade_database(settings.require_database_url())
+    if args.workers > 1:
+        from classquiz.workers import run_workers
+
+        return run_workers(settings, args.host, args.port, args.workers)
     app = create_app(settings)
     log.info("serving on http://%s:%s (API docs at /api/docs)", args.host, args.port)
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
@@ -63,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the server (migrates the database first)")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes on consecutive ports from --port, sharing Redis",
+    )
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=cmd_migrate)

@@ -53,7 +53,14 @@ def create_app(settings: Settings) -> web.Application:
     svc.rooms.notifier = notifier
     svc.games.notifier = notifier
     svc.games.result_sink = svc.results.finish
-    GameSocketHandlers(sio, svc.rooms, svc.games)
+    GameSocketHandlers(
+        sio,
+        svc.rooms,
+        svc.games,
+        trusted_proxies=settings.trusted_proxy_networks,
+        events_per_s=settings.socket_events_per_s,
+        drop_events_per_s=settings.socket_events_drop_per_s,
+    )
     workers = BackgroundWorkers(redis, settings.redis_prefix, svc.games)
 
     endpoints = [ep for router in ROUTERS for ep in router.endpoints]

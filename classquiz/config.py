@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     ping_interval_s: float = Field(default=25.0, gt=0)
     ping_timeout_s: float = Field(default=20.0, gt=0)
     max_message_bytes: int = Field(default=65_536, ge=1024)
+    handshake_timeout_s: float = Field(default=10.0, gt=0)
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
 

@@ -16,6 +16,7 @@ from classquiz.game.store import GameStore
 from classquiz.services.games import GameService
 from classquiz.services.live import LiveGames
 from classquiz.services.quizzes import QuizService
+from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.results import ResultService
 from classquiz.services.rooms import RoomService
 from classquiz.services.tokens import TokenSigner
@@ -34,6 +35,7 @@ class Services:
     quizzes: QuizService
     results: ResultService
     rooms: RoomService
+    limiter: FailureLimiter
     games: GameService
     extra: dict[str, Any] = field(default_factory=dict)
     # Set by classquiz.search.install_search (in create_app).
@@ -49,8 +51,15 @@ def build_services(settings: Settings, redis: Redis) -> Services:
     quizzes = QuizService()
     store = GameStore(redis, settings.redis_prefix, settings.game_ttl_s)
     live = LiveGames(store)
+    limiter = FailureLimiter(
+        redis,
+        settings.redis_prefix,
+        settings.rate_limit_failures,
+        settings.rate_limit_window_s,
+        settings.rate_limit_block_s,
+    )
     rooms = RoomService(
-        store, live, signer, settings.game_token_expiry_s, settings.max_players_per_game
+        store, live, signer, settings.game_token_expiry_s, settings.max_players_per_game, limiter
     )
     games = GameService(
         store,
@@ -70,6 +79,7 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         quizzes=quizzes,
         results=ResultService(redis, settings.redis_prefix, signer),
         rooms=rooms,
+        limiter=limiter,
         games=games,
     )
 

@@ -332,7 +332,9 @@ class GameService:
         final = await self.final_record(pin)
         await self.store.keep_for_results(pin, game.question_count, FINISHED_TTL_S)
         if self.result_sink is not None:
-            await self.result_sink(final)
+            # Stored in the background: the sink parks the record in Redis first, so
+            # the host's end_game ack never waits for PostgreSQL.
+            self._spawn(self.result_sink(final))
 
     async def _maybe_auto_end(self, pin: str) -> None:
         """After a player left or dropped: end the question if everyone still here answered."""

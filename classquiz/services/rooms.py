@@ -21,6 +21,7 @@ from classquiz.game.rules import public_question
 from classquiz.game.store import GameStore
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.notifier import Notifier
+from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.tokens import HOST, PLAYER, TokenInvalid, TokenSigner
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class ConnectionRefused(Exception):
         return {"code": self.code, "message": self.message}
 
 
+COUNTED_FAILURES = frozenset({"game_not_found", "wrong_password", "invalid_token"})
 REFUSAL_TEXT = {
     "game_not_found": "there is no game with this PIN",
     "game_over": "this game has ended",
@@ -80,7 +82,9 @@ class RoomService:
         signer: TokenSigner,
         token_ttl_s: int,
         max_players_per_game: int,
+        limiter: FailureLimiter,
     ) -> None:
+        self.limiter = limiter
         self.store = store
         self.live = live
         self.signer = signer
@@ -92,7 +96,21 @@ class RoomService:
 
     # -- authorize ---------------------------------------------------------------------
 
-    async def authorize(self, auth: Any) -> Admission:
+    async def authorize(self, auth: Any, address: str) -> Admission:
+        """The Admission for a handshake's `auth`, or ConnectionRefused.
+
+        Failures that smell of guessing (unknown PIN, wrong password, bad token)
+        count against `address`; a blocked address may not look up PINs or join
+        as a new player, but players returning with a token always get in.
+        """
+        try:
+            return await self._authorize(auth, address)
+        except ConnectionRefused as exc:
+            if exc.code in COUNTED_FAILURES:
+                await self.limiter.record_failure(address)
+            raise
+
+    async def _authorize(self, auth: Any, address: str) -> Admission:
         if not isinstance(auth, dict):
             raise refuse("invalid_token", "the handshake carries no usable auth object")
         if auth.get("host_token") is not None:
@@ -100,6 +118,8 @@ class RoomService:
         if auth.get("player_token") is not None:
             return await self._authorize_returning(auth["player_token"])
         if auth.get("pin") is not None:
+            if await self.limiter.is_blocked(address):
+                raise refuse("rate_limited")
             return await self._authorize_new(
                 auth.get("pin"), auth.get("nickname"), auth.get("password")
             )

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from classquiz.errors import ApiError
 from classquiz.services.games import GameError, GameService
 from classquiz.services.notifier import game_room, host_room, players_room
+from classquiz.services.ratelimit import EventRate, Network, client_address
 from classquiz.services.rooms import Admission, ConnectionRefused, RoomService
 from classquiz.socket_server.payloads import EVENT_PAYLOADS, EventPayload
 
@@ -35,11 +36,24 @@ def error_ack(code: str, message: str, field: str | None = None) -> Ack:
 class GameSocketHandlers:
     """Registers the default-namespace handlers on `sio`; sessions are per process."""
 
-    def __init__(self, sio: socketio.AsyncServer, rooms: RoomService, games: GameService) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        rooms: RoomService,
+        games: GameService,
+        *,
+        trusted_proxies: list[Network],
+        events_per_s: int,
+        drop_events_per_s: int,
+    ) -> None:
         self.sio = sio
         self.rooms = rooms
         self.games = games
+        self.trusted_proxies = trusted_proxies
+        self.events_per_s = events_per_s
+        self.drop_events_per_s = drop_events_per_s
         self.sessions: dict[str, Admission] = {}
+        self.rates: dict[str, EventRate] = {}
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         for event in EVENT_PAYLOADS:
@@ -47,9 +61,18 @@ class GameSocketHandlers:
 
     # -- connection lifecycle ----------------------------------------------------------------
 
+    def peer_address(self, environ: dict[str, Any]) -> str:
+        """The client's address from the aiohttp request (engineio's REMOTE_ADDR is a stub)."""
+        request = environ.get("aiohttp.request")
+        if request is None:
+            return str(environ.get("REMOTE_ADDR", "unknown"))
+        return client_address(
+            request.remote, request.headers.get("X-Forwarded-For"), self.trusted_proxies
+        )
+
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         try:
-            admission = await self.rooms.authorize(auth)
+            admission = await self.rooms.authorize(auth, self.peer_address(environ))
         except ConnectionRefused as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.data()) from None
         except ApiError as exc:
@@ -57,6 +80,7 @@ class GameSocketHandlers:
                 {"code": exc.code, "message": exc.message}
             ) from None
         self.sessions[sid] = admission
+        self.rates[sid] = EventRate(self.events_per_s, self.drop_events_per_s)
         await self.rooms.attach(admission, sid)
         # Rooms last: nothing may reach this socket before the server's CONNECT packet.
         await self.sio.enter_room(sid, game_room(admission.pin))
@@ -73,6 +97,7 @@ class GameSocketHandlers:
             log.exception("could not send welcome")
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.rates.pop(sid, None)
         admission = self.sessions.pop(sid, None)
         if admission is None:
             return
@@ -93,6 +118,12 @@ class GameSocketHandlers:
             admission = self.sessions.get(sid)
             if admission is None:
                 return error_ack("forbidden", "not connected to a game")
+            verdict = self.rates[sid].hit() if sid in self.rates else "ok"
+            if verdict != "ok":
+                if verdict == "drop":
+                    self.rates.pop(sid, None)
+                    asyncio.get_running_loop().create_task(self.sio.disconnect(sid))
+                return error_ack("rate_limited", "too many events; slow down")
             if host_only != (admission.role == "host"):
                 return error_ack("forbidden", f"{event} is not an event of the {admission.role}")
             try:

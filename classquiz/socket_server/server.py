@@ -2,9 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import orjson
 import socketio
 
 from classquiz.config import Settings
+
+HANDSHAKE_TIMEOUT_S = 10.0
+
+
+class OrjsonCodec:
+    """python-socketio's `json` hook: orjson encodes each broadcast once, fast."""
+
+    @staticmethod
+    def dumps(obj: object, **_: object) -> str:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    @staticmethod
+    def loads(text: str | bytes, **_: object) -> object:
+        return orjson.loads(text)
+
+
+class GuardedAsyncServer(socketio.AsyncServer):
+    """An AsyncServer that closes Engine.IO connections which never complete a handshake.
+
+    A transport that connects but sends no accepted Socket.IO CONNECT (no auth,
+    or a refused one) within `handshake_timeout_s` is closed, so idle or refused
+    connections cannot pile up. (Hooks python-socketio's Engine.IO connect step.)
+    """
+
+    def __init__(
+        self, *args: Any, handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.handshake_timeout_s = handshake_timeout_s
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        result = await super()._handle_eio_connect(eio_sid, environ)
+        asyncio.get_running_loop().call_later(
+            self.handshake_timeout_s,
+            lambda: asyncio.ensure_future(self._drop_if_idle(eio_sid)),
+        )
+        return result
+
+    async def _drop_if_idle(self, eio_sid: str) -> None:
+        if eio_sid not in self.environ:
+            return  # already gone
+        if self.manager.sid_from_eio_sid(eio_sid, "/") is None:
+            await self.eio.disconnect(eio_sid)
 
 
 def socketio_origins(settings: Settings) -> str | list[str]:
@@ -15,20 +62,7 @@ def socketio_origins(settings: Settings) -> str | list[str]:
 def create_socket_server(
     settings: Settings, client_manager: socketio.AsyncManager | None = None
 ) -> socketio.AsyncServer:
-    import orjson
-
-    class OrjsonCodec:
-        """python-socketio's `json` hook: orjson encodes each broadcast once, fast."""
-
-        @staticmethod
-        def dumps(obj: object, **_: object) -> str:
-            return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
-
-        @staticmethod
-        def loads(text: str | bytes, **_: object) -> object:
-            return orjson.loads(text)
-
-    return socketio.AsyncServer(
+    return GuardedAsyncServer(
         async_mode="aiohttp",
         client_manager=client_manager,
         cors_allowed_origins=socketio_origins(settings),
@@ -38,4 +72,5 @@ def create_socket_server(
         json=OrjsonCodec,
         logger=False,
         engineio_logger=False,
+        handshake_timeout_s=settings.handshake_timeout_s,
     )

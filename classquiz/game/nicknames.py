@@ -97,10 +97,10 @@ def check_form(display: str, policy: NicknamePolicy) -> None:
         raise NicknameRefused("nickname_invalid", f"the nickname may only use {what}")
 
 
-def accept_nickname(raw: Any, policy: NicknamePolicy) -> str:
+def accept_nickname(raw: Any, policy: NicknamePolicy, attempt: int = 0) -> str:
     """The display nickname a new player gets under `policy`, or NicknameRefused."""
     if policy.mode == "generated":
-        return generate_nickname()
+        return generate_nickname(attempt)
     if raw is None or raw == "":
         raise NicknameRefused("nickname_invalid", "a nickname is required")
     display = normalize_nickname(raw)
@@ -193,5 +193,9 @@ _ANIMALS = (
 )
 
 
-def generate_nickname() -> str:
-    return f"{secrets.choice(_ADJECTIVES)} {secrets.choice(_ANIMALS)}"
+def generate_nickname(attempt: int = 0) -> str:
+    """A friendly two-word name; after a few collisions a number keeps big games unique."""
+    name = f"{secrets.choice(_ADJECTIVES)} {secrets.choice(_ANIMALS)}"
+    if attempt >= 2:
+        name = f"{name} {10 + secrets.randbelow(990)}"
+    return name

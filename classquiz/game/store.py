@@ -54,6 +54,7 @@ class GameStore:
         self._open = _script(redis, "open_question")
         self._close = _script(redis, "close_question")
         self._finish = _script(redis, "finish_game")
+        self._reroll = _script(redis, "reroll_nickname")
 
     def keys(self, pin: str) -> GameKeys:
         return GameKeys(self.prefix, pin)
@@ -183,6 +184,15 @@ class GameStore:
         raw = await self._remove(
             keys=[k.game, k.nicks, k.gone, k.online, k.banned, k.players, k.scores],
             args=[player_id, normalized, reason],
+        )
+        return _result(raw)
+
+    async def reroll(
+        self, pin: str, player_id: str, key: str, display: str, max_rerolls: int
+    ) -> ScriptResult:
+        k = self.keys(pin)
+        raw = await self._reroll(
+            keys=[k.game, k.nicks, k.players], args=[player_id, key, display, max_rerolls]
         )
         return _result(raw)
 

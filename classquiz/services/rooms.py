@@ -40,6 +40,8 @@ class ConnectionRefused(Exception):
         return {"code": self.code, "message": self.message}
 
 
+GENERATED_ATTEMPTS = 8
+MAX_REROLLS = 3
 COUNTED_FAILURES = frozenset({"game_not_found", "wrong_password", "invalid_token"})
 REFUSAL_TEXT = {
     "game_not_found": "there is no game with this PIN",
@@ -56,6 +58,22 @@ REFUSAL_TEXT = {
 
 def refuse(code: str, message: str | None = None) -> ConnectionRefused:
     return ConnectionRefused(code, message or REFUSAL_TEXT.get(code, code))
+
+
+class RoomRefusal(Exception):
+    """A refused room command (acknowledged with an error code)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_REROLL_ERRORS = {
+    "wrong_state": "nicknames can only be changed in the lobby",
+    "limit_reached": "no more nickname changes left",
+    "player_not_found": "you are not in this game",
+}
 
 
 @dataclass
@@ -189,7 +207,7 @@ class RoomService:
             raise refuse("banned")
         player_id = str(uuid.uuid4())
         max_players = min(int(game.settings["max_players"]), self.max_players_per_game)
-        for attempt in range(4):
+        for attempt in range(GENERATED_ATTEMPTS):
             result = await self.store.join(
                 pin,
                 player_id,
@@ -199,8 +217,8 @@ class RoomService:
             )
             if result.ok:
                 break
-            if result.code == "nickname_taken" and policy.mode == "generated" and attempt < 3:
-                display = accept_nickname(None, policy)
+            if result.code == "nickname_taken" and policy.mode == "generated":
+                display = accept_nickname(None, policy, attempt + 1)
                 key = nickname_key(display)
                 continue
             raise refuse(result.code)
@@ -295,6 +313,31 @@ class RoomService:
             },
         )
         return {"record": record, "sid": sid}
+
+    async def reroll_nickname(self, admission: Admission) -> str:
+        """A new generated nickname for a player in the lobby (at most MAX_REROLLS times)."""
+        game = await self.live.get(admission.pin)
+        policy = NicknamePolicy.from_settings(game.settings["nicknames"])
+        if policy.mode != "generated":
+            raise RoomRefusal("wrong_state", "nicknames are not generated in this game")
+        assert admission.player_id is not None
+        for attempt in range(GENERATED_ATTEMPTS):
+            display = accept_nickname(None, policy, attempt)
+            key = nickname_key(display)
+            result = await self.store.reroll(
+                admission.pin, admission.player_id, key, display, MAX_REROLLS
+            )
+            if result.ok:
+                admission.nickname, admission.nickname_key = display, key
+                await self._notifier().to_host(
+                    admission.pin,
+                    "player_renamed",
+                    {"player": {"player_id": admission.player_id, "nickname": display}},
+                )
+                return display
+            if result.code != "nickname_taken":
+                raise RoomRefusal(result.code, _REROLL_ERRORS.get(result.code, result.code))
+        raise RoomRefusal("nickname_taken", "no free nickname found; try again")
 
     # -- welcome ----------------------------------------------------------------------------
 

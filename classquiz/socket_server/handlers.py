@@ -19,7 +19,7 @@ from classquiz.errors import ApiError
 from classquiz.services.games import GameError, GameService
 from classquiz.services.notifier import game_room, host_room, players_room
 from classquiz.services.ratelimit import EventRate, Network, client_address
-from classquiz.services.rooms import Admission, ConnectionRefused, RoomService
+from classquiz.services.rooms import Admission, ConnectionRefused, RoomRefusal, RoomService
 from classquiz.socket_server.payloads import EVENT_PAYLOADS, EventPayload
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class GameSocketHandlers:
                 return error_ack("invalid_payload", first.get("msg", "invalid payload"), field)
             try:
                 result = await handler(admission, payload)
-            except GameError as exc:
+            except (GameError, RoomRefusal) as exc:
                 return error_ack(exc.code, exc.message)
             except ApiError as exc:
                 return error_ack(exc.code, exc.message)
@@ -170,7 +170,7 @@ class GameSocketHandlers:
         )
 
     async def ev_reroll_nickname(self, who: Admission, _: EventPayload) -> Ack:
-        raise GameError("wrong_state", "nicknames are not generated in this game")
+        return {"nickname": await self.rooms.reroll_nickname(who)}
 
     async def ev_leave(self, who: Admission, _: EventPayload) -> Ack:
         assert who.player_id is not None

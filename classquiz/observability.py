@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 
 from classquiz.errors import ApiError
@@ -36,6 +36,23 @@ HTTP_LATENCY = Histogram(
     "REST request latency",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+SOCKET_EVENTS = Counter(
+    "classquiz_socket_events_total", "Socket.IO client events handled", ["event", "outcome"]
+)
+SOCKET_EVENT_LATENCY = Histogram(
+    "classquiz_socket_event_duration_seconds",
+    "Time to handle a Socket.IO client event",
+    ["event"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
+SOCKET_CONNECTIONS = Gauge(
+    "classquiz_socket_connections", "Admitted Socket.IO connections on this process", ["role"]
+)
+SOCKET_REFUSALS = Counter(
+    "classquiz_socket_refusals_total", "Refused Socket.IO handshakes", ["code"]
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +17,12 @@ import socketio
 from pydantic import ValidationError
 
 from classquiz.errors import ApiError
+from classquiz.observability import (
+    SOCKET_CONNECTIONS,
+    SOCKET_EVENT_LATENCY,
+    SOCKET_EVENTS,
+    SOCKET_REFUSALS,
+)
 from classquiz.services.games import GameError, GameService
 from classquiz.services.notifier import game_room, host_room, players_room
 from classquiz.services.ratelimit import EventRate, Network, client_address
@@ -74,13 +81,16 @@ class GameSocketHandlers:
         try:
             admission = await self.rooms.authorize(auth, self.peer_address(environ))
         except ConnectionRefused as exc:
+            SOCKET_REFUSALS.labels(exc.code).inc()
             raise socketio.exceptions.ConnectionRefusedError(exc.data()) from None
         except ApiError as exc:
+            SOCKET_REFUSALS.labels(exc.code).inc()
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": exc.code, "message": exc.message}
             ) from None
         self.sessions[sid] = admission
         self.rates[sid] = EventRate(self.events_per_s, self.drop_events_per_s)
+        SOCKET_CONNECTIONS.labels(admission.role).inc()
         await self.rooms.attach(admission, sid)
         # Rooms last: nothing may reach this socket before the server's CONNECT packet.
         await self.sio.enter_room(sid, game_room(admission.pin))
@@ -101,6 +111,7 @@ class GameSocketHandlers:
         admission = self.sessions.pop(sid, None)
         if admission is None:
             return
+        SOCKET_CONNECTIONS.labels(admission.role).dec()
         try:
             if await self.rooms.drop(admission) and admission.role == "player":
                 await self.games.player_dropped(admission.pin)
@@ -115,32 +126,49 @@ class GameSocketHandlers:
         host_only = event not in ("submit_answer", "reroll_nickname", "leave")
 
         async def dispatch(sid: str, data: Any = None, *extra: Any) -> Ack:
-            admission = self.sessions.get(sid)
-            if admission is None:
-                return error_ack("forbidden", "not connected to a game")
-            verdict = self.rates[sid].hit() if sid in self.rates else "ok"
-            if verdict != "ok":
-                if verdict == "drop":
-                    self.rates.pop(sid, None)
-                    asyncio.get_running_loop().create_task(self.sio.disconnect(sid))
-                return error_ack("rate_limited", "too many events; slow down")
-            if host_only != (admission.role == "host"):
-                return error_ack("forbidden", f"{event} is not an event of the {admission.role}")
-            try:
-                payload = model.model_validate({} if data is None else data)
-            except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                field = ".".join(str(p) for p in first.get("loc", ())) or None
-                return error_ack("invalid_payload", first.get("msg", "invalid payload"), field)
-            try:
-                result = await handler(admission, payload)
-            except (GameError, RoomRefusal) as exc:
-                return error_ack(exc.code, exc.message)
-            except ApiError as exc:
-                return error_ack(exc.code, exc.message)
-            return {"ok": True, **(result or {})}
+            started = time.perf_counter()
+            ack = await self._run(event, model, handler, host_only, sid, data)
+            SOCKET_EVENTS.labels(event, "ok" if ack["ok"] else ack["error"]["code"]).inc()
+            SOCKET_EVENT_LATENCY.labels(event).observe(time.perf_counter() - started)
+            return ack
 
         return dispatch
+
+    async def _run(
+        self,
+        event: str,
+        model: type[EventPayload],
+        handler: Callable[[Admission, Any], Awaitable[Ack]],
+        host_only: bool,
+        sid: str,
+        data: Any,
+    ) -> Ack:
+        """Rate limit, role check, validation, then the service call; always an ack."""
+        admission = self.sessions.get(sid)
+        if admission is None:
+            return error_ack("forbidden", "not connected to a game")
+        verdict = self.rates[sid].hit() if sid in self.rates else "ok"
+        if verdict != "ok":
+            if verdict == "drop":
+                self.rates.pop(sid, None)
+                asyncio.get_running_loop().create_task(self.sio.disconnect(sid))
+            return error_ack("rate_limited", "too many events; slow down")
+        if host_only != (admission.role == "host"):
+            return error_ack("forbidden", f"{event} is not an event of the {admission.role}")
+        try:
+            payload = model.model_validate({} if data is None else data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            field = ".".join(str(p) for p in first.get("loc", ())) or None
+            return error_ack("invalid_payload", first.get("msg", "invalid payload"), field)
+        try:
+            result = await handler(admission, payload)
+        except (GameError, RoomRefusal, ApiError) as exc:
+            return error_ack(exc.code, exc.message)
+        except Exception:
+            log.exception("%s failed", event)
+            return error_ack("internal_error", "the server could not handle this event")
+        return {"ok": True, **(result or {})}
 
     async def ev_start_game(self, who: Admission, _: EventPayload) -> Ack:
         return await self.games.start_game(who.pin)

@@ -66,8 +66,8 @@ def normalize_nickname(raw: str) -> str:
 
 
 def nickname_key(display: str) -> str:
-    """Uniqueness key: case-insensitive."""
-    return display.casefold()
+    """Uniqueness key: case-insensitive (case folding can leave a decomposed form: NFKC again)."""
+    return unicodedata.normalize("NFKC", display.casefold())
 
 
 def _charset_ok(text: str, charset: str) -> bool:
@@ -112,19 +112,46 @@ def accept_nickname(raw: Any, policy: NicknamePolicy, attempt: int = 0) -> str:
         return normalize_nickname(match)
     check_form(display, policy)
     key = nickname_key(display)
-    if any(nickname_key(normalize_nickname(word)) == key for word in policy.blocklist):
-        raise NicknameRefused("nickname_not_allowed", "this nickname is not allowed in this game")
+    squashed = _squash(key)
+    for word in policy.blocklist:
+        blocked = nickname_key(normalize_nickname(word))
+        if blocked == key or (squashed and _squash(blocked) == squashed):
+            raise NicknameRefused(
+                "nickname_not_allowed", "this nickname is not allowed in this game"
+            )
     if policy.filter_profanity and is_profane(display):
         raise NicknameRefused("nickname_not_allowed", "please choose a friendlier nickname")
     return display
 
 
+# Separators a troll puts between letters ("s.h.i.t", "s,h,i,t"). better_profanity's own
+# leetspeak table reads "$", "@" and "*" as letters, so one variant keeps them; "!" and "|"
+# read as "i".
+_NON_WORD = re.compile(r"[\W_]+")
+_NON_WORD_BUT_LEET = re.compile(r"[^\w$@*]+|_+")
+_LEET = str.maketrans({"!": "i", "|": "i", "¡": "i"})
+_REPEATS = re.compile(r"(.)\1+")
+
+
+def _squash(text: str) -> str:
+    return _NON_WORD.sub("", text)
+
+
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def is_profane(display: str) -> bool:
+    """Profanity, also spelled with leetspeak, separators, accents or repeated letters."""
     from better_profanity import profanity
 
     folded = display.casefold()
-    squashed = re.sub(r"[\s._\-*]+", "", folded)
-    return profanity.contains_profanity(folded) or profanity.contains_profanity(squashed)
+    plain = _strip_marks(folded).translate(_LEET)
+    variants = {folded}
+    for squashed in (_NON_WORD_BUT_LEET.sub("", plain), _NON_WORD.sub("", plain)):
+        variants.update((squashed, _REPEATS.sub(r"\1", squashed)))
+    return any(profanity.contains_profanity(text) for text in variants if text)
 
 
 _ADJECTIVES = (

@@ -196,9 +196,6 @@ class GameStore:
         )
         return _result(raw)
 
-    async def nickname_banned(self, pin: str, normalized: str) -> bool:
-        return bool(await self.redis.sismember(self.keys(pin).banned, normalized))
-
     async def set_online(self, pin: str, player_id: str, sid: str) -> str | None:
         """Mark the player online on `sid`; returns the sid it replaces, if any."""
         keys = self.keys(pin)

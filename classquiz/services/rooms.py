@@ -88,6 +88,7 @@ class Admission:
     nickname_key: str | None = None
     player_token: str | None = None
     is_new: bool = False
+    players_count: int = 0  # after a new player joined
     sid: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -203,8 +204,6 @@ class RoomService:
         except NicknameRefused as exc:
             raise refuse(exc.code, exc.message) from None
         key = nickname_key(display)
-        if await self.store.nickname_banned(pin, key):
-            raise refuse("banned")
         player_id = str(uuid.uuid4())
         max_players = min(int(game.settings["max_players"]), self.max_players_per_game)
         for attempt in range(GENERATED_ATTEMPTS):
@@ -232,6 +231,7 @@ class RoomService:
             nickname_key=key,
             player_token=token,
             is_new=True,
+            players_count=result.values[0],
         )
 
     # -- attach / drop / leave ---------------------------------------------------------------
@@ -254,7 +254,7 @@ class RoomService:
             await notifier.to_socket(old, "replaced", {})
             await notifier.disconnect(old)
         if admission.is_new:
-            _, active = await self.store.answered_count(admission.pin, 0)
+            active = admission.players_count
             await notifier.to_host(
                 admission.pin,
                 "player_joined",

@@ -4,9 +4,9 @@
 local g = redis.call('HMGET', KEYS[1], 'status', 'locked', 'active')
 if not g[1] then return {'game_not_found'} end
 if g[1] == 'finished' then return {'game_over'} end
+if redis.call('SISMEMBER', KEYS[6], ARGV[2]) == 1 then return {'banned'} end
 if g[2] == '1' then return {'game_locked'} end
 if tonumber(g[3] or '0') >= tonumber(ARGV[4]) then return {'game_full'} end
-if redis.call('SISMEMBER', KEYS[6], ARGV[2]) == 1 then return {'banned'} end
 if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then return {'nickname_taken'} end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])

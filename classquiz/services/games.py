@@ -510,13 +510,16 @@ class GameService:
             await self.deliver(message)
 
     def _schedule_answer_count(self, pin: str, qi: int) -> None:
-        if pin in self._answer_count_pending:
+        # Coalesced per question: a flush pending for the previous question must not
+        # swallow the first answers of the next one.
+        key = f"{pin}:{qi}"
+        if key in self._answer_count_pending:
             return
-        self._answer_count_pending.add(pin)
+        self._answer_count_pending.add(key)
 
         async def flush() -> None:
             await asyncio.sleep(ANSWER_COUNT_INTERVAL_S)
-            self._answer_count_pending.discard(pin)
+            self._answer_count_pending.discard(key)
             answered, active = await self.store.answered_count(pin, qi)
             await self._notifier().to_host(
                 pin,

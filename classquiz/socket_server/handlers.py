@@ -33,6 +33,18 @@ log = logging.getLogger(__name__)
 Ack = dict[str, Any]
 
 
+def refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused handshake whose CONNECT_ERROR payload is `{code, message}` (SPEC §2).
+
+    python-socketio turns a single exception argument into `{"message": str(arg)}`,
+    which would stringify a dict; so the payload is set whole. `data` repeats it for
+    the JavaScript client, which exposes a CONNECT_ERROR's `data` as `err.data`.
+    """
+    exc = socketio.exceptions.ConnectionRefusedError(message)
+    exc.error_args = {"code": code, "message": message, "data": {"code": code, "message": message}}
+    return exc
+
+
 def error_ack(code: str, message: str, field: str | None = None) -> Ack:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
@@ -82,12 +94,10 @@ class GameSocketHandlers:
             admission = await self.rooms.authorize(auth, self.peer_address(environ))
         except ConnectionRefused as exc:
             SOCKET_REFUSALS.labels(exc.code).inc()
-            raise socketio.exceptions.ConnectionRefusedError(exc.data()) from None
+            raise refusal(exc.code, exc.message) from None
         except ApiError as exc:
             SOCKET_REFUSALS.labels(exc.code).inc()
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": exc.code, "message": exc.message}
-            ) from None
+            raise refusal(exc.code, exc.message) from None
         self.sessions[sid] = admission
         self.rates[sid] = EventRate(self.events_per_s, self.drop_events_per_s)
         SOCKET_CONNECTIONS.labels(admission.role).inc()

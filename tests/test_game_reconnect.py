@@ -6,8 +6,6 @@ import asyncio
 import time
 from typing import Any
 
-import pytest
-
 from tests.conftest import ApiUser
 from tests.socketkit import Recorder
 
@@ -250,11 +248,6 @@ async def test_takeover_of_player_and_host_tokens(user: ApiUser, base_url: str) 
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Lua answer script updates score and streak at once, so a returning "
-    "player's welcome reveals whether the pending answer was right before the reveal",
-)
 async def test_welcome_mid_question_keeps_the_answer_secret(user: ApiUser, base_url: str) -> None:
     """SPEC §4: correctness is not revealed before the question ends, not even by a welcome."""
     game = await make_game(user)

@@ -116,19 +116,25 @@ class GameStore:
         return (orjson.loads(raw) if raw else None), (_text(gone) if gone else None)
 
     async def player_state(self, pin: str, player_id: str, question_index: int) -> dict[str, Any]:
+        """Score and streak as the player may see them: while question `question_index` is
+        open, as they stood before it (the answer's effect stays secret until the reveal)."""
         keys = self.keys(pin)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zscore(keys.scores, player_id)
             pipe.hget(keys.streaks, player_id)
-            pipe.hexists(
-                keys.answers(question_index), player_id
-            ) if question_index >= 0 else pipe.ping()
-            score, streak, answered = await pipe.execute()
-        return {
+            if question_index >= 0:
+                pipe.hget(keys.answers(question_index), player_id)
+            score, streak, *answer = await pipe.execute()
+        record = orjson.loads(answer[0]) if answer and answer[0] else None
+        state = {
             "score": int(score or 0),
             "streak": int(streak or 0),
-            "answered": bool(answered) if question_index >= 0 else False,
+            "answered": record is not None,
         }
+        if record is not None:
+            state["open_score"] = state["score"] - int(record["p"])
+            state["open_streak"] = int(record.get("s", 0))
+        return state
 
     async def roster(self, pin: str) -> list[dict[str, Any]]:
         """Active players with connection state and score (for the host's welcome)."""

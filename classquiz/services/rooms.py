@@ -352,14 +352,15 @@ class RoomService:
         assert admission.player_id is not None
         qi = int(meta.get("qi", -1))
         mine = await self.store.player_state(admission.pin, admission.player_id, qi)
+        question_open = meta.get("status") == "question"
         payload["player"] = {
             "player_id": admission.player_id,
             "nickname": admission.nickname,
             "player_token": admission.player_token,
-            "score": mine["score"],
-            "streak": mine["streak"],
+            "score": mine.get("open_score", mine["score"]) if question_open else mine["score"],
+            "streak": mine.get("open_streak", mine["streak"]) if question_open else mine["streak"],
         }
-        if meta.get("status") == "question":
+        if question_open:
             payload["answered"] = mine["answered"]
         return payload
 

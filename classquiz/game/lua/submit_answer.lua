@@ -19,6 +19,7 @@ local limit = tonumber(ARGV[5])
 local elapsed = now - opens
 if elapsed < 0 then elapsed = 0 end
 if elapsed > limit then elapsed = limit end
+local streak_before = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
 local correct = tonumber(ARGV[3])
 local mult = tonumber(ARGV[4])
 local points = 0
@@ -36,7 +37,7 @@ if correct == 1 then
 elseif correct == 0 then
   redis.call('HSET', KEYS[4], ARGV[1], 0)
 end
-local record = '{"a":' .. ARGV[8] .. ',"c":' .. correct .. ',"p":' .. points .. ',"e":' .. elapsed .. ',"t":' .. now .. '}'
+local record = '{"a":' .. ARGV[8] .. ',"c":' .. correct .. ',"p":' .. points .. ',"e":' .. elapsed .. ',"t":' .. now .. ',"s":' .. streak_before .. '}'
 redis.call('HSET', KEYS[2], ARGV[1], record)
 if points > 0 then redis.call('ZINCRBY', KEYS[3], points, ARGV[1]) end
 for i = 9, #ARGV do redis.call('HINCRBY', KEYS[5], ARGV[i], 1) end

@@ -1,0 +1,398 @@
+"""Two real server processes sharing Redis and the database (SPEC §4: "from any server process").
+
+Process A holds the host, process B the players; emits cross through
+python-socketio's AsyncRedisManager, per-player results through the fan-out
+channel, and the deadline lease moves to B when A dies mid-question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from aiohttp import ClientError, ClientSession
+from redis.asyncio import Redis
+
+from tests.conftest import ApiUser, register_user, sample_quiz
+from tests.socketkit import Recorder
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "test-secret-key-that-is-long-enough"
+
+
+def _prefix(storage: dict[str, str]) -> str:
+    """The two processes' own Redis prefix (still removed with the run's keys).
+
+    Not the run's prefix: the in-process test server of the other tests (no
+    Redis manager) would compete for the deadline lease and the fan-out of
+    these games, and emit `question_ended` only to its own, empty, rooms.
+    """
+    return f"{storage['redis_prefix']}mp"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    http: ClientSession | None = field(default=None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # in case a test left it stopped
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def _start(name: str, storage: dict[str, str], tmp_path: Path) -> ServerProcess:
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": storage["database_url"],
+            "REDIS_URL": storage["redis_url"],
+            "REDIS_PREFIX": _prefix(storage),
+            "SECRET_KEY": SECRET_KEY,
+            "DEBUG": "true",
+            "SOCKETIO_REDIS_MANAGER": "true",
+            "LOG_LEVEL": "WARNING",
+            "CLASSQUIZ_SKIP_MIGRATE": "1",  # the storage fixture migrated the database
+        }
+    )
+    log_path = tmp_path / f"server-{name}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "classquiz",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return ServerProcess(name, port, proc, log_path)
+
+
+async def _wait_ready(server: ServerProcess, timeout: float = 25) -> None:
+    deadline = time.monotonic() + timeout
+    async with ClientSession() as http:
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise AssertionError(f"server {server.name} exited:\n{server.log_tail()}")
+            try:
+                async with http.get(f"{server.url}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except (ClientError, OSError):
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"server {server.name} not ready in {timeout} s:\n{server.log_tail()}")
+
+
+@pytest.fixture
+async def two_servers(
+    storage: dict[str, str], tmp_path: Path
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    a = _start("A", storage, tmp_path)
+    b = _start("B", storage, tmp_path)
+    try:
+        await asyncio.gather(_wait_ready(a), _wait_ready(b))
+        a.http = ClientSession(a.url)
+        b.http = ClientSession(b.url)
+        yield a, b
+    finally:
+        for server in (a, b):
+            if server.http is not None:
+                await server.http.close()
+            server.stop()
+
+
+@pytest.fixture
+async def redis_client(storage: dict[str, str]) -> AsyncIterator[Redis]:
+    client = Redis.from_url(storage["redis_url"])
+    yield client
+    await client.aclose()
+
+
+async def _create_game(owner: ApiUser, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    quiz = sample_quiz(questions=questions)
+    status, created = await owner.request("POST", "/api/v1/quizzes", json=quiz)
+    assert status == 201, created
+    status, game = await owner.request("POST", "/api/v1/games", json={"quiz_id": created["id"]})
+    assert status == 201, game
+    return game
+
+
+def _stored_rows(database_url: str, game_id: str) -> tuple[int, int, int]:
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cur:
+            counts = []
+            for sql in (
+                "SELECT count(*) FROM games WHERE id = %s",
+                "SELECT count(*) FROM game_players WHERE game_id = %s",
+                "SELECT count(*) FROM game_answers WHERE game_id = %s",
+            ):
+                cur.execute(sql, (game_id,))
+                counts.append(int(cur.fetchone()[0]))
+        return counts[0], counts[1], counts[2]
+    finally:
+        conn.close()
+
+
+def _answer(question: dict[str, Any], k: int) -> Any:
+    ids = [c["id"] for c in question["choices"]]
+    if question["type"] == "multiple":
+        return sorted(ids[:2]) if k % 2 == 0 else [ids[k % len(ids)]]
+    return ids[k % len(ids)]
+
+
+async def test_two_processes_play_one_game(
+    two_servers: tuple[ServerProcess, ServerProcess],
+    storage: dict[str, str],
+    redis_client: Redis,
+) -> None:
+    a, b = two_servers
+    assert a.http is not None and b.http is not None
+    owner = await register_user(a.http)
+    questions = sample_quiz()["questions"][:3]  # single, multiple, true_false
+    game = await _create_game(owner, questions)
+    pin, game_id = game["pin"], game["game_id"]
+    n = 10
+
+    clients: list[Recorder] = []
+    try:
+        host = await Recorder(a.url).connect({"host_token": game["host_token"]})
+        clients.append(host)
+        assert (await host.wait("welcome"))["role"] == "host"
+        players: list[Recorder] = []
+        for i in range(n):
+            p = await Recorder(b.url).connect({"pin": pin, "nickname": f"B{i}"})
+            players.append(p)
+            clients.append(p)
+        identity = {}
+        for i, p in enumerate(players):
+            w = await p.wait("welcome")
+            identity[i] = w["player"]
+        joined = await host.wait("player_joined", count=n)
+        assert joined["players_count"] == n
+        assert {e["player"]["player_id"] for e in host.events["player_joined"]} == {
+            identity[i]["player_id"] for i in range(n)
+        }
+
+        # Every player's recorders (a reconnect adds one); events are counted over all of them.
+        history: dict[int, list[Recorder]] = {i: [p] for i, p in enumerate(players)}
+        scores = dict.fromkeys(range(n), 0)
+
+        assert await host.call("start_game") == {"ok": True, "question_index": 0}
+        for qi, _ in enumerate(questions):
+            live = [history[i][-1] for i in range(n)]
+            started = [await _for_question(p, "question_started", qi) for p in live]
+            acks = await asyncio.gather(
+                *(
+                    p.call(
+                        "submit_answer",
+                        {"question_index": qi, "answer": _answer(started[k]["question"], k)},
+                    )
+                    for k, p in enumerate(live)
+                )
+            )
+            assert all(ack["ok"] for ack in acks), acks
+            ended = await _for_question(host, "question_ended", qi)  # auto-ended on B
+            assert ended["answered"] == n, ended
+            await _for_question(host, "answer_count", qi)
+            counts = [e for e in host.events["answer_count"] if e["question_index"] == qi]
+            assert all(e["players_count"] == n for e in counts), counts
+            for i, p in enumerate(live):
+                await _for_question(p, "question_ended", qi)
+                result = await _for_question(p, "your_result", qi)
+                assert result["answered"] is True, result
+                assert result["score"] == scores[i] + result["points"], (i, result)
+                scores[i] = result["score"]
+
+            if qi == 0:
+                # Player 0 drops off B and comes back on A with its token.
+                old = history[0][-1]
+                await old.close()
+                dropped = await host.wait("player_status", count=1)
+                assert dropped == {"player_id": identity[0]["player_id"], "connected": False}
+                back = await Recorder(a.url).connect({"player_token": identity[0]["player_token"]})
+                clients.append(back)
+                history[0].append(back)
+                w = await back.wait("welcome")
+                assert w["player"]["player_id"] == identity[0]["player_id"]
+                assert w["player"]["nickname"] == "B0"
+                assert w["player"]["score"] == scores[0]
+                returned = await host.wait("player_status", count=2)
+                assert returned == {"player_id": identity[0]["player_id"], "connected": True}
+                # Player 1 opens a second connection on A while still on B: it takes over.
+                old1 = history[1][-1]
+                second = await Recorder(a.url).connect(
+                    {"player_token": identity[1]["player_token"]}
+                )
+                clients.append(second)
+                history[1].append(second)
+                w1 = await second.wait("welcome")
+                assert w1["player"]["player_id"] == identity[1]["player_id"]
+                assert w1["player"]["score"] == scores[1]
+                await old1.wait("replaced")
+                for _ in range(50):
+                    if not old1.client.connected:
+                        break
+                    await asyncio.sleep(0.1)
+                assert not old1.client.connected, "the replaced socket on B stayed connected"
+
+            ack = await host.call("next_question")
+            if qi + 1 < len(questions):
+                assert ack == {"ok": True, "question_index": qi + 1}, ack
+            else:
+                assert ack == {"ok": True, "finished": True}, ack
+
+        finished = await host.wait("game_finished")
+        assert finished["game_id"] == game_id and finished["players_count"] == n
+        for i in range(n):
+            p = history[i][-1]
+            assert (await p.wait("game_finished"))["game_id"] == game_id
+            final = await p.wait("final_result")
+            assert final["score"] == scores[i] and final["question_count"] == len(questions)
+            for event in ("question_started", "question_ended", "your_result"):
+                total = sum(len(r.events[event]) for r in history[i])
+                assert total == len(questions), (i, event, total)
+        assert len(host.events["player_joined"]) == n  # a reconnect is not a new player
+        assert len(host.events["player_status"]) == 2  # a takeover is no drop nor return
+    finally:
+        for client in clients:
+            await client.close()
+
+    status, results = None, None
+    for _ in range(50):
+        status, results = await owner.request("GET", f"/api/v1/results/{game_id}")
+        if status == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert status == 200, results
+    assert {p["player_id"]: p["score"] for p in results["players"]} == {
+        identity[i]["player_id"]: scores[i] for i in range(n)
+    }
+    # Stored exactly once, and nothing left parked.
+    rows = await asyncio.to_thread(_stored_rows, storage["database_url"], game_id)
+    assert rows == (1, n, n * len(questions)), rows
+    assert not await redis_client.hexists(f"{_prefix(storage)}:results:pending", game_id)
+    # Both processes read the same stored results.
+    owner_b = ApiUser(b.http, owner.username, owner.email, owner.password, owner.token)
+    status, again = await owner_b.request("GET", f"/api/v1/results/{game_id}")
+    assert status == 200 and again["players"] == results["players"]
+
+
+async def _for_question(rec: Recorder, event: str, qi: int, timeout: float = 10) -> Any:
+    """The `event` of question `qi` on `rec`, waiting for it if needed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for data in rec.events[event]:
+            if isinstance(data, dict) and data.get("question_index") == qi:
+                return data
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {event!r} for question {qi}; got {rec.order[-10:]}")
+        await asyncio.sleep(0.02)
+
+
+async def test_deadline_moves_to_the_surviving_process(
+    two_servers: tuple[ServerProcess, ServerProcess],
+    redis_client: Redis,
+    storage: dict[str, str],
+) -> None:
+    a, b = two_servers
+    assert a.http is not None
+    owner = await register_user(a.http)
+    question = {**sample_quiz()["questions"][0], "time_limit_s": 5}
+    game = await _create_game(owner, [question, question])
+    lease_key = f"{_prefix(storage)}:lease:deadlines"
+
+    clients: list[Recorder] = []
+    try:
+        host = await Recorder(a.url).connect({"host_token": game["host_token"]})
+        clients.append(host)
+        players = []
+        for i in range(3):
+            p = await Recorder(b.url).connect({"pin": game["pin"], "nickname": f"D{i}"})
+            players.append(p)
+            clients.append(p)
+        await host.wait("player_joined", count=3)
+
+        # Make A hold the deadline lease: freeze B until its lease (1.5 s) has lapsed.
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            await asyncio.sleep(2.0)
+            owner_a = await redis_client.get(lease_key)
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        assert owner_a is not None
+        await asyncio.sleep(0.3)
+        assert await redis_client.get(lease_key) == owner_a, "A lost the lease while alive"
+
+        assert await host.call("start_game") == {"ok": True, "question_index": 0}
+        started = await players[0].wait("question_started")
+        for p in players[1:]:
+            await p.wait("question_started")
+        ack = await players[0].call("submit_answer", {"question_index": 0, "answer": 1})
+        assert ack["ok"], ack
+
+        a.proc.send_signal(signal.SIGKILL)  # A dies while the question is open
+        a.proc.wait(timeout=5)
+        clients.remove(host)
+
+        deadline_ms = started["deadline_at_ms"]
+        wait_s = (deadline_ms - time.time() * 1000) / 1000 + 4
+        ended = [await p.wait("question_ended", timeout=max(wait_s, 1)) for p in players]
+        received_ms = time.time() * 1000
+        assert all(e["question_index"] == 0 and e["answered"] == 1 for e in ended), ended
+        # Ended by the deadline (not before it) and by B, now holding the lease.
+        assert received_ms >= deadline_ms, (received_ms, deadline_ms)
+        assert received_ms <= deadline_ms + 3500, (received_ms, deadline_ms)
+        assert await redis_client.get(lease_key) not in (None, owner_a)
+        r0 = await players[0].wait("your_result")
+        r1 = await players[1].wait("your_result")
+        assert r0["answered"] is True and r0["correct"] is True and r0["points"] >= 500, r0
+        assert r1["answered"] is False and r1["points"] == 0, r1
+    finally:
+        for client in clients:
+            await client.close()

@@ -125,6 +125,12 @@ EXPECTED_CORRECT: list[Any] = [
 ]
 
 
+async def paced(client: Recorder, event: str) -> Any:
+    """A host command spaced like a person would (the server allows 10 events a second)."""
+    await asyncio.sleep(0.12)
+    return await client.call(event)
+
+
 def plan_kind(player: int, q: int) -> str:
     if player == 0:
         return RIGHT  # one player answers everything right: the streak bonus reaches its cap
@@ -264,7 +270,7 @@ async def test_full_game_thirty_players(
         started_payloads: list[dict[str, Any]] = []
         ended_payloads: list[dict[str, Any]] = []
         for q in range(qcount):
-            ack = await (host.call("start_game") if q == 0 else host.call("next_question"))
+            ack = await paced(host, "start_game" if q == 0 else "next_question")
             assert ack == {"ok": True, "question_index": q}, ack
             started = await host.wait("question_started", count=q + 1)
             seen = await asyncio.gather(*(p.wait("question_started", count=q + 1) for p in players))
@@ -327,7 +333,7 @@ async def test_full_game_thirty_players(
             assert counts[-1]["answered"] == len(answering)
 
             if len(answering) < PLAYERS:
-                assert await host.call("end_question") == {"ok": True}
+                assert await paced(host, "end_question") == {"ok": True}
             # else: everyone answered, the server ends the question by itself
             ended = await host.wait("question_ended", count=q + 1)
             seen = await asyncio.gather(*(p.wait("question_ended", count=q + 1) for p in players))
@@ -352,7 +358,7 @@ async def test_full_game_thirty_players(
             assert ended["distribution"] == expected_dist, (q, ended["distribution"])
             await asyncio.gather(*(p.wait("your_result", count=q + 1) for p in players))
 
-        ack = await host.call("next_question")
+        ack = await paced(host, "next_question")
         assert ack == {"ok": True, "finished": True}, ack
         finished = await host.wait("game_finished")
         finals = await asyncio.gather(*(p.wait("final_result") for p in players))

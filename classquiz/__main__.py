@@ -1,4 +1,4 @@
-"""Command line: `python -m classquiz serve|migrate|reindex`."""
+"""Command line: `python -m classquiz serve|migrate|reindex|schema`."""
 
 from __future__ import annotations
 
@@ -63,6 +63,13 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return reindex_command(settings, progress_bar=not args.no_progress)
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from classquiz.socket_server.schema import render_asyncapi
+
+    sys.stdout.write(render_asyncapi())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m classquiz", description="ClassQuiz server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     reindex = sub.add_parser("reindex", help="rebuild the search index from the database")
     reindex.add_argument("--no-progress", action="store_true", help="no progress bar")
     reindex.set_defaults(func=cmd_reindex)
+    schema = sub.add_parser("schema", help="print the Socket.IO contract (AsyncAPI 3.0 JSON)")
+    schema.set_defaults(func=cmd_schema)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

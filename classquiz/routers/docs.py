@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 from swagger_ui_bundle import swagger_ui_path
 
@@ -22,6 +24,18 @@ async def openapi_json(request: web.Request) -> web.Response:
     return json_response(request.app[OPENAPI_KEY])
 
 
+@functools.cache
+def _asyncapi() -> dict:
+    from classquiz.socket_server.schema import build_asyncapi
+
+    return build_asyncapi()
+
+
+async def asyncapi_json(request: web.Request) -> web.Response:
+    """The Socket.IO contract (AsyncAPI 3.0), generated once from the socket models."""
+    return json_response(_asyncapi())
+
+
 async def docs_page(request: web.Request) -> web.Response:
     return web.Response(text=DOCS_PAGE, content_type="text/html")
 
@@ -29,5 +43,6 @@ async def docs_page(request: web.Request) -> web.Response:
 def install(app: web.Application, spec: dict) -> None:
     app[OPENAPI_KEY] = spec
     app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/asyncapi.json", asyncapi_json)
     app.router.add_get("/api/docs", docs_page)
     app.router.add_static("/api/docs/static", swagger_ui_path)

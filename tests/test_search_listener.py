@@ -165,3 +165,8 @@ def test_is_typo_of() -> None:
     assert is_typo_of("pythn", "pythonic", prefix=True)  # still typing the last word
     assert not is_typo_of("lops", "loops", prefix=False)  # 4 letters: no typo allowed
     assert not is_typo_of("python", "python", prefix=False)  # the same word is not a typo
+
+
+def test_first_letter_typos_are_not_corrected() -> None:
+    assert not is_typo_of("bython", "python", prefix=False)
+    assert not is_typo_of("ython", "python", prefix=True)

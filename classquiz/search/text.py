@@ -67,8 +67,10 @@ def is_typo_of(token: str, word: str, *, prefix: bool) -> bool:
     merely start with such a spelling, as in `pythn` → `pythonic`.
     """
     limit = allowed_typos(token)
-    if limit == 0 or word == token:
-        return False
+    if limit == 0 or word == token or (prefix and word.startswith(token)):
+        return False  # no typo budget, or matched as typed (the prefix already covers it)
+    if word[:1] != token[:1]:
+        return False  # first-letter typos are not corrected (see classquiz.search.postgres)
     if edit_distance(token, word, limit) <= limit:
         return True
     if prefix:

@@ -202,15 +202,16 @@ class GameStore:
         )
         return _result(raw)
 
-    async def set_online(self, pin: str, player_id: str, sid: str) -> str | None:
-        """Mark the player online on `sid`; returns the sid it replaces, if any."""
+    async def set_online(self, pin: str, player_id: str, sid: str) -> tuple[str | None, int]:
+        """Mark the player online on `sid`: (the sid it replaces if any, active players now)."""
         keys = self.keys(pin)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(keys.online, player_id)
             pipe.hset(keys.online, player_id, sid)
-            previous, _ = await pipe.execute()
+            pipe.hget(keys.game, "active")
+            previous, _, active = await pipe.execute()
         old = _text(previous) if previous else None
-        return old if old != sid else None
+        return (old if old != sid else None), int(active or 0)
 
     async def set_offline(self, pin: str, player_id: str, sid: str) -> bool:
         """Clear the online mark only if it is still `sid` (a takeover may have replaced it)."""

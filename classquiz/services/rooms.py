@@ -88,7 +88,6 @@ class Admission:
     nickname_key: str | None = None
     player_token: str | None = None
     is_new: bool = False
-    players_count: int = 0  # after a new player joined
     sid: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -231,7 +230,6 @@ class RoomService:
             nickname_key=key,
             player_token=token,
             is_new=True,
-            players_count=result.values[0],
         )
 
     # -- attach / drop / leave ---------------------------------------------------------------
@@ -249,12 +247,11 @@ class RoomService:
             return
         assert admission.player_id is not None
         self.local_players.setdefault(admission.pin, {})[admission.player_id] = sid
-        old = await self.store.set_online(admission.pin, admission.player_id, sid)
+        old, active = await self.store.set_online(admission.pin, admission.player_id, sid)
         if old:
             await notifier.to_socket(old, "replaced", {})
             await notifier.disconnect(old)
         if admission.is_new:
-            active = admission.players_count
             await notifier.to_host(
                 admission.pin,
                 "player_joined",

@@ -241,6 +241,13 @@ class GameService:
         try:
             graded = grade(question, answer)
         except InvalidAnswer as exc:
+            # Only on this error path: say first whether the question is even open,
+            # as the script would have (the hot path keeps its single round trip).
+            meta = await self.store.meta(pin) or {}
+            if meta.get("status") != "question":
+                raise GameError("wrong_state", _ANSWER_ERRORS["wrong_state"]) from None
+            if int(meta.get("qi", -1)) != question_index:
+                raise GameError("wrong_question", _ANSWER_ERRORS["wrong_question"]) from None
             raise GameError("invalid_answer", str(exc)) from None
         result = await self.store.submit(
             pin,

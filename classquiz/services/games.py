@@ -92,7 +92,11 @@ class GameService:
 
     async def create_game(self, user: User, body: GameCreateIn) -> GameCreatedOut:
         settings = body.settings
-        if settings.max_players > self.max_players_per_game:
+        if "max_players" not in settings.model_fields_set:
+            settings = settings.model_copy(
+                update={"max_players": min(settings.max_players, self.max_players_per_game)}
+            )
+        elif settings.max_players > self.max_players_per_game:
             raise ApiError(
                 422,
                 "validation_error",

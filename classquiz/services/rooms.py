@@ -151,8 +151,10 @@ class RoomService:
         if not claims.pin or not claims.game_id:
             raise refuse("invalid_token")
         meta = await self.store.meta(claims.pin)
-        if meta is None or meta.get("id") != claims.game_id:
+        if meta is None:
             raise refuse("game_over")  # a valid token whose game is gone: it ended
+        if meta.get("id") != claims.game_id:
+            raise refuse("invalid_token")  # the PIN now belongs to another game
         if meta.get("status") == "finished":
             raise refuse("game_over")
         return claims, await self.live.get(claims.pin, meta)

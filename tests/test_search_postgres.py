@@ -370,3 +370,24 @@ async def test_without_pg_trgm_full_text_and_prefixes_still_work(
         assert len(warnings) == 1
     finally:
         await database.disconnect()
+
+
+async def test_served_hits_and_exact_totals_are_bounded(
+    http: ClientSession, user: ApiUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most MAX_HITS hits are served; totals above COUNT_CAP are estimates (never below)."""
+    import classquiz.search.postgres as backend
+
+    monkeypatch.setattr(backend, "MAX_HITS", 3)
+    monkeypatch.setattr(backend, "COUNT_CAP", 2)
+    unique = word()
+    made = {await create(user, quiz(f"{unique} bounded {i}")) for i in range(5)}
+
+    first = await search(http, q=unique, tags=TAG, limit=2)
+    second = await search(http, q=unique, tags=TAG, limit=2, offset=2)
+    beyond = await search(http, q=unique, tags=TAG, limit=2, offset=3)
+    assert len(first["hits"]) == 2 and len(second["hits"]) == 1 and beyond["hits"] == []
+    served = ids(first) + ids(second)
+    assert len(set(served)) == 3 and set(served) <= made
+    assert all(page["total"] >= 3 for page in (first, second, beyond))
+    assert (await search(http, tags=TAG, limit=1))["total"] >= 3  # browsing, estimated too

@@ -32,12 +32,13 @@ weights (description before question text); then the most recently updated.
 
 Why tiers: ranking every match of a common word means reading and
 decompressing tens of thousands of tsvectors (seconds at 100,000 quizzes).
-Each tier instead ranks at most `TIER_POOL` (or offset + limit) of its rows,
-and a tier runs only if the ones before it did not fill the page. The price:
-inside a tier bigger than its pool, the order is by rank over a subset of the
-tier, not over all of it. Like Meilisearch (`maxTotalHits`), at most
-`MAX_HITS` hits are served per query, and a `total` above `COUNT_CAP` is the
-planner's estimate (Meilisearch's is an estimate too).
+Each tier instead ranks a pool of at most `MAX_HITS` of its rows, and a tier
+runs only if the ones before it did not fill the page. The price: inside a
+tier bigger than that, the order is by rank over the same (physically first)
+`MAX_HITS` rows of the tier, not over all of it. Like Meilisearch
+(`maxTotalHits`), at most `MAX_HITS` hits are served per query, so the pool
+never depends on the page asked for, and pages never overlap. A `total`
+above `COUNT_CAP` is the planner's estimate (Meilisearch's is an estimate too).
 
 Without pg_trgm (the embedded PostgreSQL of the zero-configuration start has
 none) the same queries run without typo correction, and the log says so once.
@@ -79,8 +80,6 @@ MIN_PREFIX_CHARS = 2
 REINDEX_BATCH = 2000
 # Hits served per query, like Meilisearch's default `maxTotalHits`: deeper pages are empty.
 MAX_HITS = 1000
-# Rows of one tier that are ranked (at least offset + limit): title tiers rank cheaply.
-TIER_POOL = {"title": 500, "body": 200}
 # Totals are exact up to here, estimated beyond.
 COUNT_CAP = 1000
 
@@ -97,13 +96,13 @@ _HIT_COLUMNS = """
     CAST(q.tags AS text) AS tags, u.username AS author
 """
 
-# One tier: pick at most :pool_<kind> rows cheaply, rank those, keep the best :need.
+# One tier: take at most :pool of its rows (no ordering: cheap), rank those, keep :need.
 _TIER = """
     (SELECT * FROM (
         SELECT q.id, {tier} AS tier, q.updated_at, {rank} AS rank
         FROM quizzes q
         WHERE q.public AND {condition} {where}
-        LIMIT :pool_{kind}
+        LIMIT :pool
      ) AS pool
      ORDER BY rank DESC, updated_at DESC, id
      LIMIT :need)"""
@@ -135,8 +134,13 @@ ORDER BY q.updated_at DESC, q.id
 LIMIT :limit OFFSET :offset
 """
 
-# Transaction-local: UNION ALL tiers must run in order, one at a time.
-_SESSION = "SELECT set_config('max_parallel_workers_per_gather', '0', true)"
+# Transaction-local: UNION ALL tiers must run in order, one at a time, and a
+# tier's pool must be the same rows for every page (a synchronised sequential
+# scan would start wherever a concurrent one is).
+_SESSION = """
+SELECT set_config('max_parallel_workers_per_gather', '0', true),
+       set_config('synchronize_seqscans', 'off', true)
+"""
 
 # Nearest lexicon words of the same first letter and a length within the typo budget,
 # by trigram similarity; a btree on (first letter, length) keeps this to a small slice.
@@ -308,7 +312,7 @@ class PostgresSearchIndex:
             corrections = await _corrections(conn, tokens)
         exact, loose = _tsqueries(tokens, corrections)
         params.update(loose=loose, loose_only=f"({loose}) & !({exact})")
-        params.update({f"pool_{kind}": max(size, need) for kind, size in TIER_POOL.items()})
+        params["pool"] = MAX_HITS  # the same for every page, so pages are consistent
         page_sql = _ranked_page_sql(where, typo_tiers=bool(corrections))
         rows = await _page(conn, query, page_sql, params)
         if corrections:

@@ -169,7 +169,8 @@ class GameSocketHandlers:
             payload = model.model_validate({} if data is None else data)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
-            field = ".".join(str(p) for p in first.get("loc", ())) or None
+            # An error with no location is about the payload as a whole (not an object).
+            field = ".".join(str(p) for p in first.get("loc", ())) or "payload"
             return error_ack("invalid_payload", first.get("msg", "invalid payload"), field)
         try:
             result = await handler(admission, payload)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_
 
 MAX_JSON_DEPTH = 32
 MAX_TEXT = 200
+MAX_PLAYERS_BOUND = 1_000_000  # beyond any game; keeps Redis range arguments in bounds
 
 
 def json_depth(value: Any, limit: int = MAX_JSON_DEPTH + 1) -> int:
@@ -50,7 +51,7 @@ class LockGameIn(EventPayload):
 
 
 class LeaderboardIn(EventPayload):
-    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    offset: Annotated[StrictInt, Field(ge=0, le=MAX_PLAYERS_BOUND)] = 0
     limit: Annotated[StrictInt, Field(ge=1, le=100)] = 50
 
 
@@ -63,6 +64,8 @@ class SubmitAnswerIn(EventPayload):
     def _bounded(cls, value: Any) -> Any:
         if isinstance(value, bool) or value is None:
             raise ValueError("the answer must be a choice id, a list of ids, a text or a number")
+        if isinstance(value, bytes | bytearray):  # a binary attachment is no text (nor bounded)
+            raise ValueError("the answer must be JSON, not binary data")
         if isinstance(value, str) and len(value) > MAX_TEXT:
             raise ValueError(f"text answers are at most {MAX_TEXT} characters")
         if isinstance(value, list) and len(value) > 50:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import orjson
 import socketio
+from socketio import packet
 
 from classquiz.config import Settings
 
@@ -47,11 +49,49 @@ class GuardedAsyncServer(socketio.AsyncServer):
         )
         return result
 
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> Any:
+        """Answer an undecodable event that asked for an ack with `invalid_payload`.
+
+        python-socketio drops a packet whose JSON does not parse (or nests too
+        deep for the decoder) before reading its ack id, leaving the client
+        waiting; the connection itself is kept (SPEC §2).
+        """
+        try:
+            return await super()._handle_eio_message(eio_sid, data)
+        except ValueError:
+            target = _event_ack_target(data)
+            if target is None:
+                return None
+            namespace, ack_id = target
+            if self.manager.sid_from_eio_sid(eio_sid, namespace) is None:
+                return None
+            error = {"code": "invalid_payload", "message": "the message is not valid JSON"}
+            await self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    packet.ACK, namespace=namespace, data=[{"ok": False, "error": error}], id=ack_id
+                ),
+            )
+            return None
+
     async def _drop_if_idle(self, eio_sid: str) -> None:
         if eio_sid not in self.environ:
             return  # already gone
         if self.manager.sid_from_eio_sid(eio_sid, "/") is None:
             await self.eio.disconnect(eio_sid)
+
+
+_EVENT_HEAD = re.compile(r"^2(?:(/[^,]*),)?(\d{1,15})")
+
+
+def _event_ack_target(data: Any) -> tuple[str, int] | None:
+    """(namespace, ack id) of a text EVENT packet that asks for an ack, read without its JSON."""
+    if not isinstance(data, str):
+        return None
+    match = _EVENT_HEAD.match(data)
+    if match is None:
+        return None
+    return match.group(1) or "/", int(match.group(2))
 
 
 def socketio_origins(settings: Settings) -> str | list[str]:

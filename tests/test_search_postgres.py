@@ -7,9 +7,12 @@ point is that an unfiltered query must not find something.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+import shutil
 import string
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -331,11 +334,9 @@ def database_without_trigram(storage: dict[str, str]) -> Iterator[str]:
         admin.close()
 
 
-async def test_without_pg_trgm_full_text_and_prefixes_still_work(
-    database_without_trigram: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    url = database_without_trigram
-    upgrade_database(url)  # must not abort on the missing extension
+async def check_search_without_trigram(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Migrate `url` (a database that cannot get pg_trgm), fill it, search it."""
+    await asyncio.to_thread(upgrade_database, url)  # must not abort on the missing extension
     conn = psycopg2.connect(url)
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -361,7 +362,7 @@ async def test_without_pg_trgm_full_text_and_prefixes_still_work(
         with caplog.at_level(logging.WARNING, logger="classquiz.search.postgres"):
             await index.start()
             assert index.trigram is False
-            assert await index.reindex_all() == 1  # tries pg_trgm again, still refused
+            assert await index.reindex_all() == 1  # tries pg_trgm again, still no luck
             for q in ("python", "Python loops", "pyth", "comprehension", "code"):
                 result = await index.search(SearchQuery(q=q))
                 assert [str(h.id) for h in result.hits] == [quiz_id], q
@@ -370,6 +371,26 @@ async def test_without_pg_trgm_full_text_and_prefixes_still_work(
         assert len(warnings) == 1
     finally:
         await database.disconnect()
+
+
+async def test_without_permission_for_pg_trgm_search_still_works(
+    database_without_trigram: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await check_search_without_trigram(database_without_trigram, caplog)
+
+
+async def test_on_the_embedded_postgres_without_pg_trgm_search_still_works(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The zero-configuration start's PostgreSQL (pgserver) ships no pg_trgm at all."""
+    pgserver = pytest.importorskip("pgserver")
+    data = tempfile.mkdtemp(prefix="cqpg")  # short: the socket lives there
+    server = await asyncio.to_thread(pgserver.get_server, data, cleanup_mode="delete")
+    try:
+        await check_search_without_trigram(server.get_uri(), caplog)
+    finally:
+        await asyncio.to_thread(server.cleanup)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 async def test_served_hits_and_exact_totals_are_bounded(

@@ -223,6 +223,8 @@ class MeiliSearchIndex:
 
     async def search(self, query: SearchQuery) -> SearchResultOut:
         try:
+            # Filters need the settings: if Meilisearch was down at start, apply them now.
+            await self._ensure_configured()
             result = await self.client.index(self.index_uid).search(
                 query.q,
                 offset=query.offset,

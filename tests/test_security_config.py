@@ -168,7 +168,7 @@ async def test_listed_origins_only(configured: TestServer) -> None:
             assert "Access-Control-Allow-Origin" not in resp.headers
         # Socket.IO answers the same origins
         sio = configured.app[classquiz.SIO]
-        assert socketio_origins(settings) == [SCHOOL, "http://localhost:5173/"]
+        assert socketio_origins(settings) == [SCHOOL, "http://localhost:5173"]
         assert sio.eio.cors_allowed_origins == socketio_origins(settings)
         handshake = "/socket.io/?EIO=4&transport=polling"
         async with http.get(handshake, headers={"Origin": SCHOOL}) as resp:
@@ -189,12 +189,6 @@ async def test_listed_origins_only(configured: TestServer) -> None:
         await ws.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cors.py strips a trailing slash from listed origins but socketio_origins passes "
-    "them on as written, so 'http://localhost:5173/' in CORS_ORIGINS admits REST calls "
-    "from http://localhost:5173 and refuses that origin's Socket.IO handshake",
-)
 async def test_rest_and_socketio_agree_on_an_origin_listed_with_a_slash(
     configured: TestServer,
 ) -> None:

@@ -472,12 +472,6 @@ async def test_a_connection_without_a_handshake_is_dropped_fast(
     await host.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GuardedAsyncServer._drop_if_idle only sends the Engine.IO close packet; a client "
-    "that ignores it keeps its WebSocket (and the server's reader task) open until "
-    "ping_interval + ping_timeout (45 s by default)",
-)
 async def test_a_client_ignoring_the_close_packet_is_cut_off(
     limited: Limited, http: ClientSession
 ) -> None:

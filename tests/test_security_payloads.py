@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import classquiz
@@ -516,6 +516,8 @@ async def test_fuzzing_submit_answer_never_breaks_the_socket_or_the_game(
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
             )
             @given(SUBMISSIONS)
+            @example({"question_index": 0, "answer": 99})  # the open question, no such choice
+            @example({"question_index": 0, "answer": "two"})  # the open question, wrong type
             def fuzz(payload: Any) -> None:
                 asyncio.run_coroutine_threadsafe(send(payload), loop).result(timeout=10)
 

@@ -78,7 +78,12 @@ class GuardedAsyncServer(socketio.AsyncServer):
         if eio_sid not in self.environ:
             return  # already gone
         if self.manager.sid_from_eio_sid(eio_sid, "/") is None:
+            transport = self.eio.sockets.get(eio_sid)
             await self.eio.disconnect(eio_sid)
+            if transport is not None:
+                # Wake the WebSocket writer so it closes the connection now, even if
+                # the client ignores the Engine.IO close packet.
+                await transport.queue.put(None)
 
 
 _EVENT_HEAD = re.compile(r"^2(?:(/[^,]*),)?(\d{1,15})")
@@ -96,7 +101,10 @@ def _event_ack_target(data: Any) -> tuple[str, int] | None:
 
 def socketio_origins(settings: Settings) -> str | list[str]:
     """The same origins as REST CORS: `*` stays a wildcard."""
-    return "*" if "*" in settings.cors_origins else list(settings.cors_origins)
+    if "*" in settings.cors_origins:
+        return "*"
+    # Browsers send Origin without a trailing slash; match REST CORS, which strips it.
+    return [origin.rstrip("/") for origin in settings.cors_origins]
 
 
 def create_socket_server(

@@ -15,12 +15,25 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import orjson
+import redis.exceptions
+import sqlalchemy.exc
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 
 from classquiz.errors import ApiError
+
+# Connection failures of PostgreSQL or Redis: the request may succeed later (503, not 500).
+STORAGE_DOWN: tuple[type[BaseException], ...] = (
+    OSError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -119,6 +132,21 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
                 body=orjson.dumps({"error": {"code": code, "message": exc.reason}}),
                 status=exc.status,
                 content_type="application/json",
+            )
+        except STORAGE_DOWN as exc:
+            log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
+            response = web.Response(
+                body=orjson.dumps(
+                    {
+                        "error": {
+                            "code": "service_unavailable",
+                            "message": "storage is unavailable; try again soon",
+                        }
+                    }
+                ),
+                status=503,
+                content_type="application/json",
+                headers={"Retry-After": "5"},
             )
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)

@@ -35,8 +35,13 @@ ROUTERS = (
 )
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The whole server for `settings` (whose storage URLs must be resolved)."""
+def create_app(settings: Settings, *, own_database: bool = True) -> web.Application:
+    """The whole server for `settings` (whose storage URLs must be resolved).
+
+    The Ormar models share one process-wide database connection; an app built
+    with `own_database=False` uses it as it is instead of opening and closing it
+    (a second app in the same process, as tests run them).
+    """
     settings.ensure_safe()
     redis = Redis.from_url(settings.require_redis_url(), health_check_interval=30)
     app = web.Application(
@@ -70,7 +75,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics_handler)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
-        await connect_database(settings.database_url_asyncpg)
+        if own_database:
+            await connect_database(settings.database_url_asyncpg)
         log.info("connected to the database and Redis")
         app[SERVICES].results.start()  # stores results parked while the database was down
         await workers.start()
@@ -78,7 +84,8 @@ def create_app(settings: Settings) -> web.Application:
         await workers.stop()
         await svc.games.drain()
         await app[SERVICES].results.stop()
-        await disconnect_database()
+        if own_database:
+            await disconnect_database()
         await redis.aclose()
 
     app.cleanup_ctx.append(lifecycle)

@@ -8,6 +8,7 @@ run wrote lives under its own prefix and is deleted at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -94,6 +95,19 @@ async def server(settings: Settings) -> AsyncIterator[TestServer]:
     await test_server.start_server()
     yield test_server
     await test_server.close()
+
+
+@contextlib.asynccontextmanager
+async def separate_app(storage: dict[str, str], **overrides: Any) -> AsyncIterator[TestServer]:
+    """A second app on its own port with its own settings, sharing the run's database
+    connection (owned by the shared `server`)."""
+    app = create_app(make_settings(storage, **overrides), own_database=False)
+    test_server = TestServer(app, host="127.0.0.1")
+    try:
+        await test_server.start_server()
+        yield test_server
+    finally:
+        await test_server.close()
 
 
 @pytest.fixture(scope="session")

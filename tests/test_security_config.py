@@ -4,7 +4,6 @@ origins from one setting, ping settings reaching the transport, no secrets in th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -22,7 +21,7 @@ import classquiz
 from classquiz import create_app
 from classquiz.config import DEV_SECRET_KEY, InsecureConfiguration, Settings
 from classquiz.socket_server.server import socketio_origins
-from tests.conftest import ApiUser, make_settings, register_user, sample_quiz
+from tests.conftest import ApiUser, make_settings, register_user, sample_quiz, separate_app
 from tests.socketkit import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,24 +82,6 @@ def test_serve_exits_with_code_2_on_the_dev_secret(storage: dict[str, str], tmp_
 
 
 # -- CORS and Socket.IO origins -------------------------------------------------------------------
-
-
-async def _keep_database(*_: Any, **__: Any) -> None:
-    """The shared server owns the process-wide database connection."""
-
-
-@contextlib.asynccontextmanager
-async def separate_app(storage: dict[str, str], **overrides: Any) -> AsyncIterator[TestServer]:
-    patch = pytest.MonkeyPatch()
-    patch.setattr(classquiz, "connect_database", _keep_database)
-    patch.setattr(classquiz, "disconnect_database", _keep_database)
-    test_server = TestServer(create_app(make_settings(storage, **overrides)), host="127.0.0.1")
-    try:
-        await test_server.start_server()
-        yield test_server
-    finally:
-        await test_server.close()
-        patch.undo()
 
 
 @pytest.fixture(scope="module")

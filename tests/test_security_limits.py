@@ -10,7 +10,6 @@ in X-Forwarded-For and the shared server of the run is never blocked.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import itertools
 import json
@@ -27,10 +26,9 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 import classquiz
-from classquiz import create_app
 from classquiz.config import Settings
 from classquiz.services.ratelimit import EventRate, client_address
-from tests.conftest import make_settings, sample_quiz
+from tests.conftest import sample_quiz, separate_app
 from tests.socketkit import Recorder
 
 FAILURES, WINDOW_S, BLOCK_S = 5, 2, 2
@@ -100,24 +98,6 @@ def test_event_rate_window() -> None:
 
 
 # -- separate apps --------------------------------------------------------------------------------
-
-
-async def _keep_database(*_: Any, **__: Any) -> None:
-    """The shared server owns the process-wide database connection."""
-
-
-@contextlib.asynccontextmanager
-async def separate_app(storage: dict[str, str], **overrides: Any) -> AsyncIterator[TestServer]:
-    patch = pytest.MonkeyPatch()
-    patch.setattr(classquiz, "connect_database", _keep_database)
-    patch.setattr(classquiz, "disconnect_database", _keep_database)
-    test_server = TestServer(create_app(make_settings(storage, **overrides)), host="127.0.0.1")
-    try:
-        await test_server.start_server()
-        yield test_server
-    finally:
-        await test_server.close()
-        patch.undo()
 
 
 def limited_settings(storage: dict[str, str], **extra: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ so hundreds of hostile events from one socket are judged on their content, not t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -22,9 +21,7 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import classquiz
-from classquiz import create_app
-from tests.conftest import make_settings, sample_quiz
+from tests.conftest import sample_quiz, separate_app
 from tests.socketkit import Recorder
 
 DEPTH = 40
@@ -55,24 +52,6 @@ def deep_object(depth: int = DEPTH) -> Any:
 
 
 # -- a separate app ------------------------------------------------------------------------------
-
-
-async def _keep_database(*_: Any, **__: Any) -> None:
-    """The shared server owns the process-wide database connection."""
-
-
-@contextlib.asynccontextmanager
-async def separate_app(storage: dict[str, str], **overrides: Any) -> AsyncIterator[TestServer]:
-    patch = pytest.MonkeyPatch()
-    patch.setattr(classquiz, "connect_database", _keep_database)
-    patch.setattr(classquiz, "disconnect_database", _keep_database)
-    test_server = TestServer(create_app(make_settings(storage, **overrides)), host="127.0.0.1")
-    try:
-        await test_server.start_server()
-        yield test_server
-    finally:
-        await test_server.close()
-        patch.undo()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import itertools
 import json
 import random
@@ -26,10 +25,9 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 import classquiz
-from classquiz import create_app
 from classquiz.config import Settings
 from classquiz.services.tokens import ACCESS, HOST, PLAYER, TokenSigner
-from tests.conftest import make_settings, sample_quiz
+from tests.conftest import sample_quiz, separate_app
 from tests.socketkit import Recorder
 
 SECRET = "test-secret-key-that-is-long-enough"
@@ -69,25 +67,6 @@ def new_address() -> str:
 
 
 # -- a separate app, behind a "proxy" -------------------------------------------------------------
-
-
-async def _keep_database(*_: Any, **__: Any) -> None:
-    """The shared server owns the process-wide database connection."""
-
-
-@contextlib.asynccontextmanager
-async def separate_app(storage: dict[str, str], **overrides: Any) -> AsyncIterator[TestServer]:
-    settings = make_settings(storage, **overrides)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(classquiz, "connect_database", _keep_database)
-    patch.setattr(classquiz, "disconnect_database", _keep_database)
-    test_server = TestServer(create_app(settings), host="127.0.0.1")
-    try:
-        await test_server.start_server()
-        yield test_server
-    finally:
-        await test_server.close()
-        patch.undo()
 
 
 class Client(Recorder):

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     rate_limit_failures: int = Field(default=20, ge=1)
     rate_limit_window_s: int = Field(default=60, ge=1)
     rate_limit_block_s: int = Field(default=60, ge=1)
+    login_rate_limit_failures: int = Field(default=20, ge=1)  # failed logins per address
     socket_events_per_s: int = Field(default=10, ge=1)
     socket_events_drop_per_s: int = Field(default=50, ge=1)
 

@@ -36,6 +36,7 @@ class Services:
     results: ResultService
     rooms: RoomService
     limiter: FailureLimiter
+    login_limiter: FailureLimiter
     games: GameService
     extra: dict[str, Any] = field(default_factory=dict)
     # Set by classquiz.search.install_search (in create_app).
@@ -80,6 +81,14 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         results=ResultService(redis, settings.redis_prefix, signer),
         rooms=rooms,
         limiter=limiter,
+        login_limiter=FailureLimiter(
+            redis,
+            settings.redis_prefix,
+            settings.login_rate_limit_failures,
+            settings.rate_limit_window_s,
+            settings.rate_limit_block_s,
+            scope="login",
+        ),
         games=games,
     )
 

@@ -107,6 +107,7 @@ def limited_settings(storage: dict[str, str], **extra: Any) -> dict[str, Any]:
         "rate_limit_failures": FAILURES,
         "rate_limit_window_s": WINDOW_S,
         "rate_limit_block_s": BLOCK_S,
+        "login_rate_limit_failures": FAILURES,
         "handshake_timeout_s": 1.0,
         **extra,
     }
@@ -207,12 +208,45 @@ async def test_cycling_pins_over_rest_is_blocked_then_released(
     # and the block is in Redis, with an expiry of rate_limit_block_s
     redis = Redis.from_url(limited.settings.require_redis_url())
     try:
-        ttl = await redis.ttl(f"{limited.settings.redis_prefix}:rl:block:{guesser}")
+        ttl = await redis.ttl(f"{limited.settings.redis_prefix}:rl:join:block:{guesser}")
         assert 0 < ttl <= BLOCK_S
     finally:
         await redis.aclose()
     await asyncio.sleep(BLOCK_S + 0.2)
     status, _ = await limited.lookup(http, game["pin"], guesser)
+    assert status == 200
+
+
+async def test_guessing_passwords_is_blocked_per_address_then_released(
+    limited: Limited, http: ClientSession
+) -> None:
+    name = "g" + uuid.uuid4().hex[:10]
+    async with http.post(
+        "/api/v1/users/register",
+        json={"email": f"{name}@example.org", "username": name, "password": "right-password"},
+        headers={"X-Forwarded-For": new_address()},
+    ) as resp:
+        assert resp.status == 201
+
+    async def login(password: str, address: str) -> tuple[int, Any]:
+        async with http.post(
+            "/api/v1/users/login",
+            json={"login": name, "password": password},
+            headers={"X-Forwarded-For": address},
+        ) as resp:
+            return resp.status, await resp.json()
+
+    guesser, owner = new_address(), new_address()
+    for attempt in range(FAILURES):
+        status, body = await login(f"guess-{attempt}", guesser)
+        assert status == 401 and body["error"]["code"] == "invalid_credentials"
+    # blocked: even the right password is refused from that address for a while
+    assert_rate_limited(*await login("right-password", guesser))
+    # the owner, from elsewhere, logs in fine
+    status, body = await login("right-password", owner)
+    assert status == 200 and body["access_token"]
+    await asyncio.sleep(BLOCK_S + 0.2)
+    status, _ = await login("right-password", guesser)
     assert status == 200
 
 

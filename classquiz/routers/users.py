@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from classquiz.errors import ApiError
 from classquiz.routers.api import ApiRouter, json_response, parse_uuid
 from classquiz.routers.auth import COOKIE_NAME, require_session
 from classquiz.runtime import services
@@ -19,6 +20,7 @@ from classquiz.schemas import (
     TotpSetupOut,
     UserOut,
 )
+from classquiz.services.ratelimit import client_address
 from classquiz.services.users import user_out
 
 router = ApiRouter(prefix="/api/v1/users", tags=("users",))
@@ -47,7 +49,17 @@ async def register(request: web.Request, body: RegisterIn) -> UserOut:
 )
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     svc = services(request)
-    _, token = await svc.users.login(body)
+    address = client_address(
+        request.remote, request.headers.get("X-Forwarded-For"), svc.settings.trusted_proxy_networks
+    )
+    if await svc.login_limiter.is_blocked(address):
+        raise ApiError(429, "rate_limited", "too many failed logins; wait a minute")
+    try:
+        _, token = await svc.users.login(body)
+    except ApiError as exc:
+        if exc.code == "invalid_credentials":
+            await svc.login_limiter.record_failure(address)
+        raise
     out = TokenOut(access_token=token, expires_in=svc.users.token_expiry_s)
     response = json_response(out)
     response.set_cookie(

@@ -57,16 +57,26 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
 
 
 class FailureLimiter:
-    def __init__(self, redis: Redis, prefix: str, limit: int, window_s: int, block_s: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        limit: int,
+        window_s: int,
+        block_s: int,
+        scope: str = "join",
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.scope = scope
         self.limit = limit
         self.window_s = window_s
         self.block_s = block_s
         self._record = redis.register_script(_RECORD_FAILURE)
 
     def _keys(self, address: str) -> tuple[str, str]:
-        return f"{self.prefix}:rl:fail:{address}", f"{self.prefix}:rl:block:{address}"
+        base = f"{self.prefix}:rl:{self.scope}"
+        return f"{base}:fail:{address}", f"{base}:block:{address}"
 
     async def is_blocked(self, address: str) -> bool:
         return bool(await self.redis.exists(self._keys(address)[1]))

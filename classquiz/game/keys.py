@@ -18,10 +18,41 @@ class GameKeys:
     def game(self) -> str:
         return self.base
 
-    def __getattr__(self, name: str) -> str:  # quiz, players, nicks, scores, …
-        if name in _SUFFIXES:
-            return f"{self.base}:{name}"
-        raise AttributeError(name)
+    @property
+    def quiz(self) -> str:
+        return f"{self.base}:quiz"
+
+    @property
+    def players(self) -> str:
+        return f"{self.base}:players"
+
+    @property
+    def nicks(self) -> str:
+        return f"{self.base}:nicks"
+
+    @property
+    def scores(self) -> str:
+        return f"{self.base}:scores"
+
+    @property
+    def streaks(self) -> str:
+        return f"{self.base}:streaks"
+
+    @property
+    def correct(self) -> str:
+        return f"{self.base}:correct"
+
+    @property
+    def online(self) -> str:
+        return f"{self.base}:online"
+
+    @property
+    def gone(self) -> str:
+        return f"{self.base}:gone"
+
+    @property
+    def banned(self) -> str:
+        return f"{self.base}:banned"
 
     def answers(self, index: int) -> str:
         return f"{self.base}:a:{index}"

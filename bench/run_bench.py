@@ -110,11 +110,28 @@ def redis_pid(redis_url: str) -> int | None:
         return None
 
 
+def redis_commandstats(redis_url: str) -> dict[str, int]:
+    """Calls per Redis command so far (INFO commandstats); {} if unavailable."""
+    try:
+        from redis import Redis
+
+        client = Redis.from_url(redis_url)
+        stats = client.info("commandstats")
+        client.close()
+    except Exception:
+        return {}
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+
+
 class Sampler:
     """Samples CPU seconds and RSS of the watched processes every `interval` s."""
 
-    def __init__(self, groups: dict[str, list[int]], interval: float = 0.25) -> None:
+    def __init__(
+        self, groups: dict[str, list[int]], redis_url: str | None = None, interval: float = 0.25
+    ) -> None:
         self.groups = groups
+        self.redis_url = redis_url
+        self.redis_calls: dict[str, dict[str, int]] = {}
         self.interval = interval
         self.peak_rss: dict[int, float] = {}
         self.marks: dict[str, dict[str, Any]] = {}
@@ -139,6 +156,14 @@ class Sampler:
 
     def mark(self, name: str) -> None:
         self.marks[name] = self.snapshot()
+        if self.redis_url:
+            self.redis_calls[name] = redis_commandstats(self.redis_url)
+
+    def redis_calls_between(self, a: str, b: str) -> dict[str, int]:
+        """Redis commands run between two marks (every client of that Redis counts)."""
+        x, y = self.redis_calls.get(a, {}), self.redis_calls.get(b, {})
+        diff = {k: v - x.get(k, 0) for k, v in y.items() if v - x.get(k, 0) > 0}
+        return dict(sorted(diff.items(), key=lambda kv: -kv[1]))
 
     def start(self) -> None:
         self._thread.start()
@@ -537,7 +562,7 @@ def main() -> int:
         if rpid:
             groups["redis"] = [rpid]
         groups["postgres"] = pids_named("postgres")
-        sampler = Sampler(groups)
+        sampler = Sampler(groups, redis_url=args.redis_url)
         sampler.mark("before")
         sampler.start()
         if args.profile:
@@ -650,6 +675,9 @@ def main() -> int:
             "capacity_cpu_s": None if wall is None else wall * (os.cpu_count() or 1),
             "other_cpu_s": None if busy is None else round(busy - known, 2),
         }
+    server_side["redis_commands"] = {
+        name: sampler.redis_calls_between(a, b) for name, a, b in phases if name != "total"
+    }
     server_side["phase_wall_s"] = {name: sampler.wall_between(a, b) for name, a, b in phases}
     info["load_after"] = top_processes()
     # Was the machine shared? CPU used by neither the server, Redis, PostgreSQL nor the
@@ -712,6 +740,14 @@ def main() -> int:
                 f"{group:<12}{_f(g['cpu_s_join']):>9}{_f(g['cpu_s_play']):>9}"
                 f"{_f(g['cpu_s_finish']):>10}{_f(g['cpu_s_total']):>9}"
             )
+    rc = server_side["redis_commands"]
+    print(
+        "Redis commands: "
+        + ", ".join(f"{n} {sum(rc[n].values()):,}" for n in ("join", "play", "finish") if n in rc)
+        + " (top in play: "
+        + ", ".join(f"{k} {v:,}" for k, v in list(rc.get("play", {}).items())[:5])
+        + ")"
+    )
     mach = server_side["machine"]
     print(
         f"{'other':<12}"

@@ -19,6 +19,7 @@ from classquiz.runtime import SERVICES, build_services
 from classquiz.search import install_search
 from classquiz.services.background import BackgroundWorkers
 from classquiz.socket_server.handlers import GameSocketHandlers
+from classquiz.socket_server.managers import LoopingAsyncManager, LoopingRedisManager
 from classquiz.socket_server.notifier import SocketNotifier
 from classquiz.socket_server.server import create_socket_server
 
@@ -93,10 +94,10 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     return app
 
 
-def _client_manager(settings: Settings) -> socketio.AsyncManager | None:
+def _client_manager(settings: Settings) -> socketio.AsyncManager:
     """Share emits across processes through Redis when several serve the same games."""
     if not settings.socketio_redis_manager:
-        return None
-    return socketio.AsyncRedisManager(
+        return LoopingAsyncManager()
+    return LoopingRedisManager(
         settings.require_redis_url(), channel=f"{settings.redis_prefix}:socketio"
     )

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ping_timeout_s: float = Field(default=20.0, gt=0)
     max_message_bytes: int = Field(default=65_536, ge=1024)
     handshake_timeout_s: float = Field(default=10.0, gt=0)
+    # permessage-deflate on WebSockets: small JSON gains little and each frame would
+    # be compressed once per socket (see socket_server/managers.py).
+    websocket_compression: bool = False
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
 

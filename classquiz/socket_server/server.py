@@ -11,6 +11,7 @@ import socketio
 from socketio import packet
 
 from classquiz.config import Settings
+from classquiz.socket_server.managers import disable_websocket_compression
 
 HANDSHAKE_TIMEOUT_S = 10.0
 
@@ -110,6 +111,8 @@ def socketio_origins(settings: Settings) -> str | list[str]:
 def create_socket_server(
     settings: Settings, client_manager: socketio.AsyncManager | None = None
 ) -> socketio.AsyncServer:
+    if not settings.websocket_compression:
+        disable_websocket_compression()
     return GuardedAsyncServer(
         async_mode="aiohttp",
         client_manager=client_manager,

@@ -239,12 +239,15 @@ async def test_too_late_in_the_answer_script(settings: Settings) -> None:
                 "opens_at": now - limit - GRACE_MS - 800,
                 "deadline_at": now - GRACE_MS - 800,
                 "active": 1,
+                "id": "late-game",
             },
         )
         await redis.hset(keys.online, player, "sid")
 
         async def submit(correct: bool = True, qi: int = 0) -> Any:
-            return await store.submit(pin, player, qi, correct, 1, limit, True, GRACE_MS, 1, ("1",))
+            return await store.submit(
+                pin, "late-game", player, qi, correct, 1, limit, True, GRACE_MS, 1, ("1",)
+            )
 
         late = await submit()
         assert late.code == "too_late", late

@@ -282,6 +282,7 @@ class GameStore:
     async def submit(
         self,
         pin: str,
+        game_id: str,
         player_id: str,
         qi: int,
         correct: bool | None,
@@ -314,6 +315,7 @@ class GameStore:
                 "1" if bonus else "0",
                 grace_ms,
                 orjson.dumps(stored),
+                game_id,
                 *buckets,
             ],
         )

@@ -236,9 +236,9 @@ class GameService:
     # -- player commands -------------------------------------------------------------------
 
     async def submit_answer(
-        self, pin: str, player_id: str, question_index: int, answer: Any
+        self, pin: str, game_id: str, player_id: str, question_index: int, answer: Any
     ) -> dict[str, Any]:
-        game = await self.live.get(pin)
+        game = await self.live.get(pin, game_id=game_id)
         if not 0 <= question_index < game.question_count:
             raise GameError("wrong_question", "there is no such question")
         question = game.questions[question_index]
@@ -255,6 +255,7 @@ class GameService:
             raise GameError("invalid_answer", str(exc)) from None
         result = await self.store.submit(
             pin,
+            game_id,
             player_id,
             question_index,
             graded.correct,

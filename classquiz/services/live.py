@@ -38,8 +38,19 @@ class LiveGames:
         self._cache: dict[str, LiveGame] = {}
         self._max = max_cached
 
-    async def get(self, pin: str, meta: dict[str, str] | None = None) -> LiveGame:
-        """The game behind `pin` (404 `game_not_found` when there is none)."""
+    async def get(
+        self, pin: str, meta: dict[str, str] | None = None, game_id: str | None = None
+    ) -> LiveGame:
+        """The game behind `pin` (404 `game_not_found` when there is none).
+
+        With the `game_id` a socket was admitted to, a cached game is returned
+        without asking Redis (the hot answer path; the answer script itself then
+        checks that this game still owns the PIN).
+        """
+        if game_id is not None and meta is None:
+            cached = self._cache.get(pin)
+            if cached is not None and cached.game_id == game_id:
+                return cached
         if meta is None:
             meta = await self.store.meta(pin)
         if not meta:

@@ -205,7 +205,7 @@ class GameSocketHandlers:
     async def ev_submit_answer(self, who: Admission, payload: Any) -> Ack:
         assert who.player_id is not None
         return await self.games.submit_answer(
-            who.pin, who.player_id, payload.question_index, payload.answer
+            who.pin, who.game_id, who.player_id, payload.question_index, payload.answer
         )
 
     async def ev_reroll_nickname(self, who: Admission, _: EventPayload) -> Ack:

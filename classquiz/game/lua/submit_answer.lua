@@ -2,10 +2,10 @@
 -- KEYS: 1 game, 2 answers:i, 3 scores, 4 streaks, 5 dist:i, 6 correct, 7 gone, 8 online
 -- ARGV: 1 player_id, 2 question_index, 3 correct (1, 0, -1 = poll), 4 points multiplier,
 --       5 time_limit_ms, 6 streak bonus on (1/0), 7 grace_ms, 8 answer JSON,
---       9.. distribution buckets
+--       9 game id (the game the player was admitted to), 10.. distribution buckets
 -- Returns {"ok", received_at_ms, points, answered, all_online_answered(0/1)} or {error_code}.
-local g = redis.call('HMGET', KEYS[1], 'status', 'qi', 'opens_at', 'deadline_at')
-if not g[1] then return {'game_not_found'} end
+local g = redis.call('HMGET', KEYS[1], 'status', 'qi', 'opens_at', 'deadline_at', 'id')
+if not g[1] or g[5] ~= ARGV[9] then return {'game_not_found'} end
 if g[1] ~= 'question' then return {'wrong_state'} end
 if tonumber(g[2]) ~= tonumber(ARGV[2]) then return {'wrong_question'} end
 if redis.call('HEXISTS', KEYS[7], ARGV[1]) == 1 then return {'forbidden'} end
@@ -40,7 +40,7 @@ end
 local record = '{"a":' .. ARGV[8] .. ',"c":' .. correct .. ',"p":' .. points .. ',"e":' .. elapsed .. ',"t":' .. now .. ',"s":' .. streak_before .. '}'
 redis.call('HSET', KEYS[2], ARGV[1], record)
 if points > 0 then redis.call('ZINCRBY', KEYS[3], points, ARGV[1]) end
-for i = 9, #ARGV do redis.call('HINCRBY', KEYS[5], ARGV[i], 1) end
+for i = 10, #ARGV do redis.call('HINCRBY', KEYS[5], ARGV[i], 1) end
 local answered = redis.call('HLEN', KEYS[2])
 local all = 0
 local online = redis.call('HLEN', KEYS[8])

@@ -378,33 +378,40 @@ class GameStore:
             rows, total = await pipe.execute()
         return await self.ranked(pin, [(_text(p), int(s)) for p, s in rows]), int(total)
 
-    async def results_for(self, pin: str, qi: int, player_ids: list[str]) -> list[dict[str, Any]]:
-        """Per-player outcome of question `qi` for a batch of (local) players."""
+    async def results_for(
+        self, pin: str, qi: int | None, player_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Standing of a batch of (local) players, with their answer to question `qi`.
+
+        One round trip: the whole leaderboard is read once and ranks are counted
+        in Python, instead of a score and a rank query per player.
+        """
         if not player_ids:
             return []
         k = self.keys(pin)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(k.answers(qi), player_ids)
+            pipe.zrevrange(k.scores, 0, -1, withscores=True)
             pipe.hmget(k.streaks, player_ids)
-            for pid in player_ids:
-                pipe.zscore(k.scores, pid)
-            answers, streaks, *scores = await pipe.execute()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for score in scores:
-                pipe.zcount(k.scores, f"({int(score or 0)}", "+inf")
-            higher = await pipe.execute()
+            pipe.hmget(k.correct, player_ids)
+            if qi is not None:
+                pipe.hmget(k.answers(qi), player_ids)
+            board, streaks, correct, *answers = await pipe.execute()
+        score_of = {_text(pid): int(score) for pid, score in board}
+        rank_of_score = _ranks_by_score(int(score) for _, score in board)
+        per_answer = answers[0] if answers else [None] * len(player_ids)
         out = []
-        for pid, answer, streak, score, above in zip(
-            player_ids, answers, streaks, scores, higher, strict=True
+        for pid, answer, streak, right in zip(
+            player_ids, per_answer, streaks, correct, strict=True
         ):
-            record = orjson.loads(answer) if answer else None
+            score = score_of.get(pid, 0)
             out.append(
                 {
                     "player_id": pid,
-                    "answer": record,
+                    "answer": orjson.loads(answer) if answer else None,
                     "streak": int(streak or 0),
-                    "score": int(score or 0),
-                    "rank": int(above) + 1,
+                    "correct_count": int(right or 0),
+                    "score": score,
+                    "rank": rank_of_score.get(score, len(score_of) + 1),
                 }
             )
         return out
@@ -433,6 +440,14 @@ class GameStore:
                 for i in range(question_count)
             ],
         }
+
+
+def _ranks_by_score(scores_descending: Any) -> dict[int, int]:
+    """score → shared rank (1 + how many scores are higher), from scores sorted high to low."""
+    ranks: dict[int, int] = {}
+    for position, score in enumerate(scores_descending, start=1):
+        ranks.setdefault(score, position)
+    return ranks
 
 
 def _encode(value: Any) -> str | int | float:

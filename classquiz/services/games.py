@@ -407,18 +407,15 @@ class GameService:
 
     async def _deliver_final(self, pin: str, local: dict[str, str]) -> None:
         game = await self.live.get(pin)
-        keys = self.store.keys(pin)
-        correct = await self.store.redis.hmget(keys.correct, list(local))
-        rows = await self.store.results_for(pin, 0, list(local))
         notifier = self._notifier()
-        for row, count in zip(rows, correct, strict=True):
+        for row in await self.store.results_for(pin, None, list(local)):
             await notifier.to_socket(
                 local[row["player_id"]],
                 "final_result",
                 {
                     "rank": row["rank"],
                     "score": row["score"],
-                    "correct_count": int(count or 0),
+                    "correct_count": row["correct_count"],
                     "question_count": game.question_count,
                 },
                 local=True,

@@ -7,11 +7,15 @@ SPEC's two codes: `nickname_invalid` for the form, `nickname_not_allowed` for po
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import better_profanity
 
 _SPACES = re.compile(r"\s+")
 # Format characters (Cf) cover zero-width and bidirectional controls; Cc control
@@ -48,6 +52,17 @@ class NicknamePolicy:
             blocklist=tuple(data.get("blocklist") or ()),
             roster=tuple(data.get("roster") or ()),
         )
+
+    @functools.cached_property
+    def roster_by_key(self) -> dict[str, str]:
+        """Uniqueness key → the roster's own spelling (computed once per game, not per join)."""
+        return {nickname_key(normalize_nickname(name)): name for name in self.roster}
+
+    @functools.cached_property
+    def blocked(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(keys, squashed keys) of the host's blocklist."""
+        keys = frozenset(nickname_key(normalize_nickname(word)) for word in self.blocklist)
+        return keys, frozenset(filter(None, (_squash(key) for key in keys)))
 
 
 def normalize_nickname(raw: str) -> str:
@@ -105,36 +120,46 @@ def accept_nickname(raw: Any, policy: NicknamePolicy, attempt: int = 0) -> str:
         raise NicknameRefused("nickname_invalid", "a nickname is required")
     display = normalize_nickname(raw)
     if policy.mode == "roster":
-        listed = {nickname_key(normalize_nickname(name)): name for name in policy.roster}
-        match = listed.get(nickname_key(display))
+        match = policy.roster_by_key.get(nickname_key(display))
         if match is None:
             raise NicknameRefused("nickname_not_allowed", "this name is not on the class list")
         return normalize_nickname(match)
     check_form(display, policy)
     key = nickname_key(display)
-    squashed = _squash(key)
-    for word in policy.blocklist:
-        blocked = nickname_key(normalize_nickname(word))
-        if blocked == key or (squashed and _squash(blocked) == squashed):
-            raise NicknameRefused(
-                "nickname_not_allowed", "this nickname is not allowed in this game"
-            )
+    blocked_keys, blocked_squashed = policy.blocked
+    if key in blocked_keys or _squash(key) in blocked_squashed:
+        raise NicknameRefused("nickname_not_allowed", "this nickname is not allowed in this game")
     if policy.filter_profanity and is_profane(display):
         raise NicknameRefused("nickname_not_allowed", "please choose a friendlier nickname")
     return display
 
 
-# Separators a troll puts between letters ("s.h.i.t", "s,h,i,t"). better_profanity's own
-# leetspeak table reads "$", "@" and "*" as letters, so one variant keeps them; "!" and "|"
-# read as "i".
-_NON_WORD = re.compile(r"[\W_]+")
-_NON_WORD_BUT_LEET = re.compile(r"[^\w$@*]+|_+")
-_LEET = str.maketrans({"!": "i", "|": "i", "¡": "i"})
+# Characters trolls put between letters ("s.h.i.t", "s,h,i,t"), and look-alikes they
+# swap in ("5h1t", "$hit"). Both the word list and the nickname go through the same
+# many-to-one map, so comparing the results catches every mix of look-alikes at once.
+_NON_WORD = re.compile(r"[^\w*@]+|_+")
 _REPEATS = re.compile(r"(.)\1+")
+_LOOKALIKES = str.maketrans(
+    {
+        "4": "a",
+        "l": "i",
+        "1": "i",
+        "!": "i",
+        "|": "i",
+        "¡": "i",
+        "0": "o",
+        "v": "u",
+        "3": "e",
+        "$": "s",
+        "5": "s",
+        "7": "t",
+    }
+)
+_WILDCARDS = {"*": "[aeiou]", "@": "[ao]"}  # "f*ck", "@ss"
 
 
 def _squash(text: str) -> str:
-    return _NON_WORD.sub("", text)
+    return re.sub(r"[\W_]+", "", text)
 
 
 def _strip_marks(text: str) -> str:
@@ -142,16 +167,51 @@ def _strip_marks(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def is_profane(display: str) -> bool:
-    """Profanity, also spelled with leetspeak, separators, accents or repeated letters."""
-    from better_profanity import profanity
+def _canonical(text: str) -> str:
+    return _strip_marks(text.casefold()).translate(_LOOKALIKES)
 
-    folded = display.casefold()
-    plain = _strip_marks(folded).translate(_LEET)
-    variants = {folded}
-    for squashed in (_NON_WORD_BUT_LEET.sub("", plain), _NON_WORD.sub("", plain)):
-        variants.update((squashed, _REPEATS.sub(r"\1", squashed)))
-    return any(profanity.contains_profanity(text) for text in variants if text)
+
+@functools.cache
+def _lexicon() -> tuple[frozenset[str], dict[int, tuple[str, ...]]]:
+    """better_profanity's maintained word list, in canonical form, loaded once.
+
+    The library's own matcher compares each word with every list entry through
+    generated leetspeak variants (about 3 ms a nickname, on the event loop at
+    every join); a set of canonical forms answers the same question in
+    microseconds.
+    """
+    wordlist = Path(better_profanity.__file__).with_name("profanity_wordlist.txt")
+    words = {
+        " ".join(_canonical(line).split())
+        for line in wordlist.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    by_length: dict[int, list[str]] = {}
+    for word in words:
+        by_length.setdefault(len(word), []).append(word)
+    return frozenset(words), {n: tuple(ws) for n, ws in by_length.items()}
+
+
+def _token_is_profane(token: str) -> bool:
+    words, by_length = _lexicon()
+    if token in words:
+        return True
+    if any(ch in _WILDCARDS for ch in token):
+        pattern = re.compile("".join(_WILDCARDS.get(ch, re.escape(ch)) for ch in token))
+        return any(pattern.fullmatch(word) for word in by_length.get(len(token), ()))
+    return False
+
+
+def is_profane(display: str) -> bool:
+    """Profanity, also spelled with look-alikes, separators, accents or repeated letters."""
+    canonical = _canonical(display)
+    tokens = [t for t in _NON_WORD.split(canonical) if t]
+    squashed = "".join(tokens)
+    candidates = set(tokens) | {squashed, _REPEATS.sub(r"\1", squashed)}
+    candidates |= {_REPEATS.sub(r"\1", t) for t in tokens}
+    # multi-word entries of the list ("two words")
+    candidates |= {" ".join(tokens[i : i + n]) for n in (2, 3) for i in range(len(tokens) - n + 1)}
+    return any(_token_is_profane(token) for token in candidates if token)
 
 
 _ADJECTIVES = (

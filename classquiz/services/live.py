@@ -6,12 +6,14 @@ it from Redis once and then grades answers without another round trip.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from classquiz.errors import ApiError
+from classquiz.game.nicknames import NicknamePolicy
 from classquiz.game.store import GameStore
 
 
@@ -30,6 +32,11 @@ class LiveGame:
     @property
     def question_count(self) -> int:
         return len(self.questions)
+
+    @functools.cached_property
+    def nickname_policy(self) -> NicknamePolicy:
+        """Built once per game and process (a roster can hold thousands of names)."""
+        return NicknamePolicy.from_settings(self.settings["nicknames"])
 
 
 class LiveGames:

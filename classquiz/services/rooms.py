@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from classquiz.game.nicknames import NicknamePolicy, NicknameRefused, accept_nickname, nickname_key
+from classquiz.game.nicknames import NicknameRefused, accept_nickname, nickname_key
 from classquiz.game.rules import public_question
 from classquiz.game.store import GameStore
 from classquiz.services.live import LiveGame, LiveGames
@@ -199,7 +199,7 @@ class RoomService:
             and hmac.compare_digest(password.encode(), game.password.encode())
         ):
             raise refuse("wrong_password")
-        policy = NicknamePolicy.from_settings(game.settings["nicknames"])
+        policy = game.nickname_policy
         try:
             display = accept_nickname(nickname, policy)
         except NicknameRefused as exc:
@@ -316,7 +316,7 @@ class RoomService:
     async def reroll_nickname(self, admission: Admission) -> str:
         """A new generated nickname for a player in the lobby (at most MAX_REROLLS times)."""
         game = await self.live.get(admission.pin)
-        policy = NicknamePolicy.from_settings(game.settings["nicknames"])
+        policy = game.nickname_policy
         if policy.mode != "generated":
             raise RoomRefusal("wrong_state", "nicknames are not generated in this game")
         assert admission.player_id is not None
@@ -350,7 +350,10 @@ class RoomService:
             return payload
         assert admission.player_id is not None
         qi = int(meta.get("qi", -1))
-        mine = await self.store.player_state(admission.pin, admission.player_id, qi)
+        if admission.is_new:  # just joined: nothing scored or answered yet
+            mine: dict[str, Any] = {"score": 0, "streak": 0, "answered": False}
+        else:
+            mine = await self.store.player_state(admission.pin, admission.player_id, qi)
         question_open = meta.get("status") == "question"
         payload["player"] = {
             "player_id": admission.player_id,

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from classquiz.game.keys import GameKeys, deadlines_key, pin_key
 
 LUA_DIR = Path(__file__).parent / "lua"
+STATE_FIELDS = ("id", "status", "qi", "opens_at", "deadline_at", "active", "locked")
 
 
 def _text(value: Any) -> str:
@@ -101,6 +102,16 @@ class GameStore:
     async def meta(self, pin: str) -> dict[str, str] | None:
         raw = await self.redis.hgetall(self.keys(pin).game)
         return {_text(k): _text(v) for k, v in raw.items()} if raw else None
+
+    async def state(self, pin: str) -> dict[str, str] | None:
+        """The moving part of the game hash only (what joins and welcomes need, cheaper
+        than `meta`, which also carries the settings)."""
+        values = await self.redis.hmget(self.keys(pin).game, STATE_FIELDS)
+        if values[0] is None:
+            return None
+        return {
+            name: _text(v) for name, v in zip(STATE_FIELDS, values, strict=True) if v is not None
+        }
 
     async def quiz(self, pin: str) -> list[dict[str, Any]] | None:
         raw = await self.redis.get(self.keys(pin).quiz)

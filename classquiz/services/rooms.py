@@ -150,14 +150,14 @@ class RoomService:
             raise refuse("invalid_token") from None
         if not claims.pin or not claims.game_id:
             raise refuse("invalid_token")
-        meta = await self.store.meta(claims.pin)
+        meta = await self.store.state(claims.pin)
         if meta is None:
             raise refuse("game_over")  # a valid token whose game is gone: it ended
         if meta.get("id") != claims.game_id:
             raise refuse("invalid_token")  # the PIN now belongs to another game
         if meta.get("status") == "finished":
             raise refuse("game_over")
-        return claims, await self.live.get(claims.pin, meta)
+        return claims, await self.live.get(claims.pin, game_id=meta["id"])
 
     async def _authorize_host(self, token: Any) -> Admission:
         _, game = await self._game_for_token(token, HOST)
@@ -186,14 +186,14 @@ class RoomService:
         if not isinstance(pin, str | int) or not str(pin).isdigit() or len(str(pin)) != PIN_LENGTH:
             raise refuse("game_not_found")
         pin = str(pin)
-        meta = await self.store.meta(pin)
+        meta = await self.store.state(pin)
         if meta is None:
             raise refuse("game_not_found")
         if meta.get("status") == "finished":
             raise refuse("game_over")
         if meta.get("locked") == "1":
             raise refuse("game_locked")
-        game = await self.live.get(pin, meta)
+        game = await self.live.get(pin, game_id=meta["id"])
         if game.password is not None and not (
             isinstance(password, str)
             and hmac.compare_digest(password.encode(), game.password.encode())
@@ -341,8 +341,8 @@ class RoomService:
     # -- welcome ----------------------------------------------------------------------------
 
     async def welcome(self, admission: Admission) -> dict[str, Any]:
-        meta = await self.store.meta(admission.pin) or {}
-        game = await self.live.get(admission.pin, meta)
+        meta = await self.store.state(admission.pin) or {}
+        game = await self.live.get(admission.pin, game_id=meta.get("id", admission.game_id))
         state = game_state(game, meta)
         payload: dict[str, Any] = {"role": admission.role, "game": state}
         if admission.role == "host":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # permessage-deflate on WebSockets: small JSON gains little and each frame would
     # be compressed once per socket (see socket_server/managers.py).
     websocket_compression: bool = False
+    # The event loop `serve` runs on: uvloop (fast transports) or the standard asyncio one.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
 

@@ -324,7 +324,7 @@ class GameService:
                 "top": reveal["top"],
             },
         )
-        await self._fanout({"kind": "reveal", "pin": pin, "qi": qi})
+        await self._fanout({"kind": "reveal", "pin": pin, "qi": qi, "gid": game.game_id})
         return True
 
     async def _after_finish(self, game: LiveGame) -> None:
@@ -340,7 +340,7 @@ class GameService:
                 "players_count": active,
             },
         )
-        await self._fanout({"kind": "finished", "pin": pin})
+        await self._fanout({"kind": "finished", "pin": pin, "gid": game.game_id})
         final = await self.final_record(pin)
         await self.store.keep_for_results(pin, game.question_count, FINISHED_TTL_S)
         if self.result_sink is not None:
@@ -379,47 +379,50 @@ class GameService:
         if not local:
             return
         if message["kind"] == "reveal":
-            await self._deliver_results(pin, int(message["qi"]), local)
+            await self._deliver_results(pin, int(message["qi"]), local, message.get("gid"))
         elif message["kind"] == "finished":
-            await self._deliver_final(pin, local)
+            await self._deliver_final(pin, local, message.get("gid"))
 
-    async def _deliver_results(self, pin: str, qi: int, local: dict[str, str]) -> None:
-        game = await self.live.get(pin)
+    async def _deliver_results(
+        self, pin: str, qi: int, local: dict[str, str], game_id: str | None
+    ) -> None:
+        game = await self.live.get(pin, game_id=game_id)
         is_poll = game.questions[qi]["type"] == "poll"
-        notifier = self._notifier()
+        messages = []
         for row in await self.store.results_for(pin, qi, list(local)):
             answer = row["answer"]
             correct: bool | None = None if is_poll else bool(answer and answer["c"] == 1)
-            await notifier.to_socket(
-                local[row["player_id"]],
-                "your_result",
-                {
-                    "question_index": qi,
-                    "answered": answer is not None,
-                    "correct": correct,
-                    "points": int(answer["p"]) if answer else 0,
-                    "streak": row["streak"],
-                    "score": row["score"],
-                    "rank": row["rank"],
-                },
-                local=True,
+            messages.append(
+                (
+                    local[row["player_id"]],
+                    {
+                        "question_index": qi,
+                        "answered": answer is not None,
+                        "correct": correct,
+                        "points": int(answer["p"]) if answer else 0,
+                        "streak": row["streak"],
+                        "score": row["score"],
+                        "rank": row["rank"],
+                    },
+                )
             )
+        await self._notifier().to_local_sockets("your_result", messages)
 
-    async def _deliver_final(self, pin: str, local: dict[str, str]) -> None:
-        game = await self.live.get(pin)
-        notifier = self._notifier()
-        for row in await self.store.results_for(pin, None, list(local)):
-            await notifier.to_socket(
+    async def _deliver_final(self, pin: str, local: dict[str, str], game_id: str | None) -> None:
+        game = await self.live.get(pin, game_id=game_id)
+        messages = [
+            (
                 local[row["player_id"]],
-                "final_result",
                 {
                     "rank": row["rank"],
                     "score": row["score"],
                     "correct_count": row["correct_count"],
                     "question_count": game.question_count,
                 },
-                local=True,
             )
+            for row in await self.store.results_for(pin, None, list(local))
+        ]
+        await self._notifier().to_local_sockets("final_result", messages)
 
     # -- deadlines -------------------------------------------------------------------------------
 

@@ -16,6 +16,9 @@ class Notifier(Protocol):
     async def to_socket(self, sid: str, event: str, data: Any, local: bool = False) -> None:
         """One connection; `local` when it is known to be on this process."""
 
+    async def to_local_sockets(self, event: str, messages: list[tuple[str, Any]]) -> None:
+        """One message each to many connections of this process (per-player results)."""
+
     async def disconnect(self, sid: str) -> None: ...
 
 

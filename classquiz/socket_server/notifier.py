@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
+from socketio import packet
 
 from classquiz.services.notifier import game_room, host_room, players_room
 
@@ -26,6 +28,23 @@ class SocketNotifier:
         # `ignore_queue` keeps a message for a socket of this process off the
         # Redis pub/sub channel, so N per-player messages never cross processes.
         await self.sio.emit(event, data, to=sid, ignore_queue=local)
+
+    async def to_local_sockets(self, event: str, messages: list[tuple[str, Any]]) -> None:
+        """Queue one packet per socket straight on its Engine.IO session.
+
+        The reveal sends a different `your_result` to every player; going through
+        `sio.emit` for each costs a room lookup and a manager round per message.
+        Sockets that left meanwhile are skipped.
+        """
+        manager = self.sio.manager
+        for sid, data in messages:
+            eio_sid = manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is None:
+                continue
+            encoded = self.sio.packet_class(
+                packet.EVENT, namespace="/", data=[event, data]
+            ).encode()
+            await self.sio._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, encoded))
 
     async def disconnect(self, sid: str) -> None:
         await self.sio.disconnect(sid)

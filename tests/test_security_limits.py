@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 import classquiz
 from classquiz.config import Settings
 from classquiz.services.ratelimit import EventRate, client_address
-from tests.conftest import sample_quiz, separate_app
+from tests.conftest import register_user, sample_quiz, separate_app
 from tests.socketkit import Recorder
 
 FAILURES, WINDOW_S, BLOCK_S = 5, 2, 2
@@ -155,17 +155,8 @@ class Limited:
 
 
 async def _register(url: str) -> str:
-    name = "l" + uuid.uuid4().hex[:10]
     async with ClientSession(url) as http:
-        async with http.post(
-            "/api/v1/users/register",
-            json={"email": f"{name}@example.org", "username": name, "password": "pw-12345678"},
-        ) as resp:
-            assert resp.status == 201
-        async with http.post(
-            "/api/v1/users/login", json={"login": name, "password": "pw-12345678"}
-        ) as resp:
-            return (await resp.json())["access_token"]
+        return (await register_user(http)).token
 
 
 @pytest.fixture(scope="module")

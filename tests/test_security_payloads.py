@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +20,7 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import sample_quiz, separate_app
+from tests.conftest import register_user, sample_quiz, separate_app
 from tests.socketkit import Recorder
 
 DEPTH = 40
@@ -65,17 +64,8 @@ async def payload_server(
         socket_events_drop_per_s=200_000,
     ) as test_server:
         url = str(test_server.make_url("")).rstrip("/")
-        name = "p" + uuid.uuid4().hex[:10]
         async with ClientSession(url) as http:
-            async with http.post(
-                "/api/v1/users/register",
-                json={"email": f"{name}@example.org", "username": name, "password": "pw-12345678"},
-            ) as resp:
-                assert resp.status == 201
-            async with http.post(
-                "/api/v1/users/login", json={"login": name, "password": "pw-12345678"}
-            ) as resp:
-                token = (await resp.json())["access_token"]
+            token = (await register_user(http)).token
         yield url, token
 
 

@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     notifier = SocketNotifier(sio)
     svc.rooms.notifier = notifier
     svc.games.notifier = notifier
+    svc.games.delivery.notifier = notifier
     svc.games.result_sink = svc.results.finish
     GameSocketHandlers(
         sio,

@@ -7,10 +7,12 @@ kept in Redis until it is). Every field here ends up in the results tables.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from classquiz.game.rules import competition_ranks, correct_answer
 
 PlayerStatus = Literal["active", "left", "kicked", "banned"]
 
@@ -58,3 +60,85 @@ class FinishedGame(BaseModel):
     questions: list[FinalQuestion]
     players: list[FinalPlayer]
     answers: list[FinalAnswer]
+
+
+def _instant(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
+
+
+def finished_game(
+    *,
+    game_id: str,
+    quiz_id: str,
+    owner_id: str,
+    pin: str,
+    title: str,
+    questions: list[dict[str, Any]],
+    created_at_ms: int | None,
+    started_at_ms: int | None,
+    finished_at_ms: int | None,
+    state: dict[str, Any],
+) -> FinishedGame:
+    """The record of a finished game from the live store's final state (pure).
+
+    Scores are summed from the answers themselves, so the record does not depend
+    on the live leaderboard; every player who ever joined is in it, with the
+    status they ended with, ranked among all of them.
+    """
+    totals: dict[str, int] = {pid: 0 for pid in state["players"]}
+    answered: dict[str, int] = {pid: 0 for pid in state["players"]}
+    answers: list[FinalAnswer] = []
+    for qi, per_player in enumerate(state["answers"]):
+        for pid, record in per_player.items():
+            totals[pid] = totals.get(pid, 0) + int(record["p"])
+            answered[pid] = answered.get(pid, 0) + 1
+            answers.append(
+                FinalAnswer(
+                    player_id=uuid.UUID(pid),
+                    question_index=qi,
+                    answer=record["a"],
+                    correct=None if record["c"] == -1 else bool(record["c"]),
+                    points=int(record["p"]),
+                    elapsed_ms=int(record["e"]),
+                )
+            )
+    ranks = competition_ranks(totals.items())
+    players = [
+        FinalPlayer(
+            player_id=uuid.UUID(pid),
+            nickname=record["n"],
+            score=totals[pid],
+            rank=ranks[pid],
+            correct_count=state["correct"].get(pid, 0),
+            answered_count=answered[pid],
+            status=state["gone"].get(pid, "active"),
+        )
+        for pid, record in state["players"].items()
+    ]
+    players.sort(key=lambda p: (p.rank, p.nickname.casefold()))
+    return FinishedGame(
+        game_id=uuid.UUID(game_id),
+        quiz_id=uuid.UUID(quiz_id),
+        owner_id=uuid.UUID(owner_id),
+        pin=pin,
+        title=title,
+        created_at=_instant(created_at_ms) or datetime.now(UTC),
+        started_at=_instant(started_at_ms),
+        finished_at=_instant(finished_at_ms) or datetime.now(UTC),
+        question_count=len(questions),
+        questions=[
+            FinalQuestion(
+                index=qi,
+                type=q["type"],
+                text=q["text"],
+                points=int(q.get("points", 1)),
+                time_limit_ms=int(q["time_limit_s"]) * 1000,
+                correct=correct_answer(q),
+                distribution=state["distributions"][qi],
+                answered=len(state["answers"][qi]),
+            )
+            for qi, q in enumerate(questions)
+        ],
+        players=players,
+        answers=answers,
+    )

@@ -85,7 +85,7 @@ class BackgroundWorkers:
                     if message.get("type") != "message":
                         continue
                     try:
-                        await self.games.deliver(orjson.loads(message["data"]))
+                        await self.games.delivery.deliver(orjson.loads(message["data"]))
                     except Exception:
                         log.exception("fan-out delivery failed")
             except asyncio.CancelledError:

@@ -15,23 +15,22 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from classquiz.db.models import User
 from classquiz.errors import ApiError
 from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
-from classquiz.game.final import FinalAnswer, FinalPlayer, FinalQuestion, FinishedGame
+from classquiz.game.final import FinishedGame, finished_game
 from classquiz.game.rules import (
     GRACE_MS,
     InvalidAnswer,
-    competition_ranks,
     correct_answer,
     display_order,
     grade,
     public_question,
 )
 from classquiz.game.store import GameStore
+from classquiz.services.delivery import ResultDelivery
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.notifier import Notifier
 from classquiz.services.quizzes import QuizService
@@ -57,10 +56,6 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _iso(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
-
-
 class GameService:
     def __init__(
         self,
@@ -77,6 +72,7 @@ class GameService:
         self.store = store
         self.live = live
         self.rooms = rooms
+        self.delivery = ResultDelivery(store, live, rooms.local_players)
         self.quizzes = quizzes
         self.signer = signer
         self.token_ttl_s = token_ttl_s
@@ -371,59 +367,6 @@ class GameService:
     async def player_dropped(self, pin: str) -> None:
         await self._maybe_auto_end(pin)
 
-    # -- per-player delivery (runs on every process, for its own sockets) ------------------------
-
-    async def deliver(self, message: dict[str, Any]) -> None:
-        pin = message["pin"]
-        local = dict(self.rooms.local_players.get(pin, {}))
-        if not local:
-            return
-        if message["kind"] == "reveal":
-            await self._deliver_results(pin, int(message["qi"]), local, message.get("gid"))
-        elif message["kind"] == "finished":
-            await self._deliver_final(pin, local, message.get("gid"))
-
-    async def _deliver_results(
-        self, pin: str, qi: int, local: dict[str, str], game_id: str | None
-    ) -> None:
-        game = await self.live.get(pin, game_id=game_id)
-        is_poll = game.questions[qi]["type"] == "poll"
-        messages = []
-        for row in await self.store.results_for(pin, qi, list(local)):
-            answer = row["answer"]
-            correct: bool | None = None if is_poll else bool(answer and answer["c"] == 1)
-            messages.append(
-                (
-                    local[row["player_id"]],
-                    {
-                        "question_index": qi,
-                        "answered": answer is not None,
-                        "correct": correct,
-                        "points": int(answer["p"]) if answer else 0,
-                        "streak": row["streak"],
-                        "score": row["score"],
-                        "rank": row["rank"],
-                    },
-                )
-            )
-        await self._notifier().to_local_sockets("your_result", messages)
-
-    async def _deliver_final(self, pin: str, local: dict[str, str], game_id: str | None) -> None:
-        game = await self.live.get(pin, game_id=game_id)
-        messages = [
-            (
-                local[row["player_id"]],
-                {
-                    "rank": row["rank"],
-                    "score": row["score"],
-                    "correct_count": row["correct_count"],
-                    "question_count": game.question_count,
-                },
-            )
-            for row in await self.store.results_for(pin, None, list(local))
-        ]
-        await self._notifier().to_local_sockets("final_result", messages)
-
     # -- deadlines -------------------------------------------------------------------------------
 
     async def fire_due_deadlines(self) -> int:
@@ -445,64 +388,17 @@ class GameService:
         if not meta:
             raise GameError("game_not_found", "there is no game with this PIN")
         game = await self.live.get(pin, meta)
-        state = await self.store.final_state(pin, game.question_count)
-        totals: dict[str, int] = {pid: 0 for pid in state["players"]}
-        answered: dict[str, int] = {pid: 0 for pid in state["players"]}
-        answers: list[FinalAnswer] = []
-        for qi, per_player in enumerate(state["answers"]):
-            for pid, record in per_player.items():
-                totals[pid] = totals.get(pid, 0) + int(record["p"])
-                answered[pid] = answered.get(pid, 0) + 1
-                answers.append(
-                    FinalAnswer(
-                        player_id=uuid.UUID(pid),
-                        question_index=qi,
-                        answer=record["a"],
-                        correct=None if record["c"] == -1 else bool(record["c"]),
-                        points=int(record["p"]),
-                        elapsed_ms=int(record["e"]),
-                    )
-                )
-        ranks = competition_ranks(totals.items())
-        players = [
-            FinalPlayer(
-                player_id=uuid.UUID(pid),
-                nickname=record["n"],
-                score=totals[pid],
-                rank=ranks[pid],
-                correct_count=state["correct"].get(pid, 0),
-                answered_count=answered[pid],
-                status=state["gone"].get(pid, "active"),  # type: ignore[arg-type]
-            )
-            for pid, record in state["players"].items()
-        ]
-        players.sort(key=lambda p: (p.rank, p.nickname.casefold()))
-        questions = [
-            FinalQuestion(
-                index=qi,
-                type=q["type"],
-                text=q["text"],
-                points=int(q.get("points", 1)),
-                time_limit_ms=int(q["time_limit_s"]) * 1000,
-                correct=correct_answer(q),
-                distribution=state["distributions"][qi],
-                answered=len(state["answers"][qi]),
-            )
-            for qi, q in enumerate(game.questions)
-        ]
-        return FinishedGame(
-            game_id=uuid.UUID(game.game_id),
-            quiz_id=uuid.UUID(game.quiz_id),
-            owner_id=uuid.UUID(game.owner_id),
+        return finished_game(
+            game_id=game.game_id,
+            quiz_id=game.quiz_id,
+            owner_id=game.owner_id,
             pin=pin,
             title=game.title,
-            created_at=_iso(game.created_at_ms) or datetime.now(UTC),
-            started_at=_iso(int(meta["started_at"])) if meta.get("started_at") else None,
-            finished_at=_iso(int(meta.get("finished_at", 0))) or datetime.now(UTC),
-            question_count=game.question_count,
-            questions=questions,
-            players=players,
-            answers=answers,
+            questions=game.questions,
+            created_at_ms=game.created_at_ms,
+            started_at_ms=int(meta["started_at"]) if meta.get("started_at") else None,
+            finished_at_ms=int(meta.get("finished_at", 0)) or None,
+            state=await self.store.final_state(pin, game.question_count),
         )
 
     # -- helpers --------------------------------------------------------------------------------
@@ -519,7 +415,7 @@ class GameService:
         if self.publish_fanout is not None:
             await self.publish_fanout(message)
         else:
-            await self.deliver(message)
+            await self.delivery.deliver(message)
 
     def _schedule_answer_count(self, pin: str, qi: int) -> None:
         # Coalesced per question: a flush pending for the previous question must not

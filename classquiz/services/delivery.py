@@ -1,0 +1,79 @@
+"""ResultDelivery: each process sends the per-player messages of a reveal or an end
+to the sockets it holds.
+
+One fan-out message (`{"kind": "reveal" | "finished", "pin", "qi"?, "gid"}`)
+reaches every process; each reads the standings of its own players in one
+Redis round trip and queues one message per socket. No process ever publishes
+one pub/sub message per player.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from classquiz.game.store import GameStore
+from classquiz.services.live import LiveGames
+from classquiz.services.notifier import Notifier
+
+
+class ResultDelivery:
+    def __init__(self, store: GameStore, live: LiveGames, local_players: dict[str, dict[str, str]]):
+        self.store = store
+        self.live = live
+        self.local_players = local_players  # pin -> player id -> sid, kept by RoomService
+        self.notifier: Notifier | None = None
+
+    async def deliver(self, message: dict[str, Any]) -> None:
+        pin = message["pin"]
+        local = dict(self.local_players.get(pin, {}))
+        if not local:
+            return
+        if message["kind"] == "reveal":
+            await self._your_results(pin, int(message["qi"]), local, message.get("gid"))
+        elif message["kind"] == "finished":
+            await self._final_results(pin, local, message.get("gid"))
+
+    async def _your_results(
+        self, pin: str, qi: int, local: dict[str, str], game_id: str | None
+    ) -> None:
+        game = await self.live.get(pin, game_id=game_id)
+        is_poll = game.questions[qi]["type"] == "poll"
+        messages = []
+        for row in await self.store.results_for(pin, qi, list(local)):
+            answer = row["answer"]
+            correct: bool | None = None if is_poll else bool(answer and answer["c"] == 1)
+            messages.append(
+                (
+                    local[row["player_id"]],
+                    {
+                        "question_index": qi,
+                        "answered": answer is not None,
+                        "correct": correct,
+                        "points": int(answer["p"]) if answer else 0,
+                        "streak": row["streak"],
+                        "score": row["score"],
+                        "rank": row["rank"],
+                    },
+                )
+            )
+        await self._notifier().to_local_sockets("your_result", messages)
+
+    async def _final_results(self, pin: str, local: dict[str, str], game_id: str | None) -> None:
+        game = await self.live.get(pin, game_id=game_id)
+        messages = [
+            (
+                local[row["player_id"]],
+                {
+                    "rank": row["rank"],
+                    "score": row["score"],
+                    "correct_count": row["correct_count"],
+                    "question_count": game.question_count,
+                },
+            )
+            for row in await self.store.results_for(pin, None, list(local))
+        ]
+        await self._notifier().to_local_sockets("final_result", messages)
+
+    def _notifier(self) -> Notifier:
+        assert self.notifier is not None, "the transport did not register a notifier"
+        return self.notifier

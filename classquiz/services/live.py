@@ -83,6 +83,3 @@ class LiveGames:
             self._cache.pop(next(iter(self._cache)))
         self._cache[pin] = game
         return game
-
-    def forget(self, pin: str) -> None:
-        self._cache.pop(pin, None)

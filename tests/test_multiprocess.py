@@ -396,3 +396,34 @@ async def test_deadline_moves_to_the_surviving_process(
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_a_kick_reaches_a_player_on_the_other_process(
+    two_servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """The host on A kicks a player connected to B: B's socket is told and closed."""
+    a, b = two_servers
+    assert a.http is not None
+    owner = await register_user(a.http)
+    game = await _create_game(owner, sample_quiz()["questions"][:1])
+    clients: list[Recorder] = []
+    try:
+        host = await Recorder(a.url).connect({"host_token": game["host_token"]})
+        clients.append(host)
+        await host.wait("welcome")
+        eve = await Recorder(b.url).connect({"pin": game["pin"], "nickname": "Eve"})
+        clients.append(eve)
+        player = (await eve.wait("welcome"))["player"]
+        await host.wait("player_joined")
+        ack = await host.call("kick_player", {"player_id": player["player_id"], "ban": True})
+        assert ack == {"ok": True}
+        assert (await eve.wait("kicked"))["reason"] == "banned"
+        for _ in range(100):
+            if not eve.client.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not eve.client.connected
+        left = await host.wait("player_left")
+        assert left["player"]["player_id"] == player["player_id"] and left["players_count"] == 0
+    finally:
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)

@@ -196,13 +196,34 @@ class GameStore:
         )
         return _result(raw)
 
-    async def remove(self, pin: str, player_id: str, normalized: str, reason: str) -> ScriptResult:
+    async def remove(
+        self, pin: str, player_id: str, normalized: str, reason: str
+    ) -> tuple[ScriptResult, str | None]:
+        """(outcome with the active player count, the socket the player was online on)."""
         k = self.keys(pin)
         raw = await self._remove(
             keys=[k.game, k.nicks, k.gone, k.online, k.banned, k.players, k.scores],
             args=[player_id, normalized, reason],
         )
-        return _result(raw)
+        if _text(raw[0]) != "ok":
+            return _result(raw), None
+        return _result(raw[:2]), (_text(raw[2]) or None)
+
+    async def all_online_answered(self, pin: str, qi: int) -> bool:
+        """True when someone is online and every online player answered question `qi`."""
+        k = self.keys(pin)
+        online = await self.redis.hkeys(k.online)
+        if not online:
+            return False
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for pid in online:
+                pipe.hexists(k.answers(qi), pid)
+            return all(await pipe.execute())
+
+    async def now_ms(self) -> int:
+        """Redis' clock: the one deadlines and answers are judged by."""
+        seconds, micros = await self.redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
 
     async def reroll(
         self, pin: str, player_id: str, key: str, display: str, max_rerolls: int

@@ -214,12 +214,9 @@ class GameService:
         removed = await self.rooms.remove_player(pin, player_id, "banned" if ban else "kicked")
         if removed is None:
             raise GameError("player_not_found", "no such player")
-        notifier = self._notifier()
-        online_sid = removed["sid"] or await self.store.redis.hget(
-            self.store.keys(pin).online, player_id
-        )
-        if online_sid:
-            sid = online_sid.decode() if isinstance(online_sid, bytes) else online_sid
+        sid = removed["sid"]
+        if sid:
+            notifier = self._notifier()
             await notifier.to_socket(sid, "kicked", {"reason": "banned" if ban else "kicked"})
             await notifier.disconnect(sid)
         await self._maybe_auto_end(pin)
@@ -353,15 +350,7 @@ class GameService:
         if not game.settings.get("auto_end_question", True):
             return
         qi = int(meta["qi"])
-        keys = self.store.keys(pin)
-        online = await self.store.redis.hkeys(keys.online)
-        if not online:
-            return
-        async with self.store.redis.pipeline(transaction=False) as pipe:
-            for pid in online:
-                pipe.hexists(keys.answers(qi), pid)
-            flags = await pipe.execute()
-        if all(flags):
+        if await self.store.all_online_answered(pin, qi):
             await self.close_question(pin, qi)
 
     async def player_dropped(self, pin: str) -> None:
@@ -371,9 +360,8 @@ class GameService:
 
     async def fire_due_deadlines(self) -> int:
         """End every question whose deadline (plus grace) has passed; returns how many."""
-        seconds, micros = await self.store.redis.time()
         fired = 0
-        for pin, qi in await self.store.due_deadlines(int(seconds) * 1000 + int(micros) // 1000):
+        for pin, qi in await self.store.due_deadlines(await self.store.now_ms()):
             try:
                 if await self.close_question(pin, qi):
                     fired += 1

@@ -294,12 +294,14 @@ class RoomService:
         return False
 
     async def remove_player(self, pin: str, player_id: str, reason: str) -> dict[str, Any] | None:
-        """Take a player out of the game (leave, kick, ban); None if there is no such player."""
+        """Take a player out of the game (leave, kick, ban); None if there is no such player.
+
+        Returns the player's record and the socket it was online on (on any process).
+        """
         record, gone = await self.store.player(pin, player_id)
         if record is None or gone is not None:
             return None
-        sid = self.local_players.get(pin, {}).get(player_id)
-        result = await self.store.remove(pin, player_id, record["k"], reason)
+        result, sid = await self.store.remove(pin, player_id, record["k"], reason)
         if not result.ok:
             return None
         self.local_players.get(pin, {}).pop(player_id, None)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from classquiz.errors import ApiError
 from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut
 from classquiz.routers.api import ApiRouter
 from classquiz.routers.auth import require_session
 from classquiz.runtime import services
-from classquiz.services.ratelimit import client_address
+from classquiz.services.ratelimit import request_address
 
 router = ApiRouter(prefix="/api/v1/games", tags=("games",))
 
@@ -38,16 +37,8 @@ async def create_game(request: web.Request, body: GameCreateIn) -> GameCreatedOu
 )
 async def describe_game(request: web.Request) -> GameInfoOut:
     svc = services(request)
-    address = client_address(
-        request.remote,
-        request.headers.get("X-Forwarded-For"),
-        svc.settings.trusted_proxy_networks,
-    )
-    if await svc.limiter.is_blocked(address):
-        raise ApiError(429, "rate_limited", "too many failed attempts; wait a minute")
-    try:
+    address = request_address(request, svc.settings.trusted_proxy_networks)
+    async with svc.limiter.guard(
+        address, "game_not_found", "too many failed attempts; wait a minute"
+    ):
         return await svc.games.describe(request.match_info["pin"])
-    except ApiError as exc:
-        if exc.code == "game_not_found":
-            await svc.limiter.record_failure(address)
-        raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from classquiz.errors import ApiError
 from classquiz.routers.api import ApiRouter, json_response, parse_uuid
 from classquiz.routers.auth import COOKIE_NAME, require_session
 from classquiz.runtime import services
@@ -20,7 +19,7 @@ from classquiz.schemas import (
     TotpSetupOut,
     UserOut,
 )
-from classquiz.services.ratelimit import client_address
+from classquiz.services.ratelimit import request_address
 from classquiz.services.users import user_out
 
 router = ApiRouter(prefix="/api/v1/users", tags=("users",))
@@ -49,17 +48,11 @@ async def register(request: web.Request, body: RegisterIn) -> UserOut:
 )
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     svc = services(request)
-    address = client_address(
-        request.remote, request.headers.get("X-Forwarded-For"), svc.settings.trusted_proxy_networks
-    )
-    if await svc.login_limiter.is_blocked(address):
-        raise ApiError(429, "rate_limited", "too many failed logins; wait a minute")
-    try:
+    address = request_address(request, svc.settings.trusted_proxy_networks)
+    async with svc.login_limiter.guard(
+        address, "invalid_credentials", "too many failed logins; wait a minute"
+    ):
         _, token = await svc.users.login(body)
-    except ApiError as exc:
-        if exc.code == "invalid_credentials":
-            await svc.login_limiter.record_failure(address)
-        raise
     out = TokenOut(access_token=token, expires_in=svc.users.token_expiry_s)
     response = json_response(out)
     response.set_cookie(

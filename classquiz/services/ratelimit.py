@@ -11,12 +11,16 @@ never moves between processes), with a one-second window.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from aiohttp import web
 from redis.asyncio import Redis
+
+from classquiz.errors import ApiError
 
 _RECORD_FAILURE = """
 local count = redis.call('INCR', KEYS[1])
@@ -46,6 +50,11 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequenc
     while _is_trusted(current, trusted) and hops:
         current = hops.pop()
     return current
+
+
+def request_address(request: web.Request, trusted: Sequence[Network]) -> str:
+    """`client_address` of an aiohttp request (REST, or the request behind a socket)."""
+    return client_address(request.remote, request.headers.get("X-Forwarded-For"), trusted)
 
 
 def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
@@ -80,6 +89,19 @@ class FailureLimiter:
 
     async def is_blocked(self, address: str) -> bool:
         return bool(await self.redis.exists(self._keys(address)[1]))
+
+    @contextlib.asynccontextmanager
+    async def guard(self, address: str, counted_code: str, refusal: str) -> AsyncIterator[None]:
+        """Refuse a blocked address with 429 `rate_limited` (message `refusal`), and count
+        an ApiError with `counted_code` raised inside the block as one failure."""
+        if await self.is_blocked(address):
+            raise ApiError(429, "rate_limited", refusal)
+        try:
+            yield
+        except ApiError as exc:
+            if exc.code == counted_code:
+                await self.record_failure(address)
+            raise
 
     async def record_failure(self, address: str) -> bool:
         """Count one failure; True when this one triggered the block."""

@@ -25,7 +25,7 @@ from classquiz.observability import (
 )
 from classquiz.services.games import GameError, GameService
 from classquiz.services.notifier import game_room, host_room, players_room
-from classquiz.services.ratelimit import EventRate, Network, client_address
+from classquiz.services.ratelimit import EventRate, Network, request_address
 from classquiz.services.rooms import Admission, ConnectionRefused, RoomRefusal, RoomService
 from classquiz.socket_server.payloads import EVENT_PAYLOADS, EventPayload
 
@@ -85,9 +85,7 @@ class GameSocketHandlers:
         request = environ.get("aiohttp.request")
         if request is None:
             return str(environ.get("REMOTE_ADDR", "unknown"))
-        return client_address(
-            request.remote, request.headers.get("X-Forwarded-For"), self.trusted_proxies
-        )
+        return request_address(request, self.trusted_proxies)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         try:

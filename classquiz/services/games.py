@@ -219,7 +219,7 @@ class GameService:
             notifier = self._notifier()
             await notifier.to_socket(sid, "kicked", {"reason": "banned" if ban else "kicked"})
             await notifier.disconnect(sid)
-        await self._maybe_auto_end(pin)
+        await self.end_if_everyone_answered(pin)
         return {}
 
     async def leaderboard(self, pin: str, offset: int, limit: int) -> dict[str, Any]:
@@ -269,7 +269,7 @@ class GameService:
 
     async def leave(self, pin: str, player_id: str) -> None:
         await self.rooms.remove_player(pin, player_id, "left")
-        await self._maybe_auto_end(pin)
+        await self.end_if_everyone_answered(pin)
 
     # -- the state machine -------------------------------------------------------------------
 
@@ -341,7 +341,7 @@ class GameService:
             # the host's end_game ack never waits for PostgreSQL.
             self._spawn(self.result_sink(final))
 
-    async def _maybe_auto_end(self, pin: str) -> None:
+    async def end_if_everyone_answered(self, pin: str) -> None:
         """After a player left or dropped: end the question if everyone still here answered."""
         meta = await self.store.meta(pin)
         if not meta or meta.get("status") != "question":
@@ -352,9 +352,6 @@ class GameService:
         qi = int(meta["qi"])
         if await self.store.all_online_answered(pin, qi):
             await self.close_question(pin, qi)
-
-    async def player_dropped(self, pin: str) -> None:
-        await self._maybe_auto_end(pin)
 
     # -- deadlines -------------------------------------------------------------------------------
 

@@ -122,7 +122,7 @@ class GameSocketHandlers:
         SOCKET_CONNECTIONS.labels(admission.role).dec()
         try:
             if await self.rooms.drop(admission) and admission.role == "player":
-                await self.games.player_dropped(admission.pin)
+                await self.games.end_if_everyone_answered(admission.pin)
         except Exception:
             log.exception("error while dropping a connection")
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
+import swagger_ui
 from aiohttp import web
-from swagger_ui_bundle import swagger_ui_path
 
 from classquiz.routers.api import json_response
 
 OPENAPI_KEY = web.AppKey("openapi", dict)
+
+# Swagger UI 5 (reads OpenAPI 3.1) from the swagger-ui-py wheel; we serve only its files.
+SWAGGER_UI_STATIC = Path(swagger_ui.__file__).parent / "static"
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ClassQuiz API</title>
@@ -45,4 +49,4 @@ def install(app: web.Application, spec: dict) -> None:
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/asyncapi.json", asyncapi_json)
     app.router.add_get("/api/docs", docs_page)
-    app.router.add_static("/api/docs/static", swagger_ui_path)
+    app.router.add_static("/api/docs/static", SWAGGER_UI_STATIC)

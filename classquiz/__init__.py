@@ -15,6 +15,7 @@ from classquiz.observability import metrics_handler, request_middleware
 from classquiz.openapi import build_openapi
 from classquiz.routers import docs, games, health, quizzes, results, users
 from classquiz.routers import search as search_routes
+from classquiz.routers.api import MAX_JSON_BODY
 from classquiz.runtime import SERVICES, build_services
 from classquiz.search import install_search
 from classquiz.services.background import BackgroundWorkers
@@ -47,7 +48,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     redis = Redis.from_url(settings.require_redis_url(), health_check_interval=30)
     app = web.Application(
         middlewares=[cors_middleware(settings.cors_origins), request_middleware],
-        client_max_size=1_048_576,
+        client_max_size=MAX_JSON_BODY,  # read_json relies on it
     )
     svc = build_services(settings, redis)
     app[SERVICES] = svc

@@ -107,11 +107,18 @@ def json_response(
 
 
 async def read_json(request: web.Request) -> Any:
+    """The whole JSON body, however many TCP segments or chunks it arrives in.
+
+    `request.read()` keeps reading until the body ends and stops with 413 as
+    soon as it passes the app's `client_max_size` (MAX_JSON_BODY), so a slow
+    client cannot make us parse half a document, nor a huge one fill memory.
+    """
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
         raise ApiError(413, "payload_too_large", "the request body is too large")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
-    if len(raw) > MAX_JSON_BODY:
-        raise ApiError(413, "payload_too_large", "the request body is too large")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "payload_too_large", "the request body is too large") from None
     if not raw.strip():
         return {}
     try:

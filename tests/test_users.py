@@ -297,7 +297,8 @@ async def test_login_cookie_is_http_only_and_authenticates_alone(
         assert who["username"] == alice.username
 
         # logout with the cookie only: the token is revoked and the cookie cleared
-        async with browser.post("/api/v1/users/logout") as resp:
+        # (from the site itself: cookie writes from elsewhere are refused, see test_audit_http_csrf)
+        async with browser.post("/api/v1/users/logout", headers={"Origin": base_url}) as resp:
             assert resp.status == 200
             assert await resp.json() == {"ok": True}
             cleared = resp.cookies["access_token"]

@@ -127,6 +127,21 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
 
+def require_json(request: web.Request) -> None:
+    """A body must be declared `application/json` (415 otherwise).
+
+    Browsers send `text/plain` or form bodies cross-site without asking first
+    (no CORS preflight); insisting on the JSON type forces a preflight, which
+    foreign origins do not pass. An empty body needs no type.
+    """
+    if request.body_exists and request.content_type != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        )
+
+
 def _wrap(
     handler: Handler,
     *,
@@ -140,6 +155,8 @@ def _wrap(
         if auth == "user":
             await require_session(request)  # 401 before any body is judged
         kwargs: dict[str, Any] = {}
+        if body is not None:
+            require_json(request)
         try:
             if body is not None:
                 kwargs["body"] = body.model_validate(await read_json(request))

@@ -9,7 +9,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from classquiz.config import Settings
-from classquiz.cors import cors_middleware
+from classquiz.cors import cors_middleware, csrf_middleware
 from classquiz.db.engine import connect_database, disconnect_database
 from classquiz.observability import metrics_handler, request_middleware
 from classquiz.openapi import build_openapi
@@ -47,7 +47,11 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     settings.ensure_safe()
     redis = Redis.from_url(settings.require_redis_url(), health_check_interval=30)
     app = web.Application(
-        middlewares=[cors_middleware(settings.cors_origins), request_middleware],
+        middlewares=[
+            cors_middleware(settings.cors_origins),
+            request_middleware,
+            csrf_middleware(settings.cors_origins, settings.public_url),
+        ],
         client_max_size=MAX_JSON_BODY,  # read_json relies on it
     )
     svc = build_services(settings, redis)

@@ -39,6 +39,6 @@ async def describe_game(request: web.Request) -> GameInfoOut:
     svc = services(request)
     address = request_address(request, svc.settings.trusted_proxy_networks)
     async with svc.limiter.guard(
-        address, "game_not_found", "too many failed attempts; wait a minute"
+        address, {"game_not_found"}, "too many failed attempts; wait a minute"
     ):
         return await svc.games.describe(request.match_info["pin"])

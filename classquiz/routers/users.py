@@ -44,13 +44,13 @@ async def register(request: web.Request, body: RegisterIn) -> UserOut:
     summary="Log in with email or username",
     body=LoginIn,
     response=TokenOut,
-    errors=(401, 422),
+    errors=(401, 422, 429),
 )
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     svc = services(request)
     address = request_address(request, svc.settings.trusted_proxy_networks)
     async with svc.login_limiter.guard(
-        address, "invalid_credentials", "too many failed logins; wait a minute"
+        address, {"invalid_credentials"}, "too many failed logins; wait a minute"
     ):
         _, token = await svc.users.login(body)
     out = TokenOut(access_token=token, expires_in=svc.users.token_expiry_s)

@@ -5,33 +5,29 @@ tokens), never successful joins, so a whole class behind one NAT address can
 join at full speed; a guesser cycling through PINs is blocked after a handful
 of tries. The block lives in Redis so every process enforces it.
 
+Check and count are one Redis script: an attempt is reserved before the work
+and settled after it (see FailureLimiter), so a concurrent burst cannot slip
+past the limit. IPv6 clients are counted per /64 (`address_group`).
+
 Events per socket are counted in the process that holds the socket (a socket
 never moves between processes), with a one-second window.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
+import math
 import time
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from classquiz.errors import ApiError
-
-_RECORD_FAILURE = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-if count >= tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
-"""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -65,7 +61,83 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
+# Reserve one attempt for a subject before the work is done. A subject may have at
+# most `limit` attempts that failed or are still being judged, so a concurrent burst
+# is cut at exactly `limit`: the rest wait for a slot or are refused once blocked.
+# KEYS: failures (counter, expires with the window), block flag, pending (zset of
+# tickets scored by reservation time). ARGV: limit, ticket, hold_ms.
+# Returns {0, 0} granted, {1, block pttl} blocked, {2, 0} busy (all slots in flight).
+_RESERVE = """
+local blocked = redis.call('PTTL', KEYS[2])
+if blocked > 0 then return {1, blocked} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local hold = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - hold)
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+if failures + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[1]) then return {2, 0} end
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[3], hold)
+return {0, 0}
+"""
+
+# Settle a reservation: give it back, or keep it as a failure. Reaching `limit`
+# failures within the window blocks the subject for block_s.
+# KEYS as above. ARGV: ticket, counted (0/1), limit, window_s, block_s. Returns 1 on block.
+_SETTLE = """
+redis.call('ZREM', KEYS[3], ARGV[1])
+if ARGV[2] ~= '1' then return 0 end
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+if count >= tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[5])
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+GRANTED, BLOCKED, BUSY = 0, 1, 2
+
+
+class RateLimited(Exception):
+    """The subject may not try now; `retry_after_s` is when it is worth trying again."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"rate limited for {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+def address_group(address: str) -> str:
+    """The unit an address limit counts: an IPv4 address, or an IPv6 /64.
+
+    One subscriber or host usually owns a whole /64 and may use any address in
+    it, so counting single IPv6 addresses would give an attacker 2^64 fresh
+    budgets. Anything that is not an IP address (a user id) is its own group.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class FailureLimiter:
+    """At most `limit` failures per subject (address group or account) within the window.
+
+    Check and count are one step: `attempt` reserves a slot in Redis before the
+    work, and settling it afterwards either gives it back (a success, where
+    only failures count) or keeps it as a failure. Failures plus attempts in
+    flight never exceed `limit`, so a burst of concurrent guesses is judged at
+    most `limit` times. When every slot is in flight the next attempt waits a
+    little for one to free (a class joining at once from one NAT address right
+    after a few typos), and is refused once the subject is blocked.
+    """
+
     def __init__(
         self,
         redis: Redis,
@@ -74,6 +146,8 @@ class FailureLimiter:
         window_s: int,
         block_s: int,
         scope: str = "join",
+        queue_s: float = 10.0,
+        hold_s: float = 120.0,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -81,37 +155,108 @@ class FailureLimiter:
         self.limit = limit
         self.window_s = window_s
         self.block_s = block_s
-        self._record = redis.register_script(_RECORD_FAILURE)
+        self.queue_s = queue_s  # how long an attempt may wait for a free slot
+        self.hold_ms = int(hold_s * 1000)  # a reservation never settled (crash) frees after this
+        self._reserve = redis.register_script(_RESERVE)
+        self._settle = redis.register_script(_SETTLE)
+        # Waiters of this process queue per subject, so only the head polls Redis.
+        self._queues: dict[str, asyncio.Lock] = {}
 
-    def _keys(self, address: str) -> tuple[str, str]:
+    def _keys(self, subject: str) -> list[str]:
         base = f"{self.prefix}:rl:{self.scope}"
-        return f"{base}:fail:{address}", f"{base}:block:{address}"
+        group = address_group(subject)
+        return [f"{base}:fail:{group}", f"{base}:block:{group}", f"{base}:pending:{group}"]
 
-    async def is_blocked(self, address: str) -> bool:
-        return bool(await self.redis.exists(self._keys(address)[1]))
+    async def _try_reserve(self, keys: list[str], ticket: str) -> tuple[int, int]:
+        verdict, ms = await self._reserve(keys=keys, args=[self.limit, ticket, self.hold_ms])
+        return int(verdict), int(ms)
+
+    async def reserve(self, subject: str) -> str:
+        """A ticket for one attempt, or RateLimited; settle the ticket when judged."""
+        keys = self._keys(subject)
+        ticket = uuid.uuid4().hex
+        verdict, ms = await self._try_reserve(keys, ticket)
+        if verdict == GRANTED:
+            return ticket
+        if verdict == BLOCKED:
+            raise RateLimited(max(1, math.ceil(ms / 1000)))
+        deadline = time.monotonic() + self.queue_s
+        queue = self._queues.setdefault(keys[0], asyncio.Lock())
+        try:
+            async with queue:
+                delay = 0.002
+                while True:
+                    verdict, ms = await self._try_reserve(keys, ticket)
+                    if verdict == GRANTED:
+                        return ticket
+                    if verdict == BLOCKED:
+                        raise RateLimited(max(1, math.ceil(ms / 1000)))
+                    if time.monotonic() + delay > deadline:
+                        raise RateLimited(1)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+        finally:
+            if not queue.locked() and self._queues.get(keys[0]) is queue:
+                del self._queues[keys[0]]
+
+    async def settle(self, subject: str, ticket: str, failed: bool) -> bool:
+        """Give the reservation back, or keep it as a failure; True when this one blocked."""
+        args = [ticket, 1 if failed else 0, self.limit, self.window_s, self.block_s]
+        return bool(await self._settle(keys=self._keys(subject), args=args))
 
     @contextlib.asynccontextmanager
-    async def guard(self, address: str, counted_code: str, refusal: str) -> AsyncIterator[None]:
-        """Refuse a blocked address with 429 `rate_limited` (message `refusal`), and count
-        an ApiError with `counted_code` raised inside the block as one failure."""
-        if await self.is_blocked(address):
-            raise ApiError(429, "rate_limited", refusal)
+    async def attempt(
+        self,
+        subject: str,
+        failed: Callable[[BaseException | None], bool],
+        refused: Callable[[RateLimited], Exception] | None = None,
+    ) -> AsyncIterator[None]:
+        """Reserve before the block, settle after it.
+
+        `failed(exc)` says whether the outcome counts: `exc` is what the block
+        raised, None when it succeeded. A refusal raises RateLimited, or what
+        `refused` makes of it (each transport has its own refusal).
+        """
+        try:
+            ticket = await self.reserve(subject)
+        except RateLimited as exc:
+            if refused is None:
+                raise
+            raise refused(exc) from None
+        outcome: BaseException | None = None
         try:
             yield
-        except ApiError as exc:
-            if exc.code == counted_code:
-                await self.record_failure(address)
+        except BaseException as exc:
+            outcome = exc
             raise
+        finally:
+            await self.settle(subject, ticket, failed(outcome))
 
-    async def record_failure(self, address: str) -> bool:
-        """Count one failure; True when this one triggered the block."""
-        fail_key, block_key = self._keys(address)
-        return bool(
-            await self._record(
-                keys=[fail_key, block_key], args=[self.window_s, self.limit, self.block_s]
-            )
+    def guard(
+        self,
+        subject: str,
+        counted_codes: Collection[str],
+        refusal: str,
+        count_success: bool = False,
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """`attempt` for REST: an ApiError whose code is in `counted_codes` (and a success
+        when `count_success`) counts; a refusal is 429 `rate_limited` with Retry-After."""
+
+        def failed(exc: BaseException | None) -> bool:
+            if exc is None:
+                return count_success
+            return isinstance(exc, ApiError) and exc.code in counted_codes
+
+        return self.attempt(
+            subject, failed, refused=lambda exc: too_many(refusal, exc.retry_after_s)
         )
 
+
+def too_many(message: str, retry_after_s: int) -> ApiError:
+    """The REST refusal of a limit: 429 `rate_limited` that says when to come back."""
+    return ApiError(
+        429, "rate_limited", message, headers={"Retry-After": str(max(1, retry_after_s))}
+    )
 
 @dataclass
 class EventRate:

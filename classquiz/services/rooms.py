@@ -117,16 +117,33 @@ class RoomService:
     async def authorize(self, auth: Any, address: str) -> Admission:
         """The Admission for a handshake's `auth`, or ConnectionRefused.
 
-        Failures that smell of guessing (unknown PIN, wrong password, bad token)
-        count against `address`; a blocked address may not look up PINs or join
-        as a new player, but players returning with a token always get in.
+        A token with a genuine signature cannot be guessed, so it is never limited
+        (SPEC §5: returning players and hosts always get in). Everything else
+        (a PIN, a forged or malformed token, no usable auth) reserves an attempt
+        of `address` first; failures that smell of guessing (unknown PIN, wrong
+        password, bad token) keep it, so a burst is judged at most `limit` times.
         """
-        try:
+        if self._carries_genuine_token(auth):
             return await self._authorize(auth, address)
-        except ConnectionRefused as exc:
-            if exc.code in COUNTED_FAILURES:
-                await self.limiter.record_failure(address)
-            raise
+
+        def failed(exc: BaseException | None) -> bool:
+            return isinstance(exc, ConnectionRefused) and exc.code in COUNTED_FAILURES
+
+        async with self.limiter.attempt(address, failed, refused=lambda _: refuse("rate_limited")):
+            return await self._authorize(auth, address)
+
+    def _carries_genuine_token(self, auth: Any) -> bool:
+        """True when the token `_authorize` will use is signed by us (the game may be gone)."""
+        if not isinstance(auth, dict):
+            return False
+        for field_name, kind in (("host_token", HOST), ("player_token", PLAYER)):
+            if auth.get(field_name) is not None:
+                try:
+                    self.signer.verify(auth[field_name], kind)
+                except TokenInvalid:
+                    return False
+                return True
+        return False
 
     async def _authorize(self, auth: Any, address: str) -> Admission:
         if not isinstance(auth, dict):
@@ -136,8 +153,6 @@ class RoomService:
         if auth.get("player_token") is not None:
             return await self._authorize_returning(auth["player_token"])
         if auth.get("pin") is not None:
-            if await self.limiter.is_blocked(address):
-                raise refuse("rate_limited")
             return await self._authorize_new(
                 auth.get("pin"), auth.get("nickname"), auth.get("password")
             )

@@ -7,6 +7,7 @@ scripts; reads that need several keys are pipelined into one round trip.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,11 @@ import orjson
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys, deadlines_key, pin_key
+from classquiz.schemas import MAX_QUESTIONS
 
 LUA_DIR = Path(__file__).parent / "lua"
+# Shared by every game script: how a written key takes the game hash's lifetime.
+LUA_PRELUDE = (LUA_DIR / "_follow_game.lua").read_text()
 STATE_FIELDS = ("id", "status", "qi", "opens_at", "deadline_at", "active", "locked")
 
 
@@ -24,8 +28,23 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def random_pin() -> str:
+    """A 6-digit PIN from the operating system's CSPRNG: PINs must not be predictable."""
+    return f"{100_000 + secrets.randbelow(900_000)}"
+
+
 def _script(redis: Redis, name: str) -> Any:
-    return redis.register_script((LUA_DIR / f"{name}.lua").read_text())
+    return redis.register_script(LUA_PRELUDE + (LUA_DIR / f"{name}.lua").read_text())
+
+
+# Only writes a field while the game hash exists: a write after the game expired would
+# create a hash without a TTL that blocks its PIN forever. Returns the field's old value.
+_SET_IF_LIVE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return old
+"""
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,8 @@ class GameStore:
         self.redis = redis
         self.prefix = prefix
         self.ttl_s = ttl_s
+        # Where PINs come from; a test swaps it to make two games draw the same PIN.
+        self.draw_pin: Callable[[], str] = random_pin
         self._submit = _script(redis, "submit_answer")
         self._join = _script(redis, "join_player")
         self._remove = _script(redis, "remove_player")
@@ -56,6 +77,10 @@ class GameStore:
         self._close = _script(redis, "close_question")
         self._finish = _script(redis, "finish_game")
         self._reroll = _script(redis, "reroll_nickname")
+        self._create = _script(redis, "create_game")
+        self._touch = _script(redis, "touch")
+        self._set_online = _script(redis, "set_online")
+        self._set_if_live = redis.register_script(_SET_IF_LIVE)
 
     def keys(self, pin: str) -> GameKeys:
         return GameKeys(self.prefix, pin)
@@ -66,34 +91,45 @@ class GameStore:
 
     # -- creating -------------------------------------------------------------------
 
-    async def reserve_pin(self, game_id: str, attempts: int = 50) -> str:
-        """A random 6-digit PIN not used by any live game, claimed atomically (SET NX)."""
+    async def create(
+        self, game_id: str, fields: dict[str, Any], quiz: list[dict[str, Any]], attempts: int = 50
+    ) -> str:
+        """Reserve a random PIN no live game uses and create the game on it, atomically
+        (create_game.lua); leftovers of an older game on that PIN are cleared first.
+        Returns the PIN; `fields` get its `pin` added."""
+        snapshot = orjson.dumps(quiz)
         for _ in range(attempts):
-            pin = f"{100_000 + secrets.randbelow(900_000)}"
-            if await self.redis.set(pin_key(self.prefix, pin), game_id, nx=True, ex=self.ttl_s):
+            pin = self.draw_pin()
+            keys = self.keys(pin)
+            hash_fields = {**fields, "pin": pin}
+            args: list[Any] = [game_id, self.ttl_s * 1000, snapshot]
+            for name, value in hash_fields.items():
+                args += [name, _encode(value)]
+            raw = await self._create(
+                keys=[
+                    pin_key(self.prefix, pin),
+                    keys.game,
+                    keys.quiz,
+                    *(k for k in keys.all(MAX_QUESTIONS) if k not in (keys.game, keys.quiz)),
+                ],
+                args=args,
+            )
+            if _text(raw[0]) == "ok":
                 return pin
         raise RuntimeError("no free PIN found; too many live games")
 
-    async def create(self, pin: str, fields: dict[str, Any], quiz: list[dict[str, Any]]) -> None:
-        keys = self.keys(pin)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.game, mapping={k: _encode(v) for k, v in fields.items()})
-            pipe.set(keys.quiz, orjson.dumps(quiz))
-            for key in (keys.game, keys.quiz):
-                pipe.expire(key, self.ttl_s)
-            await pipe.execute()
-
     async def touch(self, pin: str, question_count: int) -> None:
-        """Push every key's expiry forward while the game lives."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in self.keys(pin).all(question_count):
-                pipe.expire(key, self.ttl_s)
-            pipe.expire(pin_key(self.prefix, pin), self.ttl_s)
-            await pipe.execute()
+        """Push every key's expiry forward while the game is played (not once finished)."""
+        keys = self.keys(pin)
+        others = [k for k in keys.all(question_count) if k != keys.game]
+        await self._touch(
+            keys=[keys.game, pin_key(self.prefix, pin), *others], args=[self.ttl_s * 1000]
+        )
 
     async def keep_for_results(self, pin: str, question_count: int, ttl_s: int) -> None:
+        """Shorten a finished game's keys, its PIN reservation included, to `ttl_s`."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for key in self.keys(pin).all(question_count):
+            for key in [*self.keys(pin).all(question_count), pin_key(self.prefix, pin)]:
                 pipe.expire(key, ttl_s)
             await pipe.execute()
 
@@ -237,13 +273,11 @@ class GameStore:
     async def set_online(self, pin: str, player_id: str, sid: str) -> tuple[str | None, int]:
         """Mark the player online on `sid`: (the sid it replaces if any, active players now)."""
         keys = self.keys(pin)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hget(keys.online, player_id)
-            pipe.hset(keys.online, player_id, sid)
-            pipe.hget(keys.game, "active")
-            previous, _, active = await pipe.execute()
-        old = _text(previous) if previous else None
-        return (old if old != sid else None), int(active or 0)
+        raw = await self._set_online(keys=[keys.game, keys.online], args=[player_id, sid])
+        if _text(raw[0]) != "ok":
+            return None, 0
+        old = _text(raw[2]) or None
+        return (old if old != sid else None), int(raw[1])
 
     async def set_offline(self, pin: str, player_id: str, sid: str) -> bool:
         """Clear the online mark only if it is still `sid` (a takeover may have replaced it)."""
@@ -262,15 +296,12 @@ class GameStore:
                 "redis.call('HSET', KEYS[1], 'host_sid', '') return 1 end return 0"
             )
             return "cleared" if await self.redis.eval(script, 1, key, expected or "") else None
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hget(key, "host_sid")
-            pipe.hset(key, "host_sid", sid)
-            previous, _ = await pipe.execute()
+        previous = await self._set_if_live(keys=[key], args=["host_sid", sid])
         old = _text(previous) if previous else None
         return old if old and old != sid else None
 
     async def lock(self, pin: str, locked: bool) -> None:
-        await self.redis.hset(self.keys(pin).game, "locked", "1" if locked else "0")
+        await self._set_if_live(keys=[self.keys(pin).game], args=["locked", "1" if locked else "0"])
 
     # -- game flow -----------------------------------------------------------------------
 

@@ -113,16 +113,14 @@ class GameService:
         for question in questions:
             question["shown"] = display_order(question, settings.randomize_choices, rng)
         game_id = str(uuid.uuid4())
-        pin = await self.store.reserve_pin(game_id)
         public_settings = settings.model_dump(mode="json", exclude={"password"})
-        await self.store.create(
-            pin,
+        pin = await self.store.create(
+            game_id,
             {
                 "id": game_id,
                 "quiz_id": str(quiz.id),
                 "owner_id": str(user.id),
                 "title": quiz.title,
-                "pin": pin,
                 "status": "lobby",
                 "qi": -1,
                 "qcount": len(questions),

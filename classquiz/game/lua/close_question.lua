@@ -13,5 +13,6 @@ if ARGV[3] == '1' then
   for _, pid in ipairs(redis.call('HKEYS', KEYS[5])) do
     if redis.call('HEXISTS', KEYS[3], pid) == 0 then redis.call('HSET', KEYS[4], pid, 0) end
   end
+  follow_game(KEYS[4])
 end
 return {'ok', now}

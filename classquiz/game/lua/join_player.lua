@@ -11,5 +11,6 @@ if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then return {'nickname_t
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], 0)
+follow_game(KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 local active = redis.call('HINCRBY', KEYS[1], 'active', 1)
 return {'ok', active}

@@ -15,4 +15,5 @@ record['n'] = ARGV[3]
 record['k'] = ARGV[2]
 record['r'] = used + 1
 redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(record))
+follow_game(KEYS[2], KEYS[3])
 return {'ok', used + 1}

@@ -41,6 +41,7 @@ local record = '{"a":' .. ARGV[8] .. ',"c":' .. correct .. ',"p":' .. points .. 
 redis.call('HSET', KEYS[2], ARGV[1], record)
 if points > 0 then redis.call('ZINCRBY', KEYS[3], points, ARGV[1]) end
 for i = 10, #ARGV do redis.call('HINCRBY', KEYS[5], ARGV[i], 1) end
+follow_game(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 local answered = redis.call('HLEN', KEYS[2])
 local all = 0
 local online = redis.call('HLEN', KEYS[8])

@@ -1,0 +1,193 @@
+"""Audit finding 4: every live key of a game expires, and a reused PIN starts clean.
+
+A key without a TTL outlives its game: Redis fills up over the months, and the
+next game that draws the same PIN inherits the old roster, online marks and
+answers. These tests walk every key under the game's hash tag (SCAN, so a key
+nobody thought of is caught too) at each phase of a real game played over real
+sockets, and replay a PIN on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from classquiz.game.keys import pin_key
+from classquiz.game.store import GameStore
+from classquiz.runtime import SERVICES
+from classquiz.services.games import FINISHED_TTL_S
+from tests.conftest import ApiUser
+from tests.test_game_rules_e2e import Table, make_game, paced, single, stored_results
+
+
+@pytest.fixture
+async def table(base_url: str) -> AsyncIterator[Table]:
+    t = Table(base_url)
+    try:
+        yield t
+    finally:
+        await t.close()
+
+
+@pytest.fixture
+async def redis(storage: dict[str, str]) -> AsyncIterator[Redis]:
+    client = Redis.from_url(storage["redis_url"])
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def store(server: TestServer) -> Iterator[GameStore]:
+    """The running app's GameStore; its PIN source is put back after the test."""
+    game_store = server.app[SERVICES].games.store
+    original = game_store.draw_pin
+    try:
+        yield game_store
+    finally:
+        game_store.draw_pin = original
+
+
+async def key_ttls(redis: Redis, prefix: str, pin: str) -> dict[str, int]:
+    """Every key under the game's hash tag, by suffix, with its TTL in ms (-1: none)."""
+    base = f"{prefix}:game:{{{pin}}}"
+    out: dict[str, int] = {}
+    async for raw in redis.scan_iter(match=f"{base}*", count=1000):
+        key = raw.decode()
+        out[key[len(base) :] or "<game>"] = await redis.pttl(key)
+    return out
+
+
+def assert_all_expire(ttls: dict[str, int], phase: str, at_most_ms: int) -> None:
+    missing = {suffix: ttl for suffix, ttl in ttls.items() if not 0 < ttl <= at_most_ms}
+    assert not missing, f"{phase}: keys without a proper TTL: {missing}"
+
+
+async def test_every_key_of_a_game_expires_in_every_phase(
+    user: ApiUser, table: Table, redis: Redis, storage: dict[str, str], store: GameStore
+) -> None:
+    prefix = storage["redis_prefix"]
+    game = await make_game(user, [single("One"), single("Two")])
+    pin = game["pin"]
+    host = await table.host(game)
+    ada = await table.player(game, "Ada")
+    bob = await table.player(game, "Bob")
+    troll = await table.player(game, "Troll")
+    troll_id = troll.events["welcome"][0]["player"]["player_id"]
+    assert (await paced(host, "kick_player", {"player_id": troll_id, "ban": True}))["ok"]
+    await host.wait("player_left")
+    ttl_ms = store.ttl_s * 1000
+
+    lobby = await key_ttls(redis, prefix, pin)
+    assert {"<game>", ":quiz", ":players", ":nicks", ":scores", ":streaks", ":online"} <= set(
+        lobby
+    ), lobby
+    assert {":banned"} <= set(lobby), lobby
+    assert_all_expire(lobby, "lobby", ttl_ms)
+
+    assert (await paced(host, "start_game"))["ok"]
+    await ada.wait("question_started")
+    assert (await paced(ada, "submit_answer", {"question_index": 0, "answer": 0}))["ok"]
+    question = await key_ttls(redis, prefix, pin)
+    assert {":a:0", ":d:0", ":correct"} <= set(question), question
+    assert_all_expire(question, "question", ttl_ms)
+
+    assert (await paced(bob, "submit_answer", {"question_index": 0, "answer": 1}))["ok"]
+    await host.wait("question_ended")
+    assert_all_expire(await key_ttls(redis, prefix, pin), "reveal", ttl_ms)
+
+    assert (await paced(host, "next_question"))["ok"]
+    await bob.wait("question_started", count=2)
+    assert (await paced(ada, "submit_answer", {"question_index": 1, "answer": 0}))["ok"]
+    assert (await paced(bob, "submit_answer", {"question_index": 1, "answer": 0}))["ok"]
+    await host.wait("question_ended", count=2)
+    assert (await paced(host, "next_question")) == {"ok": True, "finished": True}
+    await stored_results(user, game["game_id"])
+    finished = await key_ttls(redis, prefix, pin)
+    assert {":a:1", ":d:1", ":correct", ":players"} <= set(finished), finished
+    # shortened with the game hash at the end, the PIN reservation included
+    assert_all_expire(finished, "finished", FINISHED_TTL_S * 1000)
+    assert 0 < await redis.pttl(pin_key(prefix, pin)) <= FINISHED_TTL_S * 1000
+
+
+async def let_time_pass(redis: Redis, prefix: str, pin: str) -> None:
+    """What hours of waiting would do: every key of the PIN that has a TTL expires now."""
+    keys = [f"{prefix}:game:{{{pin}}}{suffix}" for suffix in await key_ttls(redis, prefix, pin)]
+    keys = [k.replace("<game>", "") for k in keys] + [pin_key(prefix, pin)]
+    for key in keys:
+        if await redis.pttl(key) > 0:
+            await redis.pexpire(key, 1)
+    await asyncio.sleep(0.05)
+
+
+async def plant_leftovers(redis: Redis, prefix: str, pin: str) -> None:
+    """Keys an older server version left behind without a TTL (the state before the fix)."""
+    base = f"{prefix}:game:{{{pin}}}"
+    ghost = "00000000-0000-4000-8000-000000000001"
+    await redis.hset(f"{base}:players", ghost, '{"n":"Ghost","k":"ghost","j":1}')
+    await redis.hset(f"{base}:nicks", "ghost", ghost)
+    await redis.hset(f"{base}:online", ghost, "gone-socket")
+    await redis.hset(f"{base}:gone", ghost, "left")
+    await redis.zadd(f"{base}:scores", {ghost: 5000})
+    await redis.hset(f"{base}:correct", ghost, 7)
+    await redis.hset(f"{base}:a:0", ghost, '{"a":0,"c":1,"p":900,"e":1,"t":1,"s":0}')
+    await redis.hset(f"{base}:d:0", "0", 41)
+    await redis.sadd(f"{base}:banned", "carol")
+
+
+async def test_a_reused_pin_sees_nothing_of_the_game_before(
+    user: ApiUser, table: Table, redis: Redis, storage: dict[str, str], store: GameStore
+) -> None:
+    prefix = storage["redis_prefix"]
+    first = await make_game(user, [single("One")])
+    pin = first["pin"]
+    store.draw_pin = lambda: pin
+
+    # Game A: a lobby and one answered question, then the teacher walks away.
+    host = await table.host(first)
+    ada = await table.player(first, "Ada")
+    await table.player(first, "Bob")
+    assert (await paced(host, "start_game"))["ok"]
+    await ada.wait("question_started")
+    assert (await paced(ada, "submit_answer", {"question_index": 0, "answer": 0}))["ok"]
+    assert (await paced(host, "end_question"))["ok"]
+    await ada.wait("question_ended")
+    await table.close()
+    table.clients.clear()
+    await let_time_pass(redis, prefix, pin)
+    await plant_leftovers(redis, prefix, pin)
+
+    # Game B draws the same PIN.
+    second = await make_game(user, [single("Again")])
+    assert second["pin"] == pin
+    host = await table.host(second)
+    state = host.events["welcome"][0]["game"]
+    assert state["players"] == [] and state["players_count"] == 0, state
+    async with user.http.get(f"/api/v1/games/{pin}") as resp:
+        assert (await resp.json())["accepting_players"] is True
+    # the old nicknames (and the planted ban) are free again
+    carol = await table.player(second, "Carol")
+    ada = await table.player(second, "Ada")
+    ghost = await table.player(second, "Ghost")
+    joined = await host.wait("player_joined", count=3)
+    assert joined["players_count"] == 3
+    assert (await paced(host, "start_game"))["ok"]
+    await ada.wait("question_started")
+    assert (await paced(ada, "submit_answer", {"question_index": 0, "answer": 1}))["ok"]
+    assert (await paced(ghost, "submit_answer", {"question_index": 0, "answer": 1}))["ok"]
+    # Carol has not answered: the question must not end on stale online marks
+    await asyncio.sleep(0.3)
+    assert "question_ended" not in host.events
+    assert (await paced(carol, "submit_answer", {"question_index": 0, "answer": 0}))["ok"]
+    ended = await host.wait("question_ended")
+    assert ended["answered"] == 3 and ended["distribution"] == {"0": 1, "1": 2}, ended
+    ack = await paced(host, "next_question")
+    assert ack == {"ok": True, "finished": True}
+    results = await stored_results(user, second["game_id"])
+    assert sorted(p["nickname"] for p in results["players"]) == ["Ada", "Carol", "Ghost"]
+    assert max(p["score"] for p in results["players"]) < 1000, results["players"]

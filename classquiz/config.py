@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     rate_limit_window_s: int = Field(default=60, ge=1)
     rate_limit_block_s: int = Field(default=60, ge=1)
     login_rate_limit_failures: int = Field(default=20, ge=1)  # failed logins per address
+    # Registrations per address (each one costs an Argon2id hash), counted whether they
+    # succeed or not, within this many seconds.
+    register_rate_limit: int = Field(default=10, ge=1)
+    register_rate_limit_window_s: int = Field(default=60 * 60, ge=1)
+    # Argon2id hashes computed at once per process, for new passwords and, separately,
+    # for logins (each takes 64 MiB and ~0.2 s of a core).
+    password_hash_concurrency: int = Field(default=2, ge=1)
     socket_events_per_s: int = Field(default=10, ge=1)
     socket_events_drop_per_s: int = Field(default=50, ge=1)
 

@@ -15,6 +15,7 @@ from classquiz.config import Settings
 from classquiz.game.store import GameStore
 from classquiz.services.games import GameService
 from classquiz.services.live import LiveGames
+from classquiz.services.passwords import Passwords
 from classquiz.services.quizzes import QuizService
 from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.results import ResultService
@@ -37,6 +38,7 @@ class Services:
     rooms: RoomService
     limiter: FailureLimiter
     login_limiter: FailureLimiter
+    register_limiter: FailureLimiter
     games: GameService
     extra: dict[str, Any] = field(default_factory=dict)
     # Set by classquiz.search.install_search (in create_app).
@@ -76,7 +78,13 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         settings=settings,
         redis=redis,
         signer=signer,
-        users=UserService(redis, signer, settings.redis_prefix, settings.token_expiry_s),
+        users=UserService(
+            redis,
+            signer,
+            settings.redis_prefix,
+            settings.token_expiry_s,
+            Passwords(settings.password_hash_concurrency),
+        ),
         quizzes=quizzes,
         results=ResultService(redis, settings.redis_prefix, signer),
         rooms=rooms,
@@ -88,6 +96,14 @@ def build_services(settings: Settings, redis: Redis) -> Services:
             settings.rate_limit_window_s,
             settings.rate_limit_block_s,
             scope="login",
+        ),
+        register_limiter=FailureLimiter(
+            redis,
+            settings.redis_prefix,
+            settings.register_rate_limit,
+            settings.register_rate_limit_window_s,
+            settings.register_rate_limit_window_s,
+            scope="register",
         ),
         games=games,
     )

@@ -80,6 +80,7 @@ def make_settings(storage: dict[str, str], **overrides: Any) -> Settings:
         # Every test client logs in from 127.0.0.1: the failed-login tests must not
         # lock the shared server (test_security_limits checks the limit on its own app).
         "login_rate_limit_failures": 10_000,
+        "register_rate_limit": 10_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

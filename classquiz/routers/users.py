@@ -32,10 +32,20 @@ router = ApiRouter(prefix="/api/v1/users", tags=("users",))
     body=RegisterIn,
     response=UserOut,
     status=201,
-    errors=(409, 422),
+    errors=(409, 422, 429),
 )
 async def register(request: web.Request, body: RegisterIn) -> UserOut:
-    return user_out(await services(request).users.register(body))
+    """Every registration counts against the address, taken names included (each one
+    costs a password hash, and free retries would probe which emails have accounts)."""
+    svc = services(request)
+    address = request_address(request, svc.settings.trusted_proxy_networks)
+    async with svc.register_limiter.guard(
+        address,
+        {"email_taken", "username_taken"},
+        "too many registrations from this address; try again later",
+        count_success=True,
+    ):
+        return user_out(await svc.users.register(body))
 
 
 @router.route(

@@ -1,8 +1,21 @@
-"""Password hashing with Argon2id (argon2-cffi's recommended parameters)."""
+"""Password hashing with Argon2id (argon2-cffi's recommended parameters).
+
+Each hash costs 64 MiB and ~0.2 s of one core, so unbounded hashing is a lever
+for anyone who can send requests: a flood of registrations used to fill the
+shared thread pool, and a login queued behind all of it (12.9 s in the audit).
+Hashing therefore runs in two bounded lanes, each an asyncio semaphore in front
+of its own small thread pool: new hashes (registrations) and verifications
+(logins). A flood in one lane waits in its own queue, in the event loop where
+a cancelled request simply leaves it, and never delays the other lane; memory
+stays bounded at (2 × concurrency) × 64 MiB.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -12,17 +25,38 @@ _hasher = PasswordHasher()
 # exist keeps login timing the same for known and unknown accounts.
 _DUMMY_HASH = _hasher.hash("classquiz-timing-equaliser")
 
-
-async def hash_password(password: str) -> str:
-    """Hash off the event loop: Argon2 is deliberately slow."""
-    return await asyncio.to_thread(_hasher.hash, password)
+T = TypeVar("T")
 
 
-async def verify_password(stored_hash: str | None, password: str) -> bool:
-    def check() -> bool:
-        try:
-            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
+def _check(stored_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
-    return await asyncio.to_thread(check)
+
+class _Lane:
+    """At most `concurrency` Argon2 computations at once, in threads of their own."""
+
+    def __init__(self, name: str, concurrency: int) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+
+    async def run(self, work: Callable[[], T]) -> T:
+        async with self._slots:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+
+
+class Passwords:
+    """Argon2id off the event loop, bounded (see the module docstring for why)."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._hashing = _Lane("argon2-hash", concurrency)
+        self._verifying = _Lane("argon2-verify", concurrency)
+
+    async def hash(self, password: str) -> str:
+        return await self._hashing.run(lambda: _hasher.hash(password))
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True when `password` matches; a missing hash takes as long and is False."""
+        return await self._verifying.run(lambda: _check(stored_hash, password))

@@ -29,7 +29,7 @@ from classquiz.schemas import (
     TotpSetupOut,
     UserOut,
 )
-from classquiz.services.passwords import hash_password, verify_password
+from classquiz.services.passwords import Passwords
 from classquiz.services.tokens import ACCESS, TokenInvalid, TokenSigner
 
 API_KEY_PREFIX = "cqk_"
@@ -70,12 +70,18 @@ class Session:
 
 class UserService:
     def __init__(
-        self, redis: Redis, signer: TokenSigner, key_prefix: str, token_expiry_s: int
+        self,
+        redis: Redis,
+        signer: TokenSigner,
+        key_prefix: str,
+        token_expiry_s: int,
+        passwords: Passwords,
     ) -> None:
         self._redis = redis
         self._signer = signer
         self._prefix = key_prefix
         self.token_expiry_s = token_expiry_s
+        self._passwords = passwords
 
     # -- accounts ------------------------------------------------------------
 
@@ -85,7 +91,7 @@ class UserService:
             raise ApiError(409, "email_taken", "an account with this email already exists")
         if await User.objects.filter(username__iexact=data.username).exists():
             raise ApiError(409, "username_taken", "this username is taken")
-        password_hash = await hash_password(data.password)
+        password_hash = await self._passwords.hash(data.password)
         try:
             # The unique index on `username` is case-sensitive: two concurrent
             # registrations of "Ada" and "ada" would both pass the check above.
@@ -117,7 +123,7 @@ class UserService:
             user = await User.objects.get_or_none(email=login.lower())
         else:
             user = await User.objects.filter(username__iexact=login).get_or_none()
-        ok = await verify_password(user.password_hash if user else None, data.password)
+        ok = await self._passwords.verify(user.password_hash if user else None, data.password)
         if not ok or user is None:
             raise ApiError(401, "invalid_credentials", "wrong login or password")
         if user.totp_secret:

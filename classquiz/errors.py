@@ -6,6 +6,7 @@ it into `{"error": {...}}` with the status, the socket layer into an error ack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -45,16 +46,24 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
         field_hint = ctx.get("field")
         if field_hint:
             loc.append(str(field_hint))
-        item: dict[str, Any] = {
-            "field": ".".join(loc) if loc else None,
-            "code": err.get("type", "invalid"),
-            "message": err.get("msg", "invalid value"),
-        }
+        item = error_detail(loc, err.get("type", "invalid"), err.get("msg", "invalid value"))
         raw = err.get("loc", ())
         if len(raw) >= 2 and raw[0] == "questions" and isinstance(raw[1], int):
             item["question_index"] = raw[1]
         details.append(item)
     return details
+
+
+def error_detail(loc: Sequence[str | int], code: str, message: str) -> dict[str, Any]:
+    """One `{field, question_index?, code, message}` item for the field at `loc`."""
+    item: dict[str, Any] = {
+        "field": ".".join(str(part) for part in loc) if loc else None,
+        "code": code,
+        "message": message,
+    }
+    if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+        item["question_index"] = loc[1]
+    return item
 
 
 def invalid_payload(exc: ValidationError) -> ApiError:

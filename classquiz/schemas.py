@@ -32,6 +32,8 @@ MAX_TIME_LIMIT_S = 240
 QUESTION_TEXT_MAX = 500
 CHOICE_TEXT_MAX = 150
 ACCEPTED_ANSWER_MAX = 200
+# Deep enough for any real list; bounded so OFFSET never sees a number PostgreSQL refuses.
+MAX_OFFSET = 1_000_000
 
 T = TypeVar("T")
 Trimmed = Annotated[str, StringConstraints(strip_whitespace=True)]
@@ -205,7 +207,7 @@ class PageQuery(BaseModel):
     """Query parameters are lenient: unknown ones (cache busters) are ignored."""
 
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 # ---------------------------------------------------------------- users

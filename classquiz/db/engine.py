@@ -22,6 +22,9 @@ async def connect_database(asyncpg_url: str, *, pool_size: int = 10) -> Database
     database._url = asyncpg_url
     database._options["pool_size"] = pool_size
     database._options["pool_pre_ping"] = True
+    # Errors name the SQL but not the values bound to it: those can be password
+    # hashes, tokens or whatever a user typed, and errors end up in logs.
+    database._options["hide_parameters"] = True
     await database.connect()
     return database
 

@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from classquiz.errors import ApiError, invalid_payload
+from classquiz.errors import ApiError, error_detail, invalid_payload
 from classquiz.routers.auth import require_session
 
 Handler = Callable[..., Awaitable[Any]]
@@ -127,6 +127,47 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
 
+# Integers a JSON number can carry exactly everywhere, JavaScript clients included.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def unstorable_value(value: Any, path: tuple[str | int, ...] = ()) -> dict[str, Any] | None:
+    """The first place in decoded JSON that no column could hold, as an error detail.
+
+    PostgreSQL text cannot contain NUL, and integers past 2**53 overflow every
+    column and OFFSET we have (and are not exact in JavaScript). Checking the
+    whole document once, before any model sees it, covers every string and
+    number of every endpoint, including fields added later; the models still
+    set the tighter, meaningful bounds.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return error_detail(path, "nul_character", "contains a NUL character")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INTEGER:
+            return error_detail(path, "number_too_large", "number is too large")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problem = unstorable_value(key, (*path, key)) or unstorable_value(item, (*path, key))
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = unstorable_value(item, (*path, index))
+            if problem:
+                return problem
+    return None
+
+
+def unstorable_refused(value: Any) -> Any:
+    """`value` unchanged, or a 422 naming the field that holds a NUL or a huge integer."""
+    problem = unstorable_value(value)
+    if problem is None:
+        return value
+    where = f" ({problem['field']})" if problem["field"] else ""
+    raise ApiError(422, "validation_error", f"{problem['message']}{where}", [problem])
+
+
 def require_json(request: web.Request) -> None:
     """A body must be declared `application/json` (415 otherwise).
 
@@ -159,9 +200,11 @@ def _wrap(
             require_json(request)
         try:
             if body is not None:
-                kwargs["body"] = body.model_validate(await read_json(request))
+                kwargs["body"] = body.model_validate(unstorable_refused(await read_json(request)))
             if query is not None:
-                kwargs["query"] = query.model_validate(_query_dict(request, query))
+                kwargs["query"] = query.model_validate(
+                    unstorable_refused(_query_dict(request, query))
+                )
         except ValidationError as exc:
             raise invalid_payload(exc) from None
         result = await handler(request, **kwargs)

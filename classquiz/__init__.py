@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -15,6 +16,7 @@ from classquiz.observability import metrics_handler, request_middleware
 from classquiz.openapi import build_openapi
 from classquiz.routers import docs, games, health, quizzes, results, users
 from classquiz.routers import search as search_routes
+from classquiz.routers import web as web_app
 from classquiz.routers.api import MAX_JSON_BODY
 from classquiz.runtime import SERVICES, build_services
 from classquiz.search import install_search
@@ -75,11 +77,11 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     )
     workers = BackgroundWorkers(redis, settings.redis_prefix, svc.games)
 
-    endpoints = [ep for router in ROUTERS for ep in router.endpoints]
     for router in ROUTERS:
         router.install(app)
-    docs.install(app, build_openapi(endpoints, __version__))
+    docs.install(app, openapi_document())
     app.router.add_get("/metrics", metrics_handler)
+    web_app.install(app, settings.web_build_dir)  # last: its catch-all answers the rest
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         if own_database:
@@ -98,6 +100,13 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(search_context)  # after it: stops before the database
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The REST contract (OpenAPI 3.1) of every router: served at /api/openapi.json and
+    printed by `python -m classquiz openapi` for the web app's generated types."""
+    endpoints = [ep for router in ROUTERS for ep in router.endpoints]
+    return build_openapi(endpoints, __version__)
 
 
 def _client_manager(settings: Settings) -> socketio.AsyncManager:

@@ -1,4 +1,4 @@
-"""Command line: `python -m classquiz serve|migrate|reindex|schema`."""
+"""Command line: `python -m classquiz serve|migrate|reindex|schema|openapi`."""
 
 from __future__ import annotations
 
@@ -88,6 +88,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from classquiz import openapi_document
+
+    sys.stdout.write(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m classquiz", description="ClassQuiz server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     reindex.set_defaults(func=cmd_reindex)
     schema = sub.add_parser("schema", help="print the Socket.IO contract (AsyncAPI 3.0 JSON)")
     schema.set_defaults(func=cmd_schema)
+    openapi = sub.add_parser("openapi", help="print the REST contract (OpenAPI 3.1 JSON)")
+    openapi.set_defaults(func=cmd_openapi)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     socket_events_per_s: int = Field(default=10, ge=1)
     socket_events_drop_per_s: int = Field(default=50, ge=1)
 
+    # The built web app (scripts/build-web); None means `web/build` of the repository.
+    web_build_dir: str | None = None
+
     # Operations.
     log_level: str = "INFO"
     debug: bool = False

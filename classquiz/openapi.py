@@ -35,12 +35,15 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                 models.add(candidate)
     keyed = [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)]
-    _, top = models_json_schema(keyed, ref_template=REF_TEMPLATE)
+    refs, top = models_json_schema(keyed, ref_template=REF_TEMPLATE)
     schemas: dict[str, Any] = top.get("$defs", {})
+    # pydantic names each schema itself (a module-qualified name when two models share a
+    # class name, `Page_X_` for a generic Page[X]): refer to the names it chose.
+    names = {model: ref for (model, _), ref in refs.items()}
 
     paths: dict[str, Any] = {}
     for ep in endpoints:
-        paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, schemas)
+        paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, schemas, names)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ClassQuiz server", "version": version},
@@ -59,15 +62,19 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
     }
 
 
-def _schema_of(annotation: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+def _schema_of(
+    annotation: Any, schemas: dict[str, Any], names: dict[type[BaseModel], Any]
+) -> dict[str, Any]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return {"$ref": REF_TEMPLATE.format(model=annotation.__name__)}
+        return dict(names[annotation])
     schema = TypeAdapter(annotation).json_schema(ref_template=REF_TEMPLATE)
     schemas.update(schema.pop("$defs", {}))
     return schema
 
 
-def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    ep: Endpoint, schemas: dict[str, Any], names: dict[type[BaseModel], Any]
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": ep.summary,
         "tags": list(ep.tags),
@@ -92,7 +99,7 @@ def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if ep.body is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _schema_of(ep.body, schemas)}},
+            "content": {"application/json": {"schema": _schema_of(ep.body, schemas, names)}},
         }
     ok: dict[str, Any] = {"description": STATUS_TEXT.get(ep.status, "OK")}
     if ep.raw_response:
@@ -102,7 +109,7 @@ def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
             for kind in ep.raw_response.split(",")
         }
     elif ep.response is not None and ep.status != 204:
-        ok["content"] = {"application/json": {"schema": _schema_of(ep.response, schemas)}}
+        ok["content"] = {"application/json": {"schema": _schema_of(ep.response, schemas, names)}}
     op["responses"][str(ep.status)] = ok
     for status in ep.errors:
         op["responses"][str(status)] = {

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # Games.
     max_players_per_game: int = Field(default=10_000, ge=1)
     game_ttl_s: int = Field(default=60 * 60 * 6, ge=60)
+    # Abandoned games are finished (and their results stored) by the server: after the
+    # host has been away this long, or after the last question's reveal sat idle this
+    # long. 0 turns either off. See docs/results.md.
+    auto_finish_without_host_s: float = Field(default=15 * 60, ge=0)
+    auto_finish_after_last_reveal_s: float = Field(default=10 * 60, ge=0)
     public_url: str = "http://localhost:8000"
 
     # Abuse limits (SPEC §5).

@@ -73,7 +73,11 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         token_ttl_s=settings.game_token_expiry_s,
         public_url=settings.public_url,
         max_players_per_game=settings.max_players_per_game,
+        auto_finish_without_host_s=settings.auto_finish_without_host_s,
+        auto_finish_after_last_reveal_s=settings.auto_finish_after_last_reveal_s,
     )
+    results = ResultService(redis, settings.redis_prefix, signer)
+    results.finished_record = games.finished_record  # what the sweeper stores
     return Services(
         settings=settings,
         redis=redis,
@@ -86,7 +90,7 @@ def build_services(settings: Settings, redis: Redis) -> Services:
             Passwords(settings.password_hash_concurrency),
         ),
         quizzes=quizzes,
-        results=ResultService(redis, settings.redis_prefix, signer),
+        results=results,
         rooms=rooms,
         limiter=limiter,
         login_limiter=FailureLimiter(

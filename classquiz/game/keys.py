@@ -84,3 +84,18 @@ def deadlines_key(prefix: str) -> str:
 
 def fanout_channel(prefix: str) -> str:
     return f"{prefix}:fanout"
+
+
+def unparked_key(prefix: str) -> str:
+    """Games finished whose results are not parked yet: a sorted set of `pin:game_id`
+    by finish instant. `finish_game.lua` adds, parking removes, the sweeper reads it."""
+    return f"{prefix}:results:unparked"
+
+
+def unparked_member(pin: str, game_id: str) -> str:
+    return f"{pin}:{game_id}"
+
+
+def auto_finish_key(prefix: str) -> str:
+    """Abandoned-game timers: a sorted set of `pin:game_id:reason` by due instant."""
+    return f"{prefix}:auto-finish"

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from classquiz.game.keys import GameKeys, deadlines_key, pin_key
+from classquiz.game.keys import GameKeys, deadlines_key, pin_key, unparked_key
 from classquiz.schemas import MAX_QUESTIONS
 
 LUA_DIR = Path(__file__).parent / "lua"
@@ -340,7 +340,8 @@ class GameStore:
 
     async def finish(self, pin: str) -> ScriptResult:
         k = self.keys(pin)
-        return _result(await self._finish(keys=[k.game, self.deadlines], args=[pin, 0]))
+        keys = [k.game, self.deadlines, unparked_key(self.prefix)]
+        return _result(await self._finish(keys=keys, args=[pin, 0]))
 
     async def submit(
         self,

@@ -4,6 +4,9 @@ Deadlines: a sorted set of due instants in Redis, fired by whichever process
 holds a short lease (renewed every tick), so a process that dies mid-question
 does not freeze its games: another takes the lease within a second.
 
+The same lease holder fires the abandoned-game timers (classquiz/game/autofinish.py):
+a game whose host walked away is finished by exactly one process.
+
 Fan-out: one Redis pub/sub message per reveal or end; each process answers it
 for the sockets it holds.
 """
@@ -69,6 +72,7 @@ class BackgroundWorkers:
             try:
                 if await self._renew(keys=[lease], args=[self.owner, LEASE_MS]):
                     await self.games.fire_due_deadlines()
+                    await self.games.fire_due_auto_finishes()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -17,8 +17,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from prometheus_client import Counter
+
 from classquiz.db.models import User
 from classquiz.errors import ApiError
+from classquiz.faults import fault_point
+from classquiz.game.autofinish import (
+    HOST_GONE,
+    IDLE_AFTER_LAST,
+    AutoFinishTimers,
+    Timer,
+    still_abandoned,
+)
 from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
 from classquiz.game.final import FinishedGame, finished_game
 from classquiz.game.rules import (
@@ -41,6 +51,11 @@ log = logging.getLogger(__name__)
 ANSWER_COUNT_INTERVAL_S = 0.1
 FINISHED_TTL_S = 3600
 ResultSink = Callable[[FinishedGame], Awaitable[Any]]
+GAMES_AUTO_FINISHED = Counter(
+    "classquiz_games_auto_finished_total",
+    "Games the server finished on its own because they were abandoned",
+    ["reason"],
+)
 
 
 class GameError(Exception):
@@ -68,6 +83,8 @@ class GameService:
         token_ttl_s: int,
         public_url: str,
         max_players_per_game: int,
+        auto_finish_without_host_s: float = 0,
+        auto_finish_after_last_reveal_s: float = 0,
     ) -> None:
         self.store = store
         self.live = live
@@ -78,6 +95,10 @@ class GameService:
         self.token_ttl_s = token_ttl_s
         self.public_url = public_url.rstrip("/")
         self.max_players_per_game = max_players_per_game
+        # Abandoned games (audit finding 7); 0 turns a timer off.
+        self.auto_finish = AutoFinishTimers(store.redis, store.prefix)
+        self.auto_finish_without_host_ms = int(auto_finish_without_host_s * 1000)
+        self.auto_finish_after_last_reveal_ms = int(auto_finish_after_last_reveal_s * 1000)
         self.notifier: Notifier | None = None
         self.result_sink: ResultSink | None = None
         self.publish_fanout: Callable[[dict[str, Any]], Awaitable[None]] | None = None
@@ -198,6 +219,7 @@ class GameService:
         result = await self.store.finish(pin)
         if not result.ok:
             raise GameError("wrong_state", "the game already ended")
+        fault_point("crash_after_finish")  # test-only: die before the results are parked
         await self._after_finish(game)
         return {"game_id": game.game_id}
 
@@ -316,6 +338,10 @@ class GameService:
             },
         )
         await self._fanout({"kind": "reveal", "pin": pin, "qi": qi, "gid": game.game_id})
+        if qi == game.question_count - 1 and self.auto_finish_after_last_reveal_ms:
+            ended_at = result.values[0]
+            timer = Timer(pin, game.game_id, IDLE_AFTER_LAST)
+            await self.auto_finish.arm(timer, ended_at + self.auto_finish_after_last_reveal_ms)
         return True
 
     async def _after_finish(self, game: LiveGame) -> None:
@@ -364,7 +390,43 @@ class GameService:
                 await self.store.drop_deadline(pin, qi)  # the game vanished
         return fired
 
+    # -- abandoned games -------------------------------------------------------------------------
+
+    async def host_disconnected(self, pin: str, game_id: str) -> None:
+        """The host's current socket went away: finish the game if they stay away too long."""
+        if self.auto_finish_without_host_ms:
+            due = await self.store.now_ms() + self.auto_finish_without_host_ms
+            await self.auto_finish.arm(Timer(pin, game_id, HOST_GONE), due)
+
+    async def fire_due_auto_finishes(self) -> int:
+        """Finish every game whose abandoned-game timer is due and that is still abandoned.
+
+        Runs under the deadline lease. The timer is dropped only after the game is
+        finished (or found not abandoned any more), so a process dying in between
+        leaves it for the next lease holder; the finish itself is a compare-and-set.
+        """
+        finished = 0
+        for timer in await self.auto_finish.due(await self.store.now_ms()):
+            if still_abandoned(timer, await self.store.meta(timer.pin)):
+                try:
+                    await self.end_game(timer.pin)
+                except (GameError, ApiError):
+                    pass  # ended meanwhile, or gone
+                else:
+                    finished += 1
+                    GAMES_AUTO_FINISHED.labels(timer.reason).inc()
+                    log.info("finished abandoned game %s (%s)", timer.game_id, timer.reason)
+            await self.auto_finish.disarm(timer)
+        return finished
+
     # -- results -------------------------------------------------------------------------------
+
+    async def finished_record(self, pin: str, game_id: str) -> FinishedGame | None:
+        """The record of finished game `game_id`, if its live state is still in Redis."""
+        meta = await self.store.meta(pin)
+        if not meta or meta.get("id") != game_id or meta.get("status") != "finished":
+            return None
+        return await self.final_record(pin)
 
     async def final_record(self, pin: str) -> FinishedGame:
         meta = await self.store.meta(pin)

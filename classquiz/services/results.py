@@ -7,6 +7,12 @@ retry loop, run by whichever process holds a short Redis lease, writes parked
 snapshots later. A snapshot is removed from Redis only after its game row is
 committed, and the write is a no-op when the row exists: so a game is never
 lost and never stored twice, whatever crashes in between.
+
+Before parking there is one more gap: a process can die after `finish_game.lua`
+and before the snapshot is parked. The script therefore marks the game in
+`{prefix}:results:unparked` in the same step, parking clears the mark, and the
+same leased pass sweeps marks older than a few seconds: it rebuilds the
+snapshot from the game's live state (still in Redis) and finishes it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ormar.databases.connection import DatabaseConnection
@@ -24,6 +31,7 @@ from classquiz.db.engine import database as shared_database
 from classquiz.db.models import User
 from classquiz.errors import ApiError
 from classquiz.game.final import FinishedGame
+from classquiz.game.keys import unparked_key, unparked_member
 from classquiz.schemas import Page
 from classquiz.schemas_results import (
     GameInfoOut,
@@ -38,6 +46,11 @@ from classquiz.services import results_store as store
 from classquiz.services.tokens import PLAYER, TokenInvalid, TokenSigner
 
 log = logging.getLogger(__name__)
+# A finished game not parked after this long was dropped by a dying process: sweep it.
+# (Before that, the finishing process is still on its way: sweeping would only repeat it.)
+SWEEP_AFTER_MS = 5_000
+# (pin, game id) -> the record of that finished game, or None when its live state is gone.
+RecordSource = Callable[[str, str], Awaitable[FinishedGame | None]]
 
 # Release / extend the lease only while it is still ours (compare, then act).
 _RELEASE = (
@@ -87,7 +100,10 @@ class ResultService:
         self.db = database or shared_database
         self.pending_key = f"{key_prefix}:results:pending"
         self.lease_key = f"{key_prefix}:results:retry-lease"
+        self.unparked_key = unparked_key(key_prefix)
         self.lease_ms = lease_ms
+        # Set by the wiring (runtime.build_services): how the sweeper rebuilds a record.
+        self.finished_record: RecordSource | None = None
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ storing
@@ -101,9 +117,13 @@ class ResultService:
         holds the results any more, and the caller must know.
         """
         game_id = str(final.game_id)
+        mark = unparked_member(final.pin, game_id)
         parked = True
         try:
-            await self.redis.hset(self.pending_key, game_id, final.model_dump_json())
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self.pending_key, game_id, final.model_dump_json())
+                pipe.zrem(self.unparked_key, mark)
+                await pipe.execute()
         except Exception:
             parked = False
             log.exception("could not park the results of game %s in Redis", game_id)
@@ -114,9 +134,11 @@ class ResultService:
                 raise
             self._log_failure(game_id, exc)
             return False
-        if parked:
-            with contextlib.suppress(Exception):  # the retry loop will find it stored
+        with contextlib.suppress(Exception):  # else the retry pass will find it stored
+            if parked:
                 await self.redis.hdel(self.pending_key, game_id)
+            else:
+                await self.redis.zrem(self.unparked_key, mark)
         return True
 
     async def _store(self, final: FinishedGame) -> None:
@@ -152,6 +174,7 @@ class ResultService:
             return 0
         stored = 0
         try:
+            stored += await self._sweep_unparked()
             for game_id in await self.pending_ids():
                 raw = await self.redis.hget(self.pending_key, game_id)
                 if raw is None:
@@ -177,6 +200,38 @@ class ResultService:
         if stored:
             log.info("stored %d pending game result(s)", stored)
         return stored
+
+    async def _sweep_unparked(self) -> int:
+        """Finish the games a dying process marked finished but never parked; how many
+        were stored now. Run under the retry lease, so one process sweeps at a time."""
+        if self.finished_record is None:
+            return 0
+        now_ms = await self._now_ms()
+        stored = 0
+        for raw in await self.redis.zrangebyscore(
+            self.unparked_key, "-inf", now_ms - SWEEP_AFTER_MS, start=0, num=20
+        ):
+            mark = raw.decode() if isinstance(raw, bytes) else str(raw)
+            pin, _, game_id = mark.partition(":")
+            final = await self.finished_record(pin, game_id)
+            if final is None:
+                log.error(
+                    "game %s was finished but its live state is gone: its results are lost",
+                    game_id,
+                )
+                await self.redis.zrem(self.unparked_key, mark)
+                continue
+            log.warning(
+                "the results of game %s were never parked (a process died finishing it); "
+                "storing them now",
+                game_id,
+            )
+            stored += int(await self.finish(final))
+        return stored
+
+    async def _now_ms(self) -> int:
+        seconds, micros = await self.redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
 
     async def run_retry_loop(self, interval_s: float = 5.0) -> None:
         """Retry parked snapshots every `interval_s` until cancelled; never dies of an error."""

@@ -121,8 +121,11 @@ class GameSocketHandlers:
             return
         SOCKET_CONNECTIONS.labels(admission.role).dec()
         try:
-            if await self.rooms.drop(admission) and admission.role == "player":
-                await self.games.end_if_everyone_answered(admission.pin)
+            if await self.rooms.drop(admission):
+                if admission.role == "player":
+                    await self.games.end_if_everyone_answered(admission.pin)
+                else:
+                    await self.games.host_disconnected(admission.pin, admission.game_id)
         except Exception:
             log.exception("error while dropping a connection")
 

@@ -1,0 +1,240 @@
+"""Audit finding 7 (a): a game whose host walks away is finished and stored anyway.
+
+Real server apps (each with its own Redis prefix and short auto-finish settings),
+real Socket.IO clients over real sockets, the real PostgreSQL. Nobody sends
+`end_game` or the last `next_question`: the server finishes the game on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import psycopg2
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from tests.conftest import ApiUser, register_user, separate_app
+from tests.socketkit import Recorder
+
+TRUE_FALSE = {
+    "type": "true_false",
+    "text": "The sky is blue",
+    "time_limit_s": 20,
+    "choices": [{"text": "True", "correct": True}, {"text": "False"}],
+}
+
+AppFactory = Callable[..., AbstractAsyncContextManager[TestServer]]
+
+
+@pytest.fixture
+def auto_finish_app(storage: dict[str, str], server: TestServer) -> AppFactory:
+    """An app of its own (own Redis prefix, so no other app fires its timers) with the
+    given settings; `server` owns the run's database connection it shares."""
+
+    def make(**overrides: Any) -> AbstractAsyncContextManager[TestServer]:
+        prefix = f"{storage['redis_prefix']}af{uuid.uuid4().hex[:6]}"
+        return separate_app(storage, redis_prefix=prefix, **overrides)
+
+    return make
+
+
+def stored_rows(database_url: str, game_id: str) -> tuple[int, int, int]:
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cur:
+            counts = []
+            for table, column in (
+                ("games", "id"),
+                ("game_players", "game_id"),
+                ("game_answers", "game_id"),
+            ):
+                cur.execute(f"SELECT count(*) FROM {table} WHERE {column} = %s", (game_id,))
+                counts.append(int(cur.fetchone()[0]))
+        return counts[0], counts[1], counts[2]
+    finally:
+        conn.close()
+
+
+class Table:
+    """One game on `app`: a host and two players, played question by question."""
+
+    def __init__(self, app: TestServer, owner: ApiUser, game: dict[str, Any]) -> None:
+        self.url = str(app.make_url("")).rstrip("/")
+        self.owner = owner
+        self.game = game
+        self.host: Recorder | None = None
+        self.players: list[Recorder] = []
+        self.clients: list[Recorder] = []
+
+    async def seat(self) -> None:
+        self.host = await self.connect_host()
+        for name in ("Ada", "Bob"):
+            player = await Recorder(self.url).connect({"pin": self.game["pin"], "nickname": name})
+            self.players.append(player)
+            self.clients.append(player)
+        await self.host.wait("player_joined", count=2)
+
+    async def connect_host(self) -> Recorder:
+        host = await Recorder(self.url).connect({"host_token": self.game["host_token"]})
+        self.clients.append(host)
+        await host.wait("welcome")
+        return host
+
+    async def play(self, qi: int) -> None:
+        """Both players answer question `qi`; it ends at once (everyone answered)."""
+        assert self.host is not None
+        for p in self.players:
+            await p.wait("question_started", count=qi + 1)
+        acks = await asyncio.gather(
+            *(
+                p.call("submit_answer", {"question_index": qi, "answer": k})
+                for k, p in enumerate(self.players)
+            )
+        )
+        assert all(ack["ok"] for ack in acks), acks
+        await self.host.wait("question_ended", count=qi + 1)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+
+
+async def open_table(app: TestServer, http: ClientSession, questions: int) -> Table:
+    owner = await register_user(http)
+    quiz = {"title": "Walk-away quiz", "questions": [TRUE_FALSE] * questions}
+    status, created = await owner.request("POST", "/api/v1/quizzes", json=quiz)
+    assert status == 201, created
+    status, game = await owner.request("POST", "/api/v1/games", json={"quiz_id": created["id"]})
+    assert status == 201, game
+    table = Table(app, owner, game)
+    await table.seat()
+    return table
+
+
+async def wait_stored(table: Table, timeout: float) -> dict[str, Any]:
+    """The stored results of the table's game, polled over REST until they appear."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = await table.owner.request("GET", f"/api/v1/results/{table.game['game_id']}")
+        if status == 200:
+            return body
+        assert time.monotonic() < deadline, f"results never stored: {status} {body}"
+        await asyncio.sleep(0.2)
+
+
+async def game_status(app: TestServer, http: ClientSession, pin: str) -> str:
+    async with http.get(f"/api/v1/games/{pin}") as resp:
+        assert resp.status == 200, await resp.text()
+        return str((await resp.json())["status"])
+
+
+@pytest.fixture
+async def redis_client(storage: dict[str, str]) -> AsyncIterator[Redis]:
+    client = Redis.from_url(storage["redis_url"])
+    yield client
+    await client.aclose()
+
+
+async def test_host_who_walks_away_after_the_last_reveal(
+    auto_finish_app: AppFactory, storage: dict[str, str]
+) -> None:
+    """The teacher closes the tab after the last reveal: finished and stored without them."""
+    async with (
+        auto_finish_app(auto_finish_without_host_s=1, auto_finish_after_last_reveal_s=3600) as app,
+        ClientSession(app.make_url("")) as http,
+    ):
+        table = await open_table(app, http, questions=2)
+        try:
+            assert table.host is not None
+            assert (await table.host.call("start_game"))["ok"]
+            await table.play(0)
+            assert await table.host.call("next_question") == {"ok": True, "question_index": 1}
+            await table.play(1)
+            await table.host.close()  # the tab is closed; no next_question ever comes
+            for p in table.players:
+                finished = await p.wait("game_finished", timeout=8)
+                assert finished["game_id"] == table.game["game_id"]
+                final = await p.wait("final_result", timeout=5)
+                assert final["question_count"] == 2
+            stored = await wait_stored(table, timeout=8)
+            assert [q["answered"] for q in stored["questions"]] == [2, 2]
+            assert {p["nickname"] for p in stored["players"]} == {"Ada", "Bob"}
+            rows = await asyncio.to_thread(
+                stored_rows, storage["database_url"], table.game["game_id"]
+            )
+            assert rows == (1, 2, 4), rows
+            assert await game_status(app, http, table.game["pin"]) == "finished"
+        finally:
+            await table.close()
+
+
+async def test_idle_after_the_last_reveal_finishes_with_the_host_still_there(
+    auto_finish_app: AppFactory, storage: dict[str, str]
+) -> None:
+    """A host screen left open after the last reveal: finished after the idle time."""
+    async with (
+        auto_finish_app(auto_finish_without_host_s=3600, auto_finish_after_last_reveal_s=1) as app,
+        ClientSession(app.make_url("")) as http,
+    ):
+        table = await open_table(app, http, questions=1)
+        try:
+            assert table.host is not None
+            assert (await table.host.call("start_game"))["ok"]
+            await table.play(0)
+            ended_at = time.monotonic()
+            finished = await table.host.wait("game_finished", timeout=8)
+            assert time.monotonic() - ended_at >= 0.9, "finished before the idle time"
+            assert finished["game_id"] == table.game["game_id"]
+            stored = await wait_stored(table, timeout=8)
+            assert [q["answered"] for q in stored["questions"]] == [2]
+            # The host's late command finds the game over, as after an end_game.
+            late = await table.host.call("next_question")
+            assert late["ok"] is False and late["error"]["code"] in ("wrong_state", "game_over")
+        finally:
+            await table.close()
+
+
+async def test_host_gone_mid_game_and_back_in_time_keeps_the_game(
+    auto_finish_app: AppFactory, storage: dict[str, str], redis_client: Redis
+) -> None:
+    """Away for less than the setting: nothing happens. Away for longer: finished, stored,
+    with the questions never played recorded as such. A reveal that is not the last one
+    is never finished for idleness while the host is there."""
+    async with (
+        auto_finish_app(auto_finish_without_host_s=2, auto_finish_after_last_reveal_s=1) as app,
+        ClientSession(app.make_url("")) as http,
+    ):
+        table = await open_table(app, http, questions=3)
+        try:
+            assert table.host is not None
+            assert (await table.host.call("start_game"))["ok"]
+            await table.play(0)
+            await table.host.close()
+            await asyncio.sleep(0.5)
+            table.host = await table.connect_host()  # back (a page reload)
+            await asyncio.sleep(3.0)  # past both settings
+            assert await game_status(app, http, table.game["pin"]) == "reveal"
+            assert not any(p.events["game_finished"] for p in table.players)
+
+            await table.host.close()  # gone for good
+            left_at = time.monotonic()
+            for p in table.players:
+                await p.wait("game_finished", timeout=8)
+            assert time.monotonic() - left_at >= 1.9, (
+                "finished before the host was away long enough"
+            )
+            stored = await wait_stored(table, timeout=8)
+            assert stored["game"]["question_count"] == 3
+            assert [q["answered"] for q in stored["questions"]] == [2, 0, 0]
+            rows = await asyncio.to_thread(
+                stored_rows, storage["database_url"], table.game["game_id"]
+            )
+            assert rows == (1, 2, 2), rows
+        finally:
+            await table.close()

@@ -243,6 +243,7 @@ async def test_too_late_in_the_answer_script(settings: Settings) -> None:
             },
         )
         await redis.hset(keys.online, player, "sid")
+        await redis.hset(keys.players, player, '{"n":"Late","k":"late"}')
 
         async def submit(correct: bool = True, qi: int = 0) -> Any:
             return await store.submit(

@@ -238,7 +238,7 @@ class GameStore:
         """(outcome with the active player count, the socket the player was online on)."""
         k = self.keys(pin)
         raw = await self._remove(
-            keys=[k.game, k.nicks, k.gone, k.online, k.banned, k.players, k.scores],
+            keys=[k.game, k.nicks, k.gone, k.online, k.banned, k.players, k.scores, k.streaks],
             args=[player_id, normalized, reason],
         )
         if _text(raw[0]) != "ok":
@@ -369,6 +369,7 @@ class GameStore:
                 k.correct,
                 k.gone,
                 k.online,
+                k.players,
             ],
             args=[
                 player_id,

@@ -181,10 +181,10 @@ class RoomService:
     async def _authorize_returning(self, token: Any) -> Admission:
         claims, game = await self._game_for_token(token, PLAYER)
         record, gone = await self.store.player(game.pin, claims.subject)
+        if gone == "banned":  # before the record: a ban in the lobby keeps only this mark
+            raise refuse("banned")
         if record is None:
             raise refuse("invalid_token")
-        if gone == "banned":
-            raise refuse("banned")
         if gone is not None:
             raise refuse("invalid_token", "you left or were removed from this game; join again")
         return Admission(
@@ -312,6 +312,8 @@ class RoomService:
         """Take a player out of the game (leave, kick, ban); None if there is no such player.
 
         Returns the player's record and the socket it was online on (on any process).
+        In the lobby the player never played and is forgotten (not counted, not
+        stored with the results); afterwards it stays in the results as `reason`.
         """
         record, gone = await self.store.player(pin, player_id)
         if record is None or gone is not None:

@@ -1,5 +1,6 @@
 -- Record one answer atomically: the whole hot path in one round trip.
--- KEYS: 1 game, 2 answers:i, 3 scores, 4 streaks, 5 dist:i, 6 correct, 7 gone, 8 online
+-- KEYS: 1 game, 2 answers:i, 3 scores, 4 streaks, 5 dist:i, 6 correct, 7 gone, 8 online,
+--       9 players (a player forgotten in the lobby is in neither gone nor players)
 -- ARGV: 1 player_id, 2 question_index, 3 correct (1, 0, -1 = poll), 4 points multiplier,
 --       5 time_limit_ms, 6 streak bonus on (1/0), 7 grace_ms, 8 answer JSON,
 --       9 game id (the game the player was admitted to), 10.. distribution buckets
@@ -9,6 +10,7 @@ if not g[1] or g[5] ~= ARGV[9] then return {'game_not_found'} end
 if g[1] ~= 'question' then return {'wrong_state'} end
 if tonumber(g[2]) ~= tonumber(ARGV[2]) then return {'wrong_question'} end
 if redis.call('HEXISTS', KEYS[7], ARGV[1]) == 1 then return {'forbidden'} end
+if redis.call('HEXISTS', KEYS[9], ARGV[1]) == 0 then return {'forbidden'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local opens = tonumber(g[3])

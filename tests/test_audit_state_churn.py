@@ -1,0 +1,100 @@
+"""Audit finding 8: players who leave (or are kicked) in the lobby are forgotten.
+
+They never played, so a join/leave loop must neither grow the roster in Redis
+past `max_players` nor put hundreds of never-played names into the stored
+results. A player who leaves once the game has started stays in the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from classquiz.game.keys import GameKeys
+from tests.conftest import ApiUser
+from tests.test_game_rules_e2e import (
+    Table,
+    make_game,
+    paced,
+    single,
+    stored_results,
+    wait_disconnected,
+)
+
+CYCLES = 100
+KICKS = 10
+
+
+@pytest.fixture
+async def table(base_url: str) -> AsyncIterator[Table]:
+    t = Table(base_url)
+    try:
+        yield t
+    finally:
+        await t.close()
+
+
+@pytest.fixture
+async def redis(storage: dict[str, str]) -> AsyncIterator[Redis]:
+    client = Redis.from_url(storage["redis_url"])
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def test_lobby_churn_is_forgotten_and_never_stored(
+    user: ApiUser, table: Table, redis: Redis, storage: dict[str, str]
+) -> None:
+    game = await make_game(user, [single("One")], {"max_players": 2})
+    pin = game["pin"]
+    keys = GameKeys(storage["redis_prefix"], pin)
+    host = await table.host(game)
+
+    first_token = ""
+    for i in range(CYCLES):
+        player = await table.player(game, f"Churn{i}")
+        first_token = first_token or player.events["welcome"][0]["player"]["player_token"]
+        assert await player.call("leave") == {"ok": True}
+        await wait_disconnected(player)
+    for i in range(KICKS):
+        player = await table.player(game, f"Kicked{i}")
+        player_id = player.events["welcome"][0]["player"]["player_id"]
+        assert (await paced(host, "kick_player", {"player_id": player_id}))["ok"]
+        await wait_disconnected(player)
+    troll = await table.player(game, "Troll")
+    troll_me = troll.events["welcome"][0]["player"]
+    ack = await paced(host, "kick_player", {"player_id": troll_me["player_id"], "ban": True})
+    assert ack["ok"]
+    await wait_disconnected(troll)
+    await host.wait("player_left", count=CYCLES + KICKS + 1)
+
+    # Nothing of them is left in the roster, and the seats are all free.
+    assert await redis.hlen(keys.players) == 0
+    assert await redis.zcard(keys.scores) == 0
+    assert await redis.hlen(keys.streaks) == 0
+    # a left player's token is dead, the banned one still says so (SPEC §4)
+    assert await table.refused({"player_token": first_token}) == "invalid_token"
+    assert await table.refused({"player_token": troll_me["player_token"]}) == "banned"
+    assert await table.refused({"pin": pin, "nickname": "Troll"}) == "banned"
+    ada = await table.player(game, "Ada")
+    bob = await table.player(game, "Churn0")  # a left player's nickname is free again
+    assert await table.refused({"pin": pin, "nickname": "Cyd"}) == "game_full"
+    assert await redis.hlen(keys.players) == 2
+    host = await table.host(game)  # a fresh host socket (it replaces the first) sees the roster
+    roster = host.events["welcome"][0]["game"]["players"]
+    assert [p["nickname"] for p in roster] == ["Ada", "Churn0"]
+
+    # Once the game runs, leaving keeps the player in the results.
+    assert (await paced(host, "start_game"))["ok"]
+    await ada.wait("question_started")
+    assert (await paced(bob, "submit_answer", {"question_index": 0, "answer": 0}))["ok"]
+    assert await bob.call("leave") == {"ok": True}
+    assert (await paced(ada, "submit_answer", {"question_index": 0, "answer": 1}))["ok"]
+    await host.wait("question_ended")
+    assert (await paced(host, "next_question")) == {"ok": True, "finished": True}
+
+    results = await stored_results(user, game["game_id"])
+    assert sorted(p["nickname"] for p in results["players"]) == ["Ada", "Churn0"]

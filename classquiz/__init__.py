@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from classquiz.config import Settings
 from classquiz.cors import cors_middleware, csrf_middleware
 from classquiz.db.engine import connect_database, disconnect_database
-from classquiz.observability import metrics_handler, request_middleware
+from classquiz.observability import metrics_endpoint, request_middleware
 from classquiz.openapi import build_openapi
 from classquiz.routers import docs, games, health, quizzes, results, users
 from classquiz.routers import search as search_routes
@@ -20,6 +20,7 @@ from classquiz.routers import web as web_app
 from classquiz.routers.api import MAX_JSON_BODY
 from classquiz.runtime import SERVICES, build_services
 from classquiz.search import install_search
+from classquiz.security_headers import install_security_headers
 from classquiz.services.background import BackgroundWorkers
 from classquiz.socket_server.handlers import GameSocketHandlers
 from classquiz.socket_server.managers import LoopingAsyncManager, LoopingRedisManager
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         client_max_size=MAX_JSON_BODY,  # read_json relies on it
     )
     svc = build_services(settings, redis)
+    install_security_headers(app)
     app[SERVICES] = svc
     sio = create_socket_server(settings, client_manager=_client_manager(settings))
     sio.attach(app)
@@ -80,7 +82,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     for router in ROUTERS:
         router.install(app)
     docs.install(app, openapi_document())
-    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/metrics", metrics_endpoint(settings.metrics_token, settings.debug))
     web_app.install(app, settings.web_build_dir)  # last: its catch-all answers the rest
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Operations.
     log_level: str = "INFO"
     debug: bool = False
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is served
+    # in debug mode only (404 otherwise). See docs/operations.md.
+    metrics_token: str | None = Field(default=None, min_length=16)
     data_dir: str = ".classquiz-data"
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
@@ -103,6 +106,12 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`METRICS_TOKEN=` (as compose passes an unset variable) means no token."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxies")
     @classmethod

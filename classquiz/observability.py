@@ -8,6 +8,7 @@ attached to every log line written while the request is handled.
 from __future__ import annotations
 
 import contextvars
+import hmac
 import logging
 import re
 import sys
@@ -175,5 +176,27 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         request_id_var.reset(token)
 
 
-async def metrics_handler(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+def metrics_endpoint(token: str | None, debug: bool) -> Handler:
+    """The /metrics handler: with `METRICS_TOKEN` set, only `Bearer <token>` may scrape.
+
+    Without a token it is served only in debug mode and is a plain 404
+    otherwise, so a production server never shows its internals (game counts,
+    error rates, latencies) to anyone who finds the URL.
+    """
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def metrics_handler(request: web.Request) -> web.Response:
+        if expected is None and not debug:
+            raise web.HTTPNotFound()
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                raise ApiError(
+                    401,
+                    "not_authenticated",
+                    "send Authorization: Bearer <METRICS_TOKEN>",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return metrics_handler

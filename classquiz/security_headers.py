@@ -4,13 +4,30 @@ The web app (built by SvelteKit into `web/build`) starts from a small inline
 script in its `index.html`; rather than allowing inline scripts, the code that
 serves the build records the SHA-256 sources of those scripts in
 `app[CSP_SCRIPT_HASHES]`, and the policy allows exactly them.
+
+`install_security_headers` puts the headers on every response the app sends:
+JSON, pages, static files, errors and Socket.IO alike. HSTS is Caddy's job
+(see the Caddyfile), since only the TLS front knows the site is served over
+HTTPS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import aiohttp.web_response
 from aiohttp import web
+
+# What the `Server` header says: the product, never a version to look up exploits for.
+SERVER_NAME = "ClassQuiz"
+
+# The same on every response, whatever it is.
+FIXED_HEADERS = {
+    "X-Content-Type-Options": "nosniff",  # a JSON or text body is never run as a script
+    "Referrer-Policy": "same-origin",  # PINs and ids in our URLs stay on our site
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate CSP 2
+    "Server": SERVER_NAME,
+}
 
 # "'sha256-…'" sources of the inline scripts the served web app needs (filled at start).
 CSP_SCRIPT_HASHES: web.AppKey[list[str]] = web.AppKey("csp_script_hashes", list)
@@ -39,3 +56,24 @@ def content_security_policy(script_hashes: Iterable[str] = ()) -> str:
         "frame-ancestors": "'none'",
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def install_security_headers(app: web.Application) -> None:
+    """Add the security headers to every response `app` prepares.
+
+    A response-prepare signal rather than a middleware: it also sees responses
+    that never pass through the middleware chain's return value (static files,
+    Socket.IO's own answers, WebSocket upgrades). The script hashes are read
+    per response, because the web-app code fills them in at start-up.
+    """
+
+    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(FIXED_HEADERS)
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            request.app.get(CSP_SCRIPT_HASHES, [])
+        )
+
+    app.on_response_prepare.append(add_headers)
+    # aiohttp answers a request it cannot even parse (before any app code runs)
+    # with its own `Server: Python/x aiohttp/y` default; name the product only.
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]

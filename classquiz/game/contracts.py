@@ -5,9 +5,38 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-NameText = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+from classquiz.game.nicknames import normalize_nickname
+
+NAME_MAX = 40
+NameText = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX)]
+
+
+def _roster_name(entry: str) -> str:
+    """A roster entry is measured as players will be stored: after normalisation.
+
+    NFKC can turn one character into eighteen (U+FDFA), so a 40-character entry
+    could become a stored nickname of 720 characters, past the results column.
+    """
+    display = normalize_nickname(entry)  # refuses invisible and control characters
+    if not display:
+        raise ValueError("a roster name must have a visible character")
+    if len(display) > NAME_MAX:
+        raise ValueError(
+            f"a roster name may have at most {NAME_MAX} characters after normalisation"
+        )
+    return entry
+
+
+RosterName = Annotated[NameText, AfterValidator(_roster_name)]
 
 
 class NicknameSettings(BaseModel):
@@ -19,7 +48,7 @@ class NicknameSettings(BaseModel):
     charset: Literal["any", "letters_digits", "letters_digits_space"] = "any"
     filter_profanity: bool = True
     blocklist: list[NameText] = Field(default_factory=list, max_length=500)
-    roster: list[NameText] = Field(default_factory=list, max_length=10_000)
+    roster: list[RosterName] = Field(default_factory=list, max_length=10_000)
 
     @model_validator(mode="after")
     def _consistent(self) -> NicknameSettings:

@@ -13,6 +13,12 @@ and before the snapshot is parked. The script therefore marks the game in
 `{prefix}:results:unparked` in the same step, parking clears the mark, and the
 same leased pass sweeps marks older than a few seconds: it rebuilds the
 snapshot from the game's live state (still in Redis) and finishes it.
+
+Only an outage is worth retrying. A snapshot the database refuses for any other
+reason (a value too long for its column, a broken constraint, unreadable JSON)
+would fail the same way every 5 s forever; it is set aside instead, into the
+dead-letter hash `{prefix}:results:dead`, with an ERROR log line and the counter
+`classquiz_results_set_aside_total`, for a human to look at (docs/results.md).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ormar.databases.connection import DatabaseConnection
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from classquiz.db.engine import database as shared_database
@@ -51,6 +58,10 @@ log = logging.getLogger(__name__)
 SWEEP_AFTER_MS = 5_000
 # (pin, game id) -> the record of that finished game, or None when its live state is gone.
 RecordSource = Callable[[str, str], Awaitable[FinishedGame | None]]
+RESULTS_SET_ASIDE = Counter(
+    "classquiz_results_set_aside_total",
+    "Finished games whose results can never be stored, set aside in the dead-letter hash",
+)
 
 # Release / extend the lease only while it is still ours (compare, then act).
 _RELEASE = (
@@ -101,6 +112,7 @@ class ResultService:
         self.pending_key = f"{key_prefix}:results:pending"
         self.lease_key = f"{key_prefix}:results:retry-lease"
         self.unparked_key = unparked_key(key_prefix)
+        self.dead_letter_key = f"{key_prefix}:results:dead"
         self.lease_ms = lease_ms
         # Set by the wiring (runtime.build_services): how the sweeper rebuilds a record.
         self.finished_record: RecordSource | None = None
@@ -130,9 +142,17 @@ class ResultService:
         try:
             await self._store(final)
         except Exception as exc:
-            if not parked:
-                raise
-            self._log_failure(game_id, exc)
+            if store.is_unreachable(exc):
+                if not parked:
+                    raise
+                log.warning("database unreachable; results of game %s stay pending", game_id)
+                return False
+            try:
+                await self._set_aside(game_id, final.model_dump_json(), exc, mark)
+            except Exception:
+                if not parked:
+                    raise exc from None
+                log.exception("could not set game %s aside; it stays pending", game_id)
             return False
         with contextlib.suppress(Exception):  # else the retry pass will find it stored
             if parked:
@@ -150,12 +170,31 @@ class ResultService:
                 len(final.answers),
             )
 
-    @staticmethod
-    def _log_failure(game_id: str, exc: BaseException) -> None:
-        if store.is_unreachable(exc):
-            log.warning("database unreachable; results of game %s stay pending", game_id)
-        else:
-            log.error("storing game %s failed; it stays pending", game_id, exc_info=exc)
+    async def _set_aside(
+        self, game_id: str, raw: str | bytes, why: BaseException | str, mark: str | None = None
+    ) -> None:
+        """Move a snapshot that can never be stored out of the retry path, loudly.
+
+        Kept as it was (bytes for bytes) in the dead-letter hash, which has no TTL on
+        purpose: these are a class's results and only a human may drop them. It grows
+        by one entry per game the database refuses, and each such game is an ERROR
+        line and a counter step, so it cannot grow unnoticed.
+        """
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.dead_letter_key, game_id, raw)
+            pipe.hdel(self.pending_key, game_id)
+            if mark is not None:
+                pipe.zrem(self.unparked_key, mark)
+            await pipe.execute()
+        RESULTS_SET_ASIDE.inc()
+        # The error's class and first line only: no traceback that could carry row values.
+        reason = why if isinstance(why, str) else f"{type(why).__name__}: {_first_line(why)}"
+        log.error(
+            "the results of game %s can never be stored (%s); set aside in %s, not retried",
+            game_id,
+            reason,
+            self.dead_letter_key,
+        )
 
     async def pending_ids(self) -> list[str]:
         return [
@@ -182,14 +221,15 @@ class ResultService:
                 try:
                     final = FinishedGame.model_validate_json(raw)
                 except ValueError:
-                    log.error("unreadable pending results for game %s; left in Redis", game_id)
+                    await self._set_aside(game_id, raw, "unreadable snapshot")
                     continue
                 try:
                     written = await store.write_game(self.db, final)
                 except Exception as exc:
-                    self._log_failure(game_id, exc)
                     if store.is_unreachable(exc):
+                        log.warning("database unreachable; results stay pending")
                         break  # no use trying the others now
+                    await self._set_aside(game_id, raw, exc)
                     continue
                 await self.redis.hdel(self.pending_key, game_id)
                 stored += int(written)
@@ -362,6 +402,11 @@ class ResultService:
         answer_table = export.answer_table(answers, nicknames, texts)
         body = await asyncio.to_thread(export.to_xlsx, table, answer_table)
         return body, XLSX, name
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:limit] if text else ""
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

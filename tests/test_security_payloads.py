@@ -25,7 +25,6 @@ from tests.socketkit import Recorder
 
 DEPTH = 40
 HUGE = "x" * 60_000  # below MAX_MESSAGE_BYTES (65,536), far above every text bound
-BINARY = b"\x00\xff\xfe binary attachment"
 ANSWER_ERRORS = {
     "invalid_payload",
     "invalid_answer",
@@ -136,13 +135,13 @@ def assert_invalid(ack: Any, field: str | None, context: Any) -> None:
 
 # -- malformed payloads of every event -----------------------------------------------------------
 
-TOP_LEVEL = [1, -1.5, "start", True, [1, 2], BINARY, deep(), [deep_object()]]
+# No binary attachments here: a binary packet closes the connection (test_audit_socket_binary.py).
+TOP_LEVEL = [1, -1.5, "start", True, [1, 2], deep(), [deep_object()]]
 EXTRA = [
     {"unexpected": 1},
     {"unexpected": HUGE},
     {"unexpected": deep()},
     {"unexpected": deep_object()},
-    {"unexpected": BINARY},
     {"unexpected": None},
 ]
 FIELDS: dict[str, list[tuple[Any, str]]] = {
@@ -248,17 +247,37 @@ async def test_every_player_event_refuses_malformed_payloads(table: Table) -> No
     assert ack["ok"] is True and isinstance(ack["received_at_ms"], int), ack
 
 
-async def test_binary_attachments_are_not_text_answers(payload_server: tuple[str, str]) -> None:
-    """Binary data must not slip past the text bound of 200 characters by being bytes."""
+async def test_binary_attachments_close_the_connection(payload_server: tuple[str, str]) -> None:
+    """Binary data is no answer: a client library sending bytes loses its connection.
+
+    (Audit finding 1: the server never buffers binary attachments; the raw-frame cases
+    and the memory measurement are in test_audit_socket_binary.py.)
+    """
     url, token = payload_server
     async with ClientSession(url) as http:
         table = await Table(url, http, token).setup(questions=[3])  # a text question
         try:
             assert (await table.host.call("start_game"))["ok"]
             await table.ada.wait("question_started")
-            for answer in (b"x" * 500, b"Paris", BINARY, [BINARY]):
-                ack = await table.ada.call("submit_answer", {"question_index": 0, "answer": answer})
-                assert_invalid(ack, "answer", answer[:10])
+            player_id = table.ada_welcome["player"]["player_id"]
+            for answer in (b"Paris", [b"\x00\xff"]):
+                client = table.ada
+                seen = len(table.host.events["player_status"])
+                await client.client.emit("submit_answer", {"question_index": 0, "answer": answer})
+                for _ in range(40):
+                    if not client.client.connected:
+                        break
+                    await asyncio.sleep(0.05)
+                assert not client.client.connected, answer
+                status = await table.host.wait("player_status", count=seen + 1)
+                assert status == {"player_id": player_id, "connected": False}
+                table.clients.remove(client)
+                table.ada = await table.connect(
+                    {"player_token": table.ada_welcome["player"]["player_token"]}
+                )
+                back = await table.host.wait("player_status", count=seen + 2)
+                assert back == {"player_id": player_id, "connected": True}
+            assert table.bob.client.connected and table.host.client.connected
             ack = await table.ada.call("submit_answer", {"question_index": 0, "answer": "y" * 200})
             assert ack["ok"] is True, ack
         finally:
@@ -267,7 +286,7 @@ async def test_binary_attachments_are_not_text_answers(payload_server: tuple[str
 
 async def test_a_payload_that_is_not_an_object_names_the_payload(table: Table) -> None:
     for event in ("submit_answer", "reroll_nickname", "leave"):
-        for payload in (1, "x", [1], BINARY, deep()):
+        for payload in (1, "x", [1], deep()):
             ack = await table.ada.call(event, payload)
             assert_invalid(ack, "payload", payload)
     await table.healthy()
@@ -330,11 +349,9 @@ async def test_undecodable_packets_leave_the_connection_working(table: Table) ->
         "424{}",  # an event that is no list
         "42",  # no data at all
         "47[]",  # unknown packet type
-        '45-["submit_answer",{"_placeholder":true,"num":0}]',  # broken binary header
     ]
     for packet in garbage:
         await raw.ws.send_str(packet)
-    await raw.ws.send_bytes(b"\x04\xff\x00")  # a stray binary frame
     await raw.ws.send_str('429["get_leaderboard",{}]')
     for ack_id in (1, 2, 3):  # what asked for an ack gets one
         assert_invalid(await raw.ack(ack_id), None, garbage[ack_id - 1])
@@ -427,9 +444,8 @@ ANSWERS = st.one_of(
     st.text(max_size=230),
     st.lists(st.integers(min_value=-2, max_value=8), max_size=8),
     st.lists(INTS, max_size=60),
-    st.binary(max_size=300),
     JSON_VALUES,
-)
+)  # no bytes: a binary attachment closes the connection (test_audit_socket_binary.py)
 SUBMISSIONS = st.one_of(
     st.fixed_dictionaries(
         {"question_index": st.integers(min_value=-2, max_value=8), "answer": ANSWERS}
@@ -440,7 +456,6 @@ SUBMISSIONS = st.one_of(
     ),
     st.fixed_dictionaries({"question_index": JSON_VALUES, "answer": JSON_VALUES}),
     JSON_VALUES,
-    st.binary(max_size=50),
 )
 
 

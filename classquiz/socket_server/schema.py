@@ -217,7 +217,8 @@ def build_asyncapi(version: str | None = None) -> dict[str, Any]:
                 "server's pydantic models (python -m classquiz schema). This document "
                 "describes the server: `receive` operations are the events a client emits, "
                 "each acknowledged by its `reply`; `send` operations are the events a client "
-                "listens for. Every event carries one JSON object as its only argument. "
+                "listens for. Every event carries one JSON object as its only argument; "
+                "a connection that sends a binary frame or attachment is closed. "
                 "Explained for client developers in docs/protocol.md."
             ),
         },

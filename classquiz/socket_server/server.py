@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ from socketio import packet
 from classquiz.config import Settings
 from classquiz.socket_server.managers import disable_websocket_compression
 
+log = logging.getLogger(__name__)
 HANDSHAKE_TIMEOUT_S = 10.0
 
 
@@ -51,12 +53,23 @@ class GuardedAsyncServer(socketio.AsyncServer):
         return result
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> Any:
-        """Answer an undecodable event that asked for an ack with `invalid_payload`.
+        """Close binary senders; answer an undecodable event that asked for an ack.
+
+        Our protocol is JSON only, so a binary frame or a BINARY_EVENT/BINARY_ACK
+        header can only come from a broken or hostile client. python-socketio
+        would keep every frame after such a header until the count it announces
+        (up to a million) has arrived, outside any event or size limit; instead
+        the connection is closed at once and nothing is kept.
 
         python-socketio drops a packet whose JSON does not parse (or nests too
         deep for the decoder) before reading its ack id, leaving the client
         waiting; the connection itself is kept (SPEC §2).
         """
+        if is_binary_packet(data):
+            self._binary_packet.pop(eio_sid, None)
+            log.warning("closed a Socket.IO connection that sent binary data")
+            await self._close_transport(eio_sid)
+            return None
         try:
             return await super()._handle_eio_message(eio_sid, data)
         except ValueError:
@@ -79,12 +92,24 @@ class GuardedAsyncServer(socketio.AsyncServer):
         if eio_sid not in self.environ:
             return  # already gone
         if self.manager.sid_from_eio_sid(eio_sid, "/") is None:
-            transport = self.eio.sockets.get(eio_sid)
-            await self.eio.disconnect(eio_sid)
-            if transport is not None:
-                # Wake the WebSocket writer so it closes the connection now, even if
-                # the client ignores the Engine.IO close packet.
-                await transport.queue.put(None)
+            await self._close_transport(eio_sid)
+
+    async def _close_transport(self, eio_sid: str) -> None:
+        """End an Engine.IO session and its connection now (a no-op when it is gone)."""
+        transport = self.eio.sockets.get(eio_sid)
+        if transport is None or transport.closed:
+            return
+        await self.eio.disconnect(eio_sid)
+        # Wake the WebSocket writer so it closes the connection now, even if
+        # the client ignores the Engine.IO close packet.
+        await transport.queue.put(None)
+
+
+def is_binary_packet(data: Any) -> bool:
+    """A binary Engine.IO frame, or a Socket.IO BINARY_EVENT (5) / BINARY_ACK (6) header."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return True
+    return isinstance(data, str) and data[:1] in ("5", "6")
 
 
 _EVENT_HEAD = re.compile(r"^2(?:(/[^,]*),)?(\d{1,15})")

@@ -17,11 +17,9 @@ from typing import Any
 
 import better_profanity
 
+from classquiz.game.invisible import has_invisible
+
 _SPACES = re.compile(r"\s+")
-# Format characters (Cf) cover zero-width and bidirectional controls; Cc control
-# characters, Co private use, Cs surrogates and Cn unassigned code points are refused too.
-_REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn"}
-_INVISIBLE_EXTRA = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}  # fillers that render blank
 
 
 class NicknameRefused(ValueError):
@@ -70,13 +68,10 @@ def normalize_nickname(raw: str) -> str:
     if not isinstance(raw, str):
         raise NicknameRefused("nickname_invalid", "the nickname must be text")
     text = unicodedata.normalize("NFKC", raw)
-    for char in text:
-        if char in ("\t", "\n", "\r") or char == " ":
-            continue
-        if unicodedata.category(char) in _REFUSED_CATEGORIES or char in _INVISIBLE_EXTRA:
-            raise NicknameRefused(
-                "nickname_invalid", "the nickname contains invisible or control characters"
-            )
+    if has_invisible(text):
+        raise NicknameRefused(
+            "nickname_invalid", "the nickname contains invisible or control characters"
+        )
     return _SPACES.sub(" ", text).strip()
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from classquiz.game.invisible import has_invisible
+
 MAX_TEXT_ANSWER = 200
 GRACE_MS = 250
 STREAK_BONUS_STEP = 100
@@ -78,6 +80,10 @@ def grade(question: dict[str, Any], answer: Any) -> Graded:
             raise InvalidAnswer("the answer must be text")
         if len(answer) > MAX_TEXT_ANSWER:
             raise InvalidAnswer(f"the answer is longer than {MAX_TEXT_ANSWER} characters")
+        if has_invisible(unicodedata.normalize("NFKC", answer)):
+            # Shown to every player in `question_ended` (audit finding 14): the
+            # nickname rule applies, so no bidi overrides, zero-widths or NULs.
+            raise InvalidAnswer("the answer contains invisible or control characters")
         normalized = normalize_text(answer)
         if not normalized:
             raise InvalidAnswer("the answer is empty")

@@ -130,13 +130,53 @@ def test_blocklist_after_normalisation_and_case_folding() -> None:
     for raw in ("Voldemort", "VOLDEMORT", "  voldemort ", "Ｖｏｌｄｅｍｏｒｔ", "mr smith"):
         assert refused(raw, policy) == "nickname_not_allowed"
     assert accept_nickname("Harry", policy) == "Harry"
-    assert accept_nickname("Voldemort2", policy) == "Voldemort2"
+    # a blocked word is refused inside a longer name too (audit finding 16)
+    assert refused("Voldemort2", policy) == "nickname_not_allowed"
 
 
 def test_blocklist_catches_spacing_tricks() -> None:
     policy = NicknamePolicy(blocklist=("bad",), filter_profanity=False)
     for raw in ("b.a.d", "B A D", "b-a-d", "b_a_d", "b*a*d"):
         assert refused(raw, policy) == "nickname_not_allowed", raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "xxBadWordxx",
+        "badword",
+        "BADWORD",
+        "TheBadWord",
+        "badword99",
+        "Ｂａｄｗｏｒｄ",  # full width
+        "xx b.a.d.w.o.r.d xx",  # separators
+        "Bad Word",
+        "bad_word_",
+        "b4dw0rd",  # look-alikes
+        "8adword".replace("8", "b"),
+        "bädwörd",  # accents
+        "baaadwooord",  # repeated letters
+        "my-BAD-w0rd!",
+    ],
+)
+def test_a_blocked_word_is_refused_inside_a_name(raw: str) -> None:
+    """Audit finding 16: the host's blocklist bans a word anywhere in the canonical name."""
+    policy = NicknamePolicy(blocklist=("badword",), filter_profanity=False)
+    assert refused(raw, policy) == "nickname_not_allowed", raw
+
+
+@pytest.mark.parametrize("name", ["Bad", "Word", "Wordsmith", "Badger", "Ada", "bad wolf"])
+def test_names_without_the_blocked_word_pass(name: str) -> None:
+    policy = NicknamePolicy(blocklist=("badword", "  ", "..."), filter_profanity=False)
+    assert accept_nickname(name, policy) == name
+
+
+def test_a_blocklist_of_several_words_and_spellings() -> None:
+    policy = NicknamePolicy(blocklist=("Mr Smith", "Ｊｏｈｎｎｙ", "x.y.z"), filter_profanity=False)
+    for raw in ("ImMrSmith", "mr.smith.fan", "johnny5", "JOHNNY B", "aXYZb"):
+        assert refused(raw, policy) == "nickname_not_allowed", raw
+    for raw in ("Mr Jones", "John", "x y"):
+        assert accept_nickname(raw, policy) == raw
 
 
 @pytest.mark.parametrize(
@@ -409,6 +449,13 @@ async def test_blocklist_and_profanity_over_sockets(user: ApiUser, sockets: Sock
         assert error["message"] != error["code"]
     _, welcome = await sockets.join(pin, "Harry")
     assert welcome["player"]["nickname"] == "Harry"
+
+    blocked = await make_game(user, {"nicknames": {"blocklist": ["badword"]}})
+    for nickname in ("xxBadWordxx", "the b4d w0rd", "ＢＡＤＷＯＲＤ1"):
+        error = await sockets.refusal(blocked["pin"], nickname)
+        assert error["code"] == "nickname_not_allowed", (nickname, error)
+    _, welcome = await sockets.join(blocked["pin"], "Badger")
+    assert welcome["player"]["nickname"] == "Badger"
 
     relaxed = await make_game(user, {"nicknames": {"filter_profanity": False}})
     _, welcome = await sockets.join(relaxed["pin"], "sh1t")

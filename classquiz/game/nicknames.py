@@ -57,10 +57,20 @@ class NicknamePolicy:
         return {nickname_key(normalize_nickname(name)): name for name in self.roster}
 
     @functools.cached_property
-    def blocked(self) -> tuple[frozenset[str], frozenset[str]]:
-        """(keys, squashed keys) of the host's blocklist."""
-        keys = frozenset(nickname_key(normalize_nickname(word)) for word in self.blocklist)
-        return keys, frozenset(filter(None, (_squash(key) for key in keys)))
+    def blocked(self) -> tuple[str, ...]:
+        """The host's blocked words in blocklist form (computed once per game, not per join).
+
+        Words with nothing left in that form (only separators) are dropped: as an
+        empty substring they would refuse every name.
+        """
+        return tuple(sorted({form for form in map(_blocklist_form, self.blocklist) if form}))
+
+    def is_blocked(self, display: str) -> bool:
+        """Whether a blocked word occurs anywhere in `display` (compared in blocklist form)."""
+        if not self.blocked:
+            return False
+        form = _blocklist_form(display)
+        return any(word in form for word in self.blocked)
 
 
 def normalize_nickname(raw: str) -> str:
@@ -120,9 +130,7 @@ def accept_nickname(raw: Any, policy: NicknamePolicy, attempt: int = 0) -> str:
             raise NicknameRefused("nickname_not_allowed", "this name is not on the class list")
         return normalize_nickname(match)
     check_form(display, policy)
-    key = nickname_key(display)
-    blocked_keys, blocked_squashed = policy.blocked
-    if key in blocked_keys or _squash(key) in blocked_squashed:
+    if policy.is_blocked(display):
         raise NicknameRefused("nickname_not_allowed", "this nickname is not allowed in this game")
     if policy.filter_profanity and is_profane(display):
         raise NicknameRefused("nickname_not_allowed", "please choose a friendlier nickname")
@@ -155,6 +163,19 @@ _WILDCARDS = {"*": "[aeiou]", "@": "[ao]"}  # "f*ck", "@ss"
 
 def _squash(text: str) -> str:
     return re.sub(r"[\W_]+", "", text)
+
+
+def _blocklist_form(text: str) -> str:
+    """What the host's blocklist compares: a name with every profanity trick undone.
+
+    NFKC (width, ligatures), then the canonical form of the profanity filter
+    (case folded, accents stripped, look-alikes mapped), separators removed and
+    repeated letters collapsed. A blocked word is refused wherever its form
+    occurs inside a name's form: teachers block a word, not one exact name
+    (audit finding 16), so "xxBadWordxx" and "b4d.w0rd" are refused for "badword".
+    """
+    canonical = _canonical(unicodedata.normalize("NFKC", text))
+    return _REPEATS.sub(r"\1", _squash(canonical))
 
 
 def _strip_marks(text: str) -> str:

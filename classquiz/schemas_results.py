@@ -13,8 +13,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 
-class GameInfoOut(BaseModel):
-    """A stored game, as listed by GET /results and heading GET /results/{id}."""
+class FinishedGameOut(BaseModel):
+    """A stored game, as listed by GET /results and heading GET /results/{id}.
+
+    Not `GameInfoOut`: that name is the live game a PIN leads to
+    (`classquiz.game.contracts`); two models with one name made the OpenAPI
+    schema names ambiguous.
+    """
 
     game_id: uuid.UUID
     quiz_id: uuid.UUID
@@ -51,7 +56,7 @@ class QuestionStatsOut(BaseModel):
 
 
 class GameStatsOut(BaseModel):
-    game: GameInfoOut
+    game: FinishedGameOut
     players: list[PlayerStatsOut] = Field(description="ordered by rank")
     questions: list[QuestionStatsOut]
     hardest_question: int | None = Field(

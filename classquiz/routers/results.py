@@ -10,7 +10,7 @@ from classquiz.routers.api import ApiRouter, parse_uuid
 from classquiz.routers.auth import bearer_token, require_session
 from classquiz.runtime import services
 from classquiz.schemas import Page, PageQuery
-from classquiz.schemas_results import ExportQuery, GameInfoOut, GameStatsOut, PlayerResultOut
+from classquiz.schemas_results import ExportQuery, FinishedGameOut, GameStatsOut, PlayerResultOut
 from classquiz.services.results import XLSX
 
 router = ApiRouter(prefix="/api/v1/results", tags=("results",))
@@ -21,11 +21,11 @@ router = ApiRouter(prefix="/api/v1/results", tags=("results",))
     "",
     summary="List the games you hosted that have finished, newest first",
     query=PageQuery,
-    response=Page[GameInfoOut],
+    response=Page[FinishedGameOut],
     auth="user",
     errors=(401, 422),
 )
-async def list_results(request: web.Request, query: PageQuery) -> Page[GameInfoOut]:
+async def list_results(request: web.Request, query: PageQuery) -> Page[FinishedGameOut]:
     session = await require_session(request)
     return await services(request).results.list_finished(session.user.id, query.limit, query.offset)
 

@@ -41,7 +41,7 @@ from classquiz.game.final import FinishedGame
 from classquiz.game.keys import unparked_key, unparked_member
 from classquiz.schemas import Page
 from classquiz.schemas_results import (
-    GameInfoOut,
+    FinishedGameOut,
     GameStatsOut,
     PlayerAnswerOut,
     PlayerResultOut,
@@ -73,8 +73,8 @@ _EXTEND = (
 )
 
 
-def _game_info(row: Any) -> GameInfoOut:
-    return GameInfoOut(
+def _game_info(row: Any) -> FinishedGameOut:
+    return FinishedGameOut(
         game_id=row.id,
         quiz_id=row.quiz_id,
         title=row.title,
@@ -299,9 +299,9 @@ class ResultService:
 
     async def list_finished(
         self, owner_id: uuid.UUID, limit: int, offset: int
-    ) -> Page[GameInfoOut]:
+    ) -> Page[FinishedGameOut]:
         rows, total = await store.list_games(self.db, owner_id, limit, offset)
-        return Page[GameInfoOut](
+        return Page[FinishedGameOut](
             items=[_game_info(r) for r in rows], total=total, limit=limit, offset=offset
         )
 

@@ -6,12 +6,24 @@
 #   docker run --rm -p 8000:8000 -e SECRET_KEY=... -e DATABASE_URL=... -e REDIS_URL=... classquiz
 #
 # Dependencies come from Pipfile.lock only (exact versions, every file checked
-# against its hash); the dev packages (pytest, ruff, ...) are left out.
+# against its hash); the dev packages (pytest, ruff, ...) are left out. The web app
+# is built from web/package-lock.json in a Node stage; the runtime image gets only
+# its static files (no Node).
 # See docs/operations.md for the settings and the docker-compose.yml deployment.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- stage 1: resolve the lock file into a virtualenv --------------------------
+# --- stage 1: build the web app (web/ → web/build); Node stays in this stage ----
+FROM ${NODE_IMAGE} AS web
+
+WORKDIR /src
+# The same script as scripts/run and CI: `npm ci` from the lock, then the build.
+COPY scripts/build-web ./scripts/build-web
+COPY web/ ./web/
+RUN scripts/build-web
+
+# --- stage 2: resolve the lock file into a virtualenv --------------------------
 FROM ${PYTHON_IMAGE} AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -32,7 +44,7 @@ RUN pipenv requirements --hash > requirements.txt \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install --require-hashes --no-deps -r requirements.txt
 
-# --- stage 2: runtime --------------------------------------------------------
+# --- stage 3: runtime --------------------------------------------------------
 FROM ${PYTHON_IMAGE}
 
 LABEL org.opencontainers.image.title="ClassQuiz server" \
@@ -57,6 +69,8 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY classquiz/ ./classquiz/
 RUN python -m compileall -q classquiz
+# The built web app (static files only), where the server looks by default (web/build).
+COPY --from=web /src/web/build ./web/build
 
 USER classquiz:classquiz
 EXPOSE 8000

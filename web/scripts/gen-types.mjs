@@ -34,12 +34,18 @@ function python() {
 }
 
 function contract(command) {
-	const text = execFileSync(python(), ['-m', 'classquiz', command], {
-		cwd: repoDir,
-		encoding: 'utf8',
-		maxBuffer: 64 * 1024 * 1024
-	});
-	return JSON.parse(text);
+	try {
+		const text = execFileSync(python(), ['-m', 'classquiz', command], {
+			cwd: repoDir,
+			encoding: 'utf8',
+			maxBuffer: 64 * 1024 * 1024,
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		return JSON.parse(text);
+	} catch (err) {
+		console.error(`gen-types: \`${python()} -m classquiz ${command}\` failed:\n${err.stderr ?? err.message}`);
+		process.exit(1);
+	}
 }
 
 async function restTypes() {
@@ -138,8 +144,9 @@ async function socketTypes() {
 	return `${HEADER}\n${types}\n${eventMaps(doc)}`;
 }
 
+// Both are made before either is written, so a failure leaves no half-updated pair.
+const files = { 'openapi.ts': await restTypes(), 'socket.ts': await socketTypes() };
 const out = outDir();
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'openapi.ts'), await restTypes());
-writeFileSync(join(out, 'socket.ts'), await socketTypes());
+for (const [name, text] of Object.entries(files)) writeFileSync(join(out, name), text);
 console.log(`generated openapi.ts and socket.ts in ${out}`);

@@ -163,7 +163,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm the TOTP secret with a code */
+        /** Confirm the TOTP secret with a code; returns ten backup codes, shown only once */
         post: operations["totp_enable"];
         delete?: never;
         options?: never;
@@ -180,8 +180,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn the TOTP second factor off */
+        /** Turn the TOTP second factor off (a TOTP code or a backup code) */
         post: operations["totp_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/totp/backup-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace all backup codes with ten new ones, shown only once (a TOTP or backup code) */
+        post: operations["totp_backup_codes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -380,6 +397,14 @@ export interface components {
              */
             name: string;
         };
+        /** BackupCodesOut */
+        BackupCodesOut: {
+            /**
+             * Backup Codes
+             * @description ten one-time codes, each usable once instead of a TOTP code; shown only here
+             */
+            backup_codes: string[];
+        };
         /** ChoiceIn */
         ChoiceIn: {
             /** Text */
@@ -417,6 +442,41 @@ export interface components {
              */
             format: "csv" | "xlsx";
         };
+        /**
+         * FinishedGameOut
+         * @description A stored game, as listed by GET /results and heading GET /results/{id}.
+         *
+         *     Not `GameInfoOut`: that name is the live game a PIN leads to
+         *     (`classquiz.game.contracts`); two models with one name made the OpenAPI
+         *     schema names ambiguous.
+         */
+        FinishedGameOut: {
+            /**
+             * Game Id
+             * Format: uuid
+             */
+            game_id: string;
+            /**
+             * Quiz Id
+             * Format: uuid
+             */
+            quiz_id: string;
+            /** Title */
+            title: string;
+            /** Pin */
+            pin: string;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Finished At
+             * Format: date-time
+             */
+            finished_at: string;
+            /** Players Count */
+            players_count: number;
+            /** Question Count */
+            question_count: number;
+        };
         /** GameCreateIn */
         GameCreateIn: {
             /**
@@ -439,6 +499,23 @@ export interface components {
             host_token: string;
             /** Join Url */
             join_url: string;
+        };
+        /** GameInfoOut */
+        GameInfoOut: {
+            /** Pin */
+            pin: string;
+            /** Title */
+            title: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "lobby" | "question" | "reveal" | "finished";
+            /** Accepting Players */
+            accepting_players: boolean;
+            /** Requires Password */
+            requires_password: boolean;
+            nicknames: components["schemas"]["NicknameRulesOut"];
         };
         /** GameSettings */
         GameSettings: {
@@ -481,7 +558,7 @@ export interface components {
         };
         /** GameStatsOut */
         GameStatsOut: {
-            game: components["schemas"]["classquiz__schemas_results__GameInfoOut"];
+            game: components["schemas"]["FinishedGameOut"];
             /**
              * Players
              * @description ordered by rank
@@ -589,10 +666,10 @@ export interface components {
              */
             offset: number;
         };
-        /** Page[GameInfoOut] */
-        Page_GameInfoOut_: {
+        /** Page[FinishedGameOut] */
+        Page_FinishedGameOut_: {
             /** Items */
-            items: components["schemas"]["classquiz__schemas_results__GameInfoOut"][];
+            items: components["schemas"]["FinishedGameOut"][];
             /** Total */
             total: number;
             /** Limit */
@@ -957,6 +1034,20 @@ export interface components {
             /** Code */
             code: string;
         };
+        /** TotpEnabledOut */
+        TotpEnabledOut: {
+            /**
+             * Backup Codes
+             * @description ten one-time codes, each usable once instead of a TOTP code; shown only here
+             */
+            backup_codes: string[];
+            /**
+             * Ok
+             * @default true
+             * @constant
+             */
+            ok: true;
+        };
         /** TotpSetupOut */
         TotpSetupOut: {
             /** Secret */
@@ -982,54 +1073,6 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-        };
-        /** GameInfoOut */
-        classquiz__game__contracts__GameInfoOut: {
-            /** Pin */
-            pin: string;
-            /** Title */
-            title: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "lobby" | "question" | "reveal" | "finished";
-            /** Accepting Players */
-            accepting_players: boolean;
-            /** Requires Password */
-            requires_password: boolean;
-            nicknames: components["schemas"]["NicknameRulesOut"];
-        };
-        /**
-         * GameInfoOut
-         * @description A stored game, as listed by GET /results and heading GET /results/{id}.
-         */
-        classquiz__schemas_results__GameInfoOut: {
-            /**
-             * Game Id
-             * Format: uuid
-             */
-            game_id: string;
-            /**
-             * Quiz Id
-             * Format: uuid
-             */
-            quiz_id: string;
-            /** Title */
-            title: string;
-            /** Pin */
-            pin: string;
-            /** Started At */
-            started_at: string | null;
-            /**
-             * Finished At
-             * Format: date-time
-             */
-            finished_at: string;
-            /** Players Count */
-            players_count: number;
-            /** Question Count */
-            question_count: number;
         };
         /** ApiKeyOut */
         ApiKeyOut: {
@@ -1141,6 +1184,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1425,7 +1477,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OkOut"];
+                    "application/json": components["schemas"]["TotpEnabledOut"];
                 };
             };
             /** @description Bad request */
@@ -1448,6 +1500,24 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1499,6 +1569,93 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    totp_backup_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpCodeIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupCodesOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1771,8 +1928,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1799,7 +1974,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["classquiz__game__contracts__GameInfoOut"];
+                    "application/json": components["schemas"]["GameInfoOut"];
                 };
             };
             /** @description Not found */
@@ -1840,7 +2015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_GameInfoOut_"];
+                    "application/json": components["schemas"]["Page_FinishedGameOut_"];
                 };
             };
             /** @description Not authenticated */

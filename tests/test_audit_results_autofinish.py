@@ -20,6 +20,8 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
+from classquiz.game.keys import GameKeys
+from classquiz.runtime import SERVICES
 from tests.conftest import ApiUser, register_user, separate_app
 from tests.socketkit import Recorder
 
@@ -236,5 +238,49 @@ async def test_host_gone_mid_game_and_back_in_time_keeps_the_game(
                 stored_rows, storage["database_url"], table.game["game_id"]
             )
             assert rows == (1, 2, 2), rows
+        finally:
+            await table.close()
+
+
+async def test_a_started_game_is_finished_before_its_keys_expire(
+    auto_finish_app: AppFactory, storage: dict[str, str], redis_client: Redis
+) -> None:
+    """The safety net under both settings (here both off): a game nobody finishes, with
+    the host still connected (as when the host's process died with its socket), is
+    finished before its Redis keys expire. The timer's due instant is checked against
+    the keys' real TTL; then it is moved to now, standing in for the hours in between."""
+    ttl_s = 3600
+    async with (
+        auto_finish_app(
+            auto_finish_without_host_s=0, auto_finish_after_last_reveal_s=0, game_ttl_s=ttl_s
+        ) as app,
+        ClientSession(app.make_url("")) as http,
+    ):
+        table = await open_table(app, http, questions=2)
+        try:
+            assert table.host is not None
+            assert (await table.host.call("start_game"))["ok"]
+            opened = await table.players[0].wait("question_started")
+            await table.play(0)
+            prefix = app.app[SERVICES].settings.redis_prefix
+            timers = await redis_client.zrange(f"{prefix}:auto-finish", 0, -1, withscores=True)
+            member = f"{table.game['pin']}:{table.game['game_id']}:expiring".encode()
+            assert [m for m, _ in timers] == [member], timers
+            due_ms = int(timers[0][1])
+            assert due_ms == opened["opens_at_ms"] + ttl_s * 1000 - ttl_s * 100  # a tenth early
+            game_key = GameKeys(prefix, table.game["pin"]).game
+            expires_in_ms = await redis_client.pttl(game_key)
+            seconds, micros = await redis_client.time()
+            now_ms = int(seconds) * 1000 + int(micros) // 1000
+            assert now_ms + expires_in_ms > due_ms + 300_000, "fires too late to save the game"
+            await asyncio.sleep(2)
+            assert await game_status(app, http, table.game["pin"]) == "reveal"
+
+            await redis_client.zadd(f"{prefix}:auto-finish", {member: now_ms})  # hours later
+            for p in table.players:
+                await p.wait("game_finished", timeout=8)
+            stored = await wait_stored(table, timeout=8)
+            assert [q["answered"] for q in stored["questions"]] == [2, 0]
+            assert await redis_client.zcard(f"{prefix}:auto-finish") == 0
         finally:
             await table.close()

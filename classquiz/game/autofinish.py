@@ -4,7 +4,10 @@ Two ways a game is abandoned: its host has had no socket for a set time (the
 teacher closed the tab), or it has sat in the reveal of its LAST question for a
 set time (the host screen is open but nobody ends the game). Either way the
 game would otherwise sit until its Redis keys expire, and its results would
-never be stored.
+never be stored. A third timer is the safety net under both: a started game is
+finished shortly before its keys would expire, whatever else happened (the
+host's process died with the host's socket, so no disconnect was ever seen; or
+both settings are off).
 
 A timer is one member `pin:game_id:reason` of a sorted set scored by its due
 instant (Redis' clock). Timers are fired by the process holding the deadline
@@ -24,10 +27,20 @@ from redis.asyncio import Redis
 
 from classquiz.game.keys import auto_finish_key
 
-Reason = Literal["host_gone", "idle_after_last"]
+Reason = Literal["host_gone", "idle_after_last", "expiring"]
 HOST_GONE: Reason = "host_gone"
 IDLE_AFTER_LAST: Reason = "idle_after_last"
-_REASONS: frozenset[str] = frozenset({HOST_GONE, IDLE_AFTER_LAST})
+EXPIRING: Reason = "expiring"
+_REASONS: frozenset[str] = frozenset({HOST_GONE, IDLE_AFTER_LAST, EXPIRING})
+# How long before a game's keys expire the safety net finishes it (at most).
+EXPIRY_MARGIN_MS = 10 * 60 * 1000
+
+
+def before_expiry(touched_at_ms: int, ttl_s: int) -> int:
+    """When to finish a game whose keys were last given `ttl_s` at `touched_at_ms`:
+    a tenth of the lifetime (at most EXPIRY_MARGIN_MS) before they expire."""
+    ttl_ms = ttl_s * 1000
+    return touched_at_ms + ttl_ms - min(EXPIRY_MARGIN_MS, ttl_ms // 10)
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,8 @@ def still_abandoned(timer: Timer, meta: dict[str, str] | None) -> bool:
     status = meta.get("status")
     if timer.reason == HOST_GONE:
         return status in ("question", "reveal") and not meta.get("host_sid")
+    if timer.reason == EXPIRING:
+        return status in ("question", "reveal")
     last = int(meta.get("qcount", 0)) - 1
     return status == "reveal" and int(meta.get("qi", -1)) >= last
 

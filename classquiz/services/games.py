@@ -23,10 +23,12 @@ from classquiz.db.models import User
 from classquiz.errors import ApiError
 from classquiz.faults import fault_point
 from classquiz.game.autofinish import (
+    EXPIRING,
     HOST_GONE,
     IDLE_AFTER_LAST,
     AutoFinishTimers,
     Timer,
+    before_expiry,
     still_abandoned,
 )
 from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
@@ -316,6 +318,9 @@ class GameService:
             },
         )
         self._spawn(self.store.touch(game.pin, game.question_count))
+        # The safety net: finished before the keys this open just refreshed expire.
+        expiring = Timer(game.pin, game.game_id, EXPIRING)
+        await self.auto_finish.arm(expiring, before_expiry(opens_at, self.store.ttl_s))
 
     async def close_question(self, pin: str, qi: int) -> bool:
         """End question `qi` if it is still open; True if this call ended it."""

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # Argon2id hashes computed at once per process, for new passwords and, separately,
     # for logins (each takes 64 MiB and ~0.2 s of a core).
     password_hash_concurrency: int = Field(default=2, ge=1)
+    # Wrong one-time codes (TOTP or backup) per account within the window, after which
+    # every code check of that account is refused for the same time.
+    totp_rate_limit_failures: int = Field(default=5, ge=1)
+    totp_rate_limit_window_s: int = Field(default=5 * 60, ge=1)
     socket_events_per_s: int = Field(default=10, ge=1)
     socket_events_drop_per_s: int = Field(default=50, ge=1)
 

@@ -21,6 +21,7 @@ from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.results import ResultService
 from classquiz.services.rooms import RoomService
 from classquiz.services.tokens import TokenSigner
+from classquiz.services.totp import TotpService
 from classquiz.services.users import UserService
 
 if TYPE_CHECKING:
@@ -88,6 +89,19 @@ def build_services(settings: Settings, redis: Redis) -> Services:
             settings.redis_prefix,
             settings.token_expiry_s,
             Passwords(settings.password_hash_concurrency),
+            TotpService(
+                redis,
+                settings.redis_prefix,
+                settings.secret_key,
+                FailureLimiter(
+                    redis,
+                    settings.redis_prefix,
+                    settings.totp_rate_limit_failures,
+                    settings.totp_rate_limit_window_s,
+                    settings.totp_rate_limit_window_s,
+                    scope="totp",
+                ),
+            ),
         ),
         quizzes=quizzes,
         results=results,

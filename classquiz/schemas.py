@@ -223,10 +223,19 @@ class RegisterIn(Contract):
     password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
 
 
+# A TOTP code (six digits) or a backup code (`k3x7q-m2rtd`, any case, dash optional).
+OneTimeCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$"
+    ),
+]
+
+
 class LoginIn(Contract):
     login: Annotated[Trimmed, StringConstraints(min_length=1, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    totp: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    totp: OneTimeCode | None = None
 
 
 class UserOut(BaseModel):
@@ -265,7 +274,17 @@ class TotpSetupOut(BaseModel):
 
 
 class TotpCodeIn(Contract):
-    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    code: OneTimeCode
+
+
+class BackupCodesOut(BaseModel):
+    backup_codes: list[str] = Field(
+        description="ten one-time codes, each usable once instead of a TOTP code; shown only here"
+    )
+
+
+class TotpEnabledOut(BackupCodesOut):
+    ok: Literal[True] = True
 
 
 class OkOut(BaseModel):

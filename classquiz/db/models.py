@@ -30,7 +30,8 @@ class User(ormar.Model):
     email: str = ormar.String(max_length=254, unique=True, index=True)
     username: str = ormar.String(max_length=32, unique=True, index=True)
     password_hash: str = ormar.String(max_length=255)
-    totp_secret: str | None = ormar.String(max_length=64, nullable=True, default=None)
+    # Sealed with Fernet (classquiz/services/totp.py), never the plain secret (migration 0005).
+    totp_secret: str | None = ormar.String(max_length=255, nullable=True, default=None)
     created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
 
 
@@ -53,6 +54,25 @@ class ApiKey(ormar.Model):
     key_hash: str = ormar.String(max_length=64, unique=True, index=True)
     created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
     last_used_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
+
+
+class TotpBackupCode(ormar.Model):
+    """A one-time backup code of the TOTP factor; only an HMAC of the code is kept."""
+
+    ormar_config = base_config.copy(tablename="totp_backup_codes")
+
+    id: uuid.UUID = ormar.UUID(primary_key=True, default=uuid.uuid4, uuid_format="string")
+    user: User = ormar.ForeignKey(
+        User,
+        name="user_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="totp_backup_codes",
+        index=True,
+    )
+    code_hash: str = ormar.String(max_length=64, unique=True)
+    created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+    used_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
 
 
 class Quiz(ormar.Model):
@@ -166,5 +186,6 @@ class GameAnswer(ormar.Model):
 
 
 ALL_TABLES: list[sqlalchemy.Table] = [
-    m.ormar_config.table for m in (User, ApiKey, Quiz, Game, GamePlayer, GameAnswer)
+    m.ormar_config.table
+    for m in (User, ApiKey, TotpBackupCode, Quiz, Game, GamePlayer, GameAnswer)
 ]

@@ -11,11 +11,13 @@ from classquiz.schemas import (
     ApiKeyCreatedOut,
     ApiKeyIn,
     ApiKeyOut,
+    BackupCodesOut,
     LoginIn,
     OkOut,
     RegisterIn,
     TokenOut,
     TotpCodeIn,
+    TotpEnabledOut,
     TotpSetupOut,
     UserOut,
 )
@@ -153,34 +155,49 @@ async def delete_api_key(request: web.Request) -> None:
 )
 async def totp_setup(request: web.Request) -> TotpSetupOut:
     session = await require_session(request)
-    return await services(request).users.start_totp(session.user)
+    return await services(request).users.totp.start(session.user)
 
 
 @router.route(
     "POST",
     "/totp/enable",
-    summary="Confirm the TOTP secret with a code",
+    summary="Confirm the TOTP secret with a code; returns ten backup codes, shown only once",
     body=TotpCodeIn,
-    response=OkOut,
+    response=TotpEnabledOut,
     auth="user",
-    errors=(400, 401, 409),
+    errors=(400, 401, 409, 422, 429),
 )
-async def totp_enable(request: web.Request, body: TotpCodeIn) -> OkOut:
+async def totp_enable(request: web.Request, body: TotpCodeIn) -> TotpEnabledOut:
     session = await require_session(request)
-    await services(request).users.enable_totp(session.user, body.code)
-    return OkOut()
+    codes = await services(request).users.totp.enable(session.user, body.code)
+    return TotpEnabledOut(backup_codes=codes)
 
 
 @router.route(
     "POST",
     "/totp/disable",
-    summary="Turn the TOTP second factor off",
+    summary="Turn the TOTP second factor off (a TOTP code or a backup code)",
     body=TotpCodeIn,
     response=OkOut,
     auth="user",
-    errors=(400, 401, 409),
+    errors=(400, 401, 409, 422, 429),
 )
 async def totp_disable(request: web.Request, body: TotpCodeIn) -> OkOut:
     session = await require_session(request)
-    await services(request).users.disable_totp(session.user, body.code)
+    await services(request).users.totp.disable(session.user, body.code)
     return OkOut()
+
+
+@router.route(
+    "POST",
+    "/totp/backup-codes",
+    summary="Replace all backup codes with ten new ones, shown only once (a TOTP or backup code)",
+    body=TotpCodeIn,
+    response=BackupCodesOut,
+    auth="user",
+    errors=(400, 401, 409, 422, 429),
+)
+async def totp_backup_codes(request: web.Request, body: TotpCodeIn) -> BackupCodesOut:
+    session = await require_session(request)
+    codes = await services(request).users.totp.regenerate_backup_codes(session.user, body.code)
+    return BackupCodesOut(backup_codes=codes)

@@ -1,4 +1,4 @@
-"""UserService: accounts, login, logout, API keys and the optional TOTP factor.
+"""UserService: accounts, login, logout, API keys; the optional TOTP factor is TotpService.
 
 Credentials accepted on every authenticated request, in this order: a bearer
 API key (`cqk_…`), a bearer access token, the `access_token` cookie.
@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
-import pyotp
 import sqlalchemy
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
@@ -26,11 +25,11 @@ from classquiz.schemas import (
     ApiKeyOut,
     LoginIn,
     RegisterIn,
-    TotpSetupOut,
     UserOut,
 )
 from classquiz.services.passwords import Passwords
 from classquiz.services.tokens import ACCESS, TokenInvalid, TokenSigner
+from classquiz.services.totp import TotpService
 
 API_KEY_PREFIX = "cqk_"
 
@@ -76,12 +75,14 @@ class UserService:
         key_prefix: str,
         token_expiry_s: int,
         passwords: Passwords,
+        totp: TotpService,
     ) -> None:
         self._redis = redis
         self._signer = signer
         self._prefix = key_prefix
         self.token_expiry_s = token_expiry_s
         self._passwords = passwords
+        self.totp = totp
 
     # -- accounts ------------------------------------------------------------
 
@@ -129,8 +130,9 @@ class UserService:
         if user.totp_secret:
             if not data.totp:
                 raise ApiError(401, "totp_required", "this account needs a one-time code")
-            if not pyotp.TOTP(user.totp_secret).verify(data.totp, valid_window=1):
-                raise ApiError(401, "invalid_credentials", "wrong one-time code")
+            await self.totp.check(
+                user, data.totp, ApiError(401, "invalid_credentials", "wrong one-time code")
+            )
         token, _ = self._signer.issue(str(user.id), ACCESS, self.token_expiry_s)
         return user, token
 
@@ -186,31 +188,3 @@ class UserService:
         if key is None or key.user.id != user.id:
             raise ApiError(404, "api_key_not_found", "no such API key")
         await ApiKey.objects.filter(id=key.id).delete()
-
-    # -- TOTP ----------------------------------------------------------------------
-
-    async def start_totp(self, user: User) -> TotpSetupOut:
-        """Draw a secret kept in Redis until confirmed by `enable_totp` (10 minutes)."""
-        if user.totp_secret:
-            raise ApiError(409, "totp_enabled", "the second factor is already on")
-        secret = pyotp.random_base32()
-        await self._redis.set(f"{self._prefix}:totp-setup:{user.id}", secret, ex=600)
-        uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="ClassQuiz")
-        return TotpSetupOut(secret=secret, otpauth_uri=uri)
-
-    async def enable_totp(self, user: User, code: str) -> None:
-        pending = await self._redis.get(f"{self._prefix}:totp-setup:{user.id}")
-        if pending is None:
-            raise ApiError(409, "totp_not_started", "start the setup first")
-        secret = pending.decode() if isinstance(pending, bytes) else str(pending)
-        if not pyotp.TOTP(secret).verify(code, valid_window=1):
-            raise ApiError(400, "invalid_code", "wrong one-time code")
-        await User.objects.filter(id=user.id).update(totp_secret=secret)
-        await self._redis.delete(f"{self._prefix}:totp-setup:{user.id}")
-
-    async def disable_totp(self, user: User, code: str) -> None:
-        if not user.totp_secret:
-            raise ApiError(409, "totp_disabled", "the second factor is off")
-        if not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
-            raise ApiError(400, "invalid_code", "wrong one-time code")
-        await User.objects.filter(id=user.id).update(totp_secret=None)

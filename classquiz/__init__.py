@@ -69,13 +69,14 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     svc.games.notifier = notifier
     svc.games.delivery.notifier = notifier
     svc.games.result_sink = svc.results.finish
-    GameSocketHandlers(
+    handlers = GameSocketHandlers(
         sio,
         svc.rooms,
         svc.games,
         trusted_proxies=settings.trusted_proxy_networks,
         events_per_s=settings.socket_events_per_s,
         drop_events_per_s=settings.socket_events_drop_per_s,
+        game_over_grace_s=settings.game_over_grace_s,
     )
     workers = BackgroundWorkers(redis, settings.redis_prefix, svc.games)
 
@@ -91,7 +92,9 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         log.info("connected to the database and Redis")
         app[SERVICES].results.start()  # stores results parked while the database was down
         await workers.start()
+        handlers.sweeper.start()
         yield
+        await handlers.sweeper.stop()
         await workers.stop()
         await svc.games.drain()
         await app[SERVICES].results.stop()

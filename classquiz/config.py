@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ping_timeout_s: float = Field(default=20.0, gt=0)
     max_message_bytes: int = Field(default=65_536, ge=1024)
     handshake_timeout_s: float = Field(default=10.0, gt=0)
+    # After a game finishes (or its PIN expires or goes to another game), its sockets
+    # are disconnected once this grace has passed (audit finding 5).
+    game_over_grace_s: float = Field(default=5.0, gt=0)
     # permessage-deflate on WebSockets: small JSON gains little and each frame would
     # be compressed once per socket (see socket_server/managers.py).
     websocket_compression: bool = False

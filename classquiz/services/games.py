@@ -191,33 +191,36 @@ class GameService:
 
     # -- host commands ---------------------------------------------------------------------
 
-    async def start_game(self, pin: str) -> dict[str, Any]:
-        game = await self.live.get(pin)
+    # Each takes the game id the host token names besides the PIN, and refuses with
+    # `game_not_found` once that game no longer owns the PIN (audit finding 5).
+
+    async def start_game(self, pin: str, game_id: str) -> dict[str, Any]:
+        game = await self.live.get(pin, await self._game_meta(pin, game_id))
         await self._open(game, "lobby", -1, 0)
         return {"question_index": 0}
 
-    async def next_question(self, pin: str) -> dict[str, Any]:
-        meta = await self._meta(pin)
+    async def next_question(self, pin: str, game_id: str) -> dict[str, Any]:
+        meta = await self._meta(pin, game_id)
         if meta["status"] != "reveal":
             raise GameError("wrong_state", "next_question works only after a question ended")
         game = await self.live.get(pin, meta)
         qi = int(meta["qi"])
         if qi + 1 >= game.question_count:
-            await self.end_game(pin)
+            await self.end_game(pin, game_id)
             return {"finished": True}
         await self._open(game, "reveal", qi, qi + 1)
         return {"question_index": qi + 1}
 
-    async def end_question(self, pin: str) -> dict[str, Any]:
-        meta = await self._meta(pin)
+    async def end_question(self, pin: str, game_id: str) -> dict[str, Any]:
+        meta = await self._meta(pin, game_id)
         if meta["status"] != "question":
             raise GameError("wrong_state", "no question is open")
         if not await self.close_question(pin, int(meta["qi"])):
             raise GameError("wrong_state", "the question already ended")
         return {}
 
-    async def end_game(self, pin: str) -> dict[str, Any]:
-        game = await self.live.get(pin)
+    async def end_game(self, pin: str, game_id: str) -> dict[str, Any]:
+        game = await self.live.get(pin, await self._game_meta(pin, game_id))
         result = await self.store.finish(pin)
         if not result.ok:
             raise GameError("wrong_state", "the game already ended")
@@ -225,12 +228,15 @@ class GameService:
         await self._after_finish(game)
         return {"game_id": game.game_id}
 
-    async def lock_game(self, pin: str, locked: bool) -> dict[str, Any]:
-        await self._meta(pin)
+    async def lock_game(self, pin: str, game_id: str, locked: bool) -> dict[str, Any]:
+        await self._meta(pin, game_id)
         await self.store.lock(pin, locked)
         return {"locked": locked}
 
-    async def kick_player(self, pin: str, player_id: Any, ban: bool) -> dict[str, Any]:
+    async def kick_player(
+        self, pin: str, game_id: str, player_id: Any, ban: bool
+    ) -> dict[str, Any]:
+        await self._game_meta(pin, game_id)
         if not isinstance(player_id, str):
             raise GameError("player_not_found", "no such player")
         removed = await self.rooms.remove_player(pin, player_id, "banned" if ban else "kicked")
@@ -244,7 +250,8 @@ class GameService:
         await self.end_if_everyone_answered(pin)
         return {}
 
-    async def leaderboard(self, pin: str, offset: int, limit: int) -> dict[str, Any]:
+    async def leaderboard(self, pin: str, game_id: str, offset: int, limit: int) -> dict[str, Any]:
+        await self._game_meta(pin, game_id)
         entries, total = await self.store.leaderboard(pin, offset, limit)
         return {"entries": entries, "total": total}
 
@@ -414,7 +421,7 @@ class GameService:
         for timer in await self.auto_finish.due(await self.store.now_ms()):
             if still_abandoned(timer, await self.store.meta(timer.pin)):
                 try:
-                    await self.end_game(timer.pin)
+                    await self.end_game(timer.pin, timer.game_id)
                 except (GameError, ApiError):
                     pass  # ended meanwhile, or gone
                 else:
@@ -453,10 +460,16 @@ class GameService:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    async def _meta(self, pin: str) -> dict[str, str]:
+    async def _game_meta(self, pin: str, game_id: str) -> dict[str, str]:
+        """The game hash of `pin` while game `game_id` owns it, else `game_not_found`."""
         meta = await self.store.meta(pin)
-        if not meta:
-            raise GameError("game_not_found", "there is no game with this PIN")
+        if not meta or meta.get("id") != game_id:
+            raise GameError("game_not_found", "the game of this host token is gone")
+        return meta
+
+    async def _meta(self, pin: str, game_id: str) -> dict[str, str]:
+        """Like `_game_meta`, and `wrong_state` once the game has finished."""
+        meta = await self._game_meta(pin, game_id)
         if meta.get("status") == "finished":
             raise GameError("wrong_state", "the game has ended")
         return meta

@@ -455,9 +455,9 @@ ACK_ERRORS: dict[str, tuple[str, ...]] = {
     "end_question": ("wrong_state", "game_not_found"),
     "next_question": ("wrong_state", "game_not_found"),
     "end_game": ("wrong_state", "game_not_found"),
-    "kick_player": ("player_not_found",),
+    "kick_player": ("player_not_found", "game_not_found"),
     "lock_game": ("wrong_state", "game_not_found"),
-    "get_leaderboard": (),
+    "get_leaderboard": ("game_not_found",),
     "submit_answer": (
         "wrong_state",
         "wrong_question",

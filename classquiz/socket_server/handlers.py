@@ -28,6 +28,7 @@ from classquiz.services.notifier import game_room, host_room, players_room
 from classquiz.services.ratelimit import EventRate, Network, request_address
 from classquiz.services.rooms import Admission, ConnectionRefused, RoomRefusal, RoomService
 from classquiz.socket_server.payloads import EVENT_PAYLOADS, EventPayload
+from classquiz.socket_server.sweeper import GameOverSweeper
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -64,6 +65,7 @@ class GameSocketHandlers:
         trusted_proxies: list[Network],
         events_per_s: int,
         drop_events_per_s: int,
+        game_over_grace_s: float = 5.0,
     ) -> None:
         self.sio = sio
         self.rooms = rooms
@@ -73,6 +75,7 @@ class GameSocketHandlers:
         self.drop_events_per_s = drop_events_per_s
         self.sessions: dict[str, Admission] = {}
         self.rates: dict[str, EventRate] = {}
+        self.sweeper = GameOverSweeper(sio, self.sessions, rooms.store, game_over_grace_s)
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         for event in EVENT_PAYLOADS:
@@ -182,26 +185,29 @@ class GameSocketHandlers:
             return error_ack("internal_error", "the server could not handle this event")
         return {"ok": True, **(result or {})}
 
+    # Host commands name the game the host token was issued for, not only its PIN:
+    # a PIN is reused once its game is gone (audit finding 5).
+
     async def ev_start_game(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.start_game(who.pin)
+        return await self.games.start_game(who.pin, who.game_id)
 
     async def ev_end_question(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.end_question(who.pin)
+        return await self.games.end_question(who.pin, who.game_id)
 
     async def ev_next_question(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.next_question(who.pin)
+        return await self.games.next_question(who.pin, who.game_id)
 
     async def ev_end_game(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.end_game(who.pin)
+        return await self.games.end_game(who.pin, who.game_id)
 
     async def ev_kick_player(self, who: Admission, payload: Any) -> Ack:
-        return await self.games.kick_player(who.pin, payload.player_id, payload.ban)
+        return await self.games.kick_player(who.pin, who.game_id, payload.player_id, payload.ban)
 
     async def ev_lock_game(self, who: Admission, payload: Any) -> Ack:
-        return await self.games.lock_game(who.pin, payload.locked)
+        return await self.games.lock_game(who.pin, who.game_id, payload.locked)
 
     async def ev_get_leaderboard(self, who: Admission, payload: Any) -> Ack:
-        return await self.games.leaderboard(who.pin, payload.offset, payload.limit)
+        return await self.games.leaderboard(who.pin, who.game_id, payload.offset, payload.limit)
 
     async def ev_submit_answer(self, who: Admission, payload: Any) -> Ack:
         assert who.player_id is not None

@@ -121,9 +121,10 @@ class ResultService:
     # ------------------------------------------------------------ storing
 
     async def finish(self, final: FinishedGame) -> bool:
-        """Store a finished game; True if stored now, False if it stays parked in Redis.
+        """Store a finished game; True if stored now, False if it stays parked in Redis
+        (an outage) or was set aside (refused for good, see `_set_aside`).
 
-        Never raises for an unreachable database (the retry loop takes over).
+        Never raises for a database error (the retry loop takes over an outage).
         If Redis refuses the parking as well, the database write is still tried,
         and only when both fail does the error reach the caller: then nothing
         holds the results any more, and the caller must know.
@@ -253,7 +254,12 @@ class ResultService:
         ):
             mark = raw.decode() if isinstance(raw, bytes) else str(raw)
             pin, _, game_id = mark.partition(":")
-            final = await self.finished_record(pin, game_id)
+            try:
+                final = await self.finished_record(pin, game_id)
+            except Exception:
+                # Left marked: tried again next pass, until the live state expires (below).
+                log.exception("could not rebuild the results of game %s", game_id)
+                continue
             if final is None:
                 log.error(
                     "game %s was finished but its live state is gone: its results are lost",

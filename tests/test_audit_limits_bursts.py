@@ -16,9 +16,11 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import pytest
 from aiohttp import ClientSession
+from redis.asyncio import Redis
 
-from classquiz.services.ratelimit import address_group
+from classquiz.services.ratelimit import FailureLimiter, RateLimited, address_group
 from tests import test_security_limits as base
 from tests.test_security_limits import FAILURES, Limited, new_address, unknown_pin
 
@@ -144,3 +146,35 @@ async def test_one_ipv6_64_is_one_address(limited: Limited, http: ClientSession)
         f"/api/v1/games/{unknown_pin()}", headers={"X-Forwarded-For": f"{neighbour}::1"}
     ) as resp:
         assert resp.status == 404
+
+
+# -- the limiter itself, on the real Redis ---------------------------------------------------------
+
+
+async def test_reservations_successes_and_abandoned_attempts(storage: dict[str, str]) -> None:
+    """Successes give their slot back; a reservation never settled (its process died)
+    frees itself after hold_s; the limit counts attempts in flight."""
+    redis = Redis.from_url(storage["redis_url"])
+    prefix = storage["redis_prefix"] + "unit" + uuid.uuid4().hex[:6]
+    limiter = FailureLimiter(redis, prefix, 2, 10, 10, scope="t", queue_s=0.2, hold_s=0.5)
+    try:
+        subject = new_address()
+        for _ in range(5):  # successes never use up the budget
+            await limiter.settle(subject, await limiter.reserve(subject), failed=False)
+        first = await limiter.reserve(subject)
+        await limiter.reserve(subject)  # two in flight: the limit
+        with pytest.raises(RateLimited) as refused:
+            await limiter.reserve(subject)  # waits queue_s for a slot, then gives up
+        assert refused.value.retry_after_s == 1
+        await limiter.settle(subject, first, failed=False)
+        third = await limiter.reserve(subject)  # the slot given back
+        await asyncio.sleep(0.6)  # the two unsettled reservations are abandoned
+        fourth = await limiter.reserve(subject)
+        await limiter.settle(subject, fourth, failed=False)
+        await limiter.settle(subject, third, failed=True)  # late, but still a failure
+        assert await limiter.settle(subject, await limiter.reserve(subject), failed=True)
+        with pytest.raises(RateLimited) as blocked:
+            await limiter.reserve(subject)
+        assert 1 <= blocked.value.retry_after_s <= 10
+    finally:
+        await redis.aclose()

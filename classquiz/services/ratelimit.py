@@ -22,7 +22,7 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -100,6 +100,14 @@ return 0
 GRANTED, BLOCKED, BUSY = 0, 1, 2
 
 
+@dataclass
+class _Queue:
+    """The attempts of one subject waiting for a free slot in this process."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 class RateLimited(Exception):
     """The subject may not try now; `retry_after_s` is when it is worth trying again."""
 
@@ -160,7 +168,7 @@ class FailureLimiter:
         self._reserve = redis.register_script(_RESERVE)
         self._settle = redis.register_script(_SETTLE)
         # Waiters of this process queue per subject, so only the head polls Redis.
-        self._queues: dict[str, asyncio.Lock] = {}
+        self._queues: dict[str, _Queue] = {}
 
     def _keys(self, subject: str) -> list[str]:
         base = f"{self.prefix}:rl:{self.scope}"
@@ -181,9 +189,10 @@ class FailureLimiter:
         if verdict == BLOCKED:
             raise RateLimited(max(1, math.ceil(ms / 1000)))
         deadline = time.monotonic() + self.queue_s
-        queue = self._queues.setdefault(keys[0], asyncio.Lock())
+        queue = self._queues.setdefault(keys[0], _Queue())
+        queue.waiting += 1
         try:
-            async with queue:
+            async with queue.lock:
                 delay = 0.002
                 while True:
                     verdict, ms = await self._try_reserve(keys, ticket)
@@ -196,8 +205,9 @@ class FailureLimiter:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 0.05)
         finally:
-            if not queue.locked() and self._queues.get(keys[0]) is queue:
-                del self._queues[keys[0]]
+            queue.waiting -= 1
+            if queue.waiting == 0:
+                self._queues.pop(keys[0], None)
 
     async def settle(self, subject: str, ticket: str, failed: bool) -> bool:
         """Give the reservation back, or keep it as a failure; True when this one blocked."""

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     # Games.
     max_players_per_game: int = Field(default=10_000, ge=1)
     game_ttl_s: int = Field(default=60 * 60 * 6, ge=60)
+    # Live (not finished) games one account may have at once: each holds its quiz
+    # snapshot in Redis for hours. Beyond it, POST /games answers 409 too_many_live_games.
+    max_live_games_per_user: int = Field(default=5, ge=1)
+    # Each process caches the quiz snapshots of the games it serves; this bounds the
+    # cache by the snapshots' size (JSON bytes), evicting the game used longest ago.
+    quiz_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     # Abandoned games are finished (and their results stored) by the server: after the
     # host has been away this long, or after the last question's reveal sat idle this
     # long. 0 turns either off. See docs/results.md.

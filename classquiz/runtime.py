@@ -54,7 +54,7 @@ def build_services(settings: Settings, redis: Redis) -> Services:
     signer = TokenSigner(settings.secret_key)
     quizzes = QuizService()
     store = GameStore(redis, settings.redis_prefix, settings.game_ttl_s)
-    live = LiveGames(store)
+    live = LiveGames(store, settings.quiz_cache_bytes)
     limiter = FailureLimiter(
         redis,
         settings.redis_prefix,
@@ -74,6 +74,7 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         token_ttl_s=settings.game_token_expiry_s,
         public_url=settings.public_url,
         max_players_per_game=settings.max_players_per_game,
+        max_live_games_per_user=settings.max_live_games_per_user,
         auto_finish_without_host_s=settings.auto_finish_without_host_s,
         auto_finish_after_last_reveal_s=settings.auto_finish_after_last_reveal_s,
     )

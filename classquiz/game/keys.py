@@ -78,6 +78,17 @@ def pin_key(prefix: str, pin: str) -> str:
     return f"{prefix}:pin:{pin}"
 
 
+def owner_games_key(prefix: str, owner_id: str) -> str:
+    """An account's live games, for its quota: a sorted set of `game_member`s."""
+    return f"{prefix}:owner:{owner_id}:games"
+
+
+def game_member(pin: str, game_id: str) -> str:
+    """One game in a set of games: its PIN (where its keys are) and its id (which game
+    on that PIN it was)."""
+    return f"{pin}:{game_id}"
+
+
 def deadlines_key(prefix: str) -> str:
     return f"{prefix}:deadlines"
 
@@ -93,7 +104,7 @@ def unparked_key(prefix: str) -> str:
 
 
 def unparked_member(pin: str, game_id: str) -> str:
-    return f"{pin}:{game_id}"
+    return game_member(pin, game_id)
 
 
 def auto_finish_key(prefix: str) -> str:

@@ -14,8 +14,16 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import OutOfMemoryError
 
-from classquiz.game.keys import GameKeys, deadlines_key, pin_key, unparked_key
+from classquiz.game.keys import (
+    GameKeys,
+    deadlines_key,
+    game_member,
+    owner_games_key,
+    pin_key,
+    unparked_key,
+)
 from classquiz.schemas import MAX_QUESTIONS
 
 LUA_DIR = Path(__file__).parent / "lua"
@@ -59,6 +67,19 @@ class ScriptResult:
         return self.code == "ok"
 
 
+class TooManyLiveGames(Exception):
+    """The owner already has as many live (not finished) games as allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} live games per account")
+        self.limit = limit
+
+
+class LiveStoreFull(Exception):
+    """Redis reached its memory cap (`maxmemory` with `noeviction`): it refuses new
+    writes rather than evicting keys of running games."""
+
+
 def _result(raw: list[Any]) -> ScriptResult:
     return ScriptResult(_text(raw[0]), tuple(int(v) for v in raw[1:]))
 
@@ -92,29 +113,54 @@ class GameStore:
     # -- creating -------------------------------------------------------------------
 
     async def create(
-        self, game_id: str, fields: dict[str, Any], quiz: list[dict[str, Any]], attempts: int = 50
+        self,
+        game_id: str,
+        owner_id: str,
+        fields: dict[str, Any],
+        quiz: list[dict[str, Any]],
+        max_live_per_owner: int,
+        attempts: int = 50,
     ) -> str:
         """Reserve a random PIN no live game uses and create the game on it, atomically
-        (create_game.lua); leftovers of an older game on that PIN are cleared first.
+        (create_game.lua), unless the owner already has `max_live_per_owner` live games
+        (TooManyLiveGames), or Redis is full (LiveStoreFull). Leftovers of an older game
+        on the PIN are cleared first.
         Returns the PIN; `fields` get its `pin` added."""
         snapshot = orjson.dumps(quiz)
+        owner_games = owner_games_key(self.prefix, owner_id)
         for _ in range(attempts):
             pin = self.draw_pin()
             keys = self.keys(pin)
-            hash_fields = {**fields, "pin": pin}
-            args: list[Any] = [game_id, self.ttl_s * 1000, snapshot]
-            for name, value in hash_fields.items():
+            seen = [_text(m) for m in await self.redis.zrange(owner_games, 0, -1)]
+            args: list[Any] = [
+                game_id,
+                self.ttl_s * 1000,
+                snapshot,
+                max_live_per_owner,
+                game_member(pin, game_id),
+                len(seen),
+                *seen,
+            ]
+            for name, value in {**fields, "pin": pin}.items():
                 args += [name, _encode(value)]
-            raw = await self._create(
-                keys=[
-                    pin_key(self.prefix, pin),
-                    keys.game,
-                    keys.quiz,
-                    *(k for k in keys.all(MAX_QUESTIONS) if k not in (keys.game, keys.quiz)),
-                ],
-                args=args,
-            )
-            if _text(raw[0]) == "ok":
+            try:
+                raw = await self._create(
+                    keys=[
+                        pin_key(self.prefix, pin),
+                        keys.game,
+                        keys.quiz,
+                        owner_games,
+                        *(self.keys(member.partition(":")[0]).game for member in seen),
+                        *(k for k in keys.all(MAX_QUESTIONS) if k not in (keys.game, keys.quiz)),
+                    ],
+                    args=args,
+                )
+            except OutOfMemoryError:
+                raise LiveStoreFull from None
+            outcome = _result(raw)
+            if outcome.code == "too_many_live_games":
+                raise TooManyLiveGames(max_live_per_owner)
+            if outcome.ok:
                 return pin
         raise RuntimeError("no free PIN found; too many live games")
 
@@ -149,9 +195,10 @@ class GameStore:
             name: _text(v) for name, v in zip(STATE_FIELDS, values, strict=True) if v is not None
         }
 
-    async def quiz(self, pin: str) -> list[dict[str, Any]] | None:
-        raw = await self.redis.get(self.keys(pin).quiz)
-        return orjson.loads(raw) if raw else None
+    async def quiz_snapshot(self, pin: str) -> bytes | None:
+        """The quiz snapshot as stored (JSON): callers parse it and may weigh it."""
+        raw: bytes | None = await self.redis.get(self.keys(pin).quiz)
+        return raw or None
 
     async def player(self, pin: str, player_id: str) -> tuple[dict[str, Any] | None, str | None]:
         """(player record, gone reason) for one player."""

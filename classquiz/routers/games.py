@@ -21,7 +21,7 @@ router = ApiRouter(prefix="/api/v1/games", tags=("games",))
     response=GameCreatedOut,
     status=201,
     auth="user",
-    errors=(401, 404, 422),
+    errors=(401, 404, 409, 422, 503),
 )
 async def create_game(request: web.Request, body: GameCreateIn) -> GameCreatedOut:
     session = await require_session(request)

@@ -41,7 +41,7 @@ from classquiz.game.rules import (
     grade,
     public_question,
 )
-from classquiz.game.store import GameStore
+from classquiz.game.store import GameStore, LiveStoreFull, TooManyLiveGames
 from classquiz.services.delivery import ResultDelivery
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.notifier import Notifier
@@ -85,6 +85,7 @@ class GameService:
         token_ttl_s: int,
         public_url: str,
         max_players_per_game: int,
+        max_live_games_per_user: int = 5,
         auto_finish_without_host_s: float = 0,
         auto_finish_after_last_reveal_s: float = 0,
     ) -> None:
@@ -97,6 +98,7 @@ class GameService:
         self.token_ttl_s = token_ttl_s
         self.public_url = public_url.rstrip("/")
         self.max_players_per_game = max_players_per_game
+        self.max_live_games_per_user = max_live_games_per_user
         # Abandoned games (audit finding 7); 0 turns a timer off.
         self.auto_finish = AutoFinishTimers(store.redis, store.prefix)
         self.auto_finish_without_host_ms = int(auto_finish_without_host_s * 1000)
@@ -137,25 +139,38 @@ class GameService:
             question["shown"] = display_order(question, settings.randomize_choices, rng)
         game_id = str(uuid.uuid4())
         public_settings = settings.model_dump(mode="json", exclude={"password"})
-        pin = await self.store.create(
-            game_id,
-            {
-                "id": game_id,
-                "quiz_id": str(quiz.id),
-                "owner_id": str(user.id),
-                "title": quiz.title,
-                "status": "lobby",
-                "qi": -1,
-                "qcount": len(questions),
-                "active": 0,
-                "locked": "0",
-                "settings": public_settings,
-                "password": settings.password or "",
-                "created_at": now_ms(),
-                "host_sid": "",
-            },
-            questions,
-        )
+        fields = {
+            "id": game_id,
+            "quiz_id": str(quiz.id),
+            "owner_id": str(user.id),
+            "title": quiz.title,
+            "status": "lobby",
+            "qi": -1,
+            "qcount": len(questions),
+            "active": 0,
+            "locked": "0",
+            "settings": public_settings,
+            "password": settings.password or "",
+            "created_at": now_ms(),
+            "host_sid": "",
+        }
+        try:
+            pin = await self.store.create(
+                game_id, str(user.id), fields, questions, self.max_live_games_per_user
+            )
+        except TooManyLiveGames as exc:
+            raise ApiError(
+                409,
+                "too_many_live_games",
+                f"you already have {exc.limit} live games; end one before starting another",
+            ) from None
+        except LiveStoreFull:
+            log.error("Redis is at its memory cap: a new game was refused (see maxmemory)")
+            raise ApiError(
+                503,
+                "live_storage_full",
+                "the server has no room for another live game right now; try again later",
+            ) from None
         token, _ = self.signer.issue(str(user.id), HOST, self.token_ttl_s, gid=game_id, pin=pin)
         return GameCreatedOut(
             game_id=uuid.UUID(game_id),

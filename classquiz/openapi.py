@@ -118,6 +118,13 @@ def _operation(
                 "application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorOut")}}
             },
         }
+        if status == 429:  # every limit refusal says when to come back (ratelimit.too_many)
+            op["responses"]["429"]["headers"] = {
+                "Retry-After": {
+                    "description": "seconds until a new attempt may be accepted",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
     if ep.auth == "user":
         op["security"] = [{"bearer": []}, {"cookie": []}]
     elif ep.auth == "player":

@@ -178,3 +178,27 @@ async def test_reservations_successes_and_abandoned_attempts(storage: dict[str, 
         assert 1 <= blocked.value.retry_after_s <= 10
     finally:
         await redis.aclose()
+
+
+async def test_the_api_document_declares_429_with_retry_after(
+    limited: Limited, http: ClientSession
+) -> None:
+    async with http.get("/api/openapi.json") as resp:
+        assert resp.status == 200
+        document = await resp.json()
+    limited_ops = {
+        ("post", "/api/v1/users/login"),
+        ("post", "/api/v1/users/register"),
+        ("get", "/api/v1/games/{pin}"),
+        ("post", "/api/v1/users/totp/enable"),
+        ("post", "/api/v1/users/totp/disable"),
+        ("post", "/api/v1/users/totp/backup-codes"),
+    }
+    declared = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            refusal = operation.get("responses", {}).get("429")
+            if refusal is not None:
+                declared.add((method, path))
+                assert "Retry-After" in refusal.get("headers", {}), (method, path)
+    assert limited_ops <= declared, limited_ops - declared

@@ -16,6 +16,8 @@ export default defineConfig({
 	},
 	test: {
 		include: ['src/**/*.test.ts'],
+		// Those need a running server: tests/test_web_live_client.py runs them (vitest.server.config.ts).
+		exclude: ['src/**/*.server.test.ts', 'node_modules/**'],
 		environment: 'node'
 	}
 });

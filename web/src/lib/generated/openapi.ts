@@ -1194,6 +1194,8 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description seconds until a new attempt may be accepted */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1245,6 +1247,8 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description seconds until a new attempt may be accepted */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1519,6 +1523,8 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description seconds until a new attempt may be accepted */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1588,6 +1594,8 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description seconds until a new attempt may be accepted */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1657,6 +1665,8 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description seconds until a new attempt may be accepted */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1989,6 +1999,8 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description seconds until a new attempt may be accepted */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

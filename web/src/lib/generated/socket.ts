@@ -449,7 +449,7 @@ error: GetLeaderboardErrorDetail
  * via the `definition` "GetLeaderboardErrorDetail".
  */
 export interface GetLeaderboardErrorDetail {
-code: ("forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
 /**
  * human text, for logs and fallbacks
  */
@@ -601,7 +601,7 @@ error: KickPlayerErrorDetail
  * via the `definition` "KickPlayerErrorDetail".
  */
 export interface KickPlayerErrorDetail {
-code: ("player_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("player_not_found" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
 /**
  * human text, for logs and fallbacks
  */
@@ -1111,9 +1111,9 @@ export interface CommandErrorCodes {
 	end_question: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
 	next_question: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
 	end_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	kick_player: 'player_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
+	kick_player: 'player_not_found' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
 	lock_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	get_leaderboard: 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
+	get_leaderboard: 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
 	submit_answer: 'wrong_state' | 'wrong_question' | 'already_answered' | 'too_late' | 'invalid_answer' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
 	reroll_nickname: 'wrong_state' | 'limit_reached' | 'nickname_taken' | 'player_not_found' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
 	leave: 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';

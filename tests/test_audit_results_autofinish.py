@@ -8,13 +8,13 @@ real Socket.IO clients over real sockets, the real PostgreSQL. Nobody sends
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import psycopg2
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
@@ -24,6 +24,7 @@ from classquiz.game.keys import GameKeys
 from classquiz.runtime import SERVICES
 from tests.conftest import ApiUser, register_user, separate_app
 from tests.socketkit import Recorder
+from tests.test_multiprocess import _stored_rows
 
 TRUE_FALSE = {
     "type": "true_false",
@@ -31,37 +32,6 @@ TRUE_FALSE = {
     "time_limit_s": 20,
     "choices": [{"text": "True", "correct": True}, {"text": "False"}],
 }
-
-AppFactory = Callable[..., AbstractAsyncContextManager[TestServer]]
-
-
-@pytest.fixture
-def auto_finish_app(storage: dict[str, str], server: TestServer) -> AppFactory:
-    """An app of its own (own Redis prefix, so no other app fires its timers) with the
-    given settings; `server` owns the run's database connection it shares."""
-
-    def make(**overrides: Any) -> AbstractAsyncContextManager[TestServer]:
-        prefix = f"{storage['redis_prefix']}af{uuid.uuid4().hex[:6]}"
-        return separate_app(storage, redis_prefix=prefix, **overrides)
-
-    return make
-
-
-def stored_rows(database_url: str, game_id: str) -> tuple[int, int, int]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            counts = []
-            for table, column in (
-                ("games", "id"),
-                ("game_players", "game_id"),
-                ("game_answers", "game_id"),
-            ):
-                cur.execute(f"SELECT count(*) FROM {table} WHERE {column} = %s", (game_id,))
-                counts.append(int(cur.fetchone()[0]))
-        return counts[0], counts[1], counts[2]
-    finally:
-        conn.close()
 
 
 class Table:
@@ -119,6 +89,38 @@ async def open_table(app: TestServer, http: ClientSession, questions: int) -> Ta
     return table
 
 
+Started = tuple[TestServer, ClientSession, "Table"]
+GameFactory = Callable[..., AbstractAsyncContextManager[Started]]
+
+
+@pytest.fixture
+def started_game(storage: dict[str, str], server: TestServer) -> GameFactory:
+    """A started game of `questions` true/false questions (host and two players seated)
+    on an app of its own with the given settings: its own Redis prefix, so no other app
+    fires its timers; `server` owns the run's database connection the app shares."""
+
+    @contextlib.asynccontextmanager
+    async def make(questions: int, **settings: Any) -> AsyncIterator[Started]:
+        prefix = f"{storage['redis_prefix']}af{uuid.uuid4().hex[:6]}"
+        async with (
+            separate_app(storage, redis_prefix=prefix, **settings) as app,
+            ClientSession(app.make_url("")) as http,
+        ):
+            table = await open_table(app, http, questions)
+            try:
+                assert table.host is not None
+                assert (await table.host.call("start_game"))["ok"]
+                yield app, http, table
+            finally:
+                await table.close()
+
+    return make
+
+
+async def stored_rows(storage: dict[str, str], table: Table) -> tuple[int, int, int]:
+    return await asyncio.to_thread(_stored_rows, storage["database_url"], table.game["game_id"])
+
+
 async def wait_stored(table: Table, timeout: float) -> dict[str, Any]:
     """The stored results of the table's game, polled over REST until they appear."""
     deadline = time.monotonic() + timeout
@@ -130,7 +132,7 @@ async def wait_stored(table: Table, timeout: float) -> dict[str, Any]:
         await asyncio.sleep(0.2)
 
 
-async def game_status(app: TestServer, http: ClientSession, pin: str) -> str:
+async def game_status(http: ClientSession, pin: str) -> str:
     async with http.get(f"/api/v1/games/{pin}") as resp:
         assert resp.status == 200, await resp.text()
         return str((await resp.json())["status"])
@@ -144,143 +146,113 @@ async def redis_client(storage: dict[str, str]) -> AsyncIterator[Redis]:
 
 
 async def test_host_who_walks_away_after_the_last_reveal(
-    auto_finish_app: AppFactory, storage: dict[str, str]
+    started_game: GameFactory, storage: dict[str, str]
 ) -> None:
     """The teacher closes the tab after the last reveal: finished and stored without them."""
-    async with (
-        auto_finish_app(auto_finish_without_host_s=1, auto_finish_after_last_reveal_s=3600) as app,
-        ClientSession(app.make_url("")) as http,
-    ):
-        table = await open_table(app, http, questions=2)
-        try:
-            assert table.host is not None
-            assert (await table.host.call("start_game"))["ok"]
-            await table.play(0)
-            assert await table.host.call("next_question") == {"ok": True, "question_index": 1}
-            await table.play(1)
-            await table.host.close()  # the tab is closed; no next_question ever comes
-            for p in table.players:
-                finished = await p.wait("game_finished", timeout=8)
-                assert finished["game_id"] == table.game["game_id"]
-                final = await p.wait("final_result", timeout=5)
-                assert final["question_count"] == 2
-            stored = await wait_stored(table, timeout=8)
-            assert [q["answered"] for q in stored["questions"]] == [2, 2]
-            assert {p["nickname"] for p in stored["players"]} == {"Ada", "Bob"}
-            rows = await asyncio.to_thread(
-                stored_rows, storage["database_url"], table.game["game_id"]
-            )
-            assert rows == (1, 2, 4), rows
-            assert await game_status(app, http, table.game["pin"]) == "finished"
-        finally:
-            await table.close()
+    async with started_game(
+        2, auto_finish_without_host_s=1, auto_finish_after_last_reveal_s=3600
+    ) as (_app, http, table):
+        assert table.host is not None
+        await table.play(0)
+        assert await table.host.call("next_question") == {"ok": True, "question_index": 1}
+        await table.play(1)
+        await table.host.close()  # the tab is closed; no next_question ever comes
+        for p in table.players:
+            finished = await p.wait("game_finished", timeout=8)
+            assert finished["game_id"] == table.game["game_id"]
+            final = await p.wait("final_result", timeout=5)
+            assert final["question_count"] == 2
+        stored = await wait_stored(table, timeout=8)
+        assert [q["answered"] for q in stored["questions"]] == [2, 2]
+        assert {p["nickname"] for p in stored["players"]} == {"Ada", "Bob"}
+        rows = await stored_rows(storage, table)
+        assert rows == (1, 2, 4), rows
+        assert await game_status(http, table.game["pin"]) == "finished"
 
 
 async def test_idle_after_the_last_reveal_finishes_with_the_host_still_there(
-    auto_finish_app: AppFactory, storage: dict[str, str]
+    started_game: GameFactory, storage: dict[str, str]
 ) -> None:
     """A host screen left open after the last reveal: finished after the idle time."""
-    async with (
-        auto_finish_app(auto_finish_without_host_s=3600, auto_finish_after_last_reveal_s=1) as app,
-        ClientSession(app.make_url("")) as http,
-    ):
-        table = await open_table(app, http, questions=1)
-        try:
-            assert table.host is not None
-            assert (await table.host.call("start_game"))["ok"]
-            await table.play(0)
-            ended_at = time.monotonic()
-            finished = await table.host.wait("game_finished", timeout=8)
-            assert time.monotonic() - ended_at >= 0.9, "finished before the idle time"
-            assert finished["game_id"] == table.game["game_id"]
-            stored = await wait_stored(table, timeout=8)
-            assert [q["answered"] for q in stored["questions"]] == [2]
-            # The host's late command finds the game over, as after an end_game.
-            late = await table.host.call("next_question")
-            assert late["ok"] is False and late["error"]["code"] in ("wrong_state", "game_over")
-        finally:
-            await table.close()
+    async with started_game(
+        1, auto_finish_without_host_s=3600, auto_finish_after_last_reveal_s=1
+    ) as (_app, _http, table):
+        assert table.host is not None
+        await table.play(0)
+        ended_at = time.monotonic()
+        finished = await table.host.wait("game_finished", timeout=8)
+        assert time.monotonic() - ended_at >= 0.9, "finished before the idle time"
+        assert finished["game_id"] == table.game["game_id"]
+        stored = await wait_stored(table, timeout=8)
+        assert [q["answered"] for q in stored["questions"]] == [2]
+        # The host's late command finds the game over, as after an end_game.
+        late = await table.host.call("next_question")
+        assert late["ok"] is False and late["error"]["code"] in ("wrong_state", "game_over")
 
 
 async def test_host_gone_mid_game_and_back_in_time_keeps_the_game(
-    auto_finish_app: AppFactory, storage: dict[str, str], redis_client: Redis
+    started_game: GameFactory, storage: dict[str, str]
 ) -> None:
     """Away for less than the setting: nothing happens. Away for longer: finished, stored,
     with the questions never played recorded as such. A reveal that is not the last one
     is never finished for idleness while the host is there."""
-    async with (
-        auto_finish_app(auto_finish_without_host_s=2, auto_finish_after_last_reveal_s=1) as app,
-        ClientSession(app.make_url("")) as http,
+    async with started_game(3, auto_finish_without_host_s=2, auto_finish_after_last_reveal_s=1) as (
+        _app,
+        http,
+        table,
     ):
-        table = await open_table(app, http, questions=3)
-        try:
-            assert table.host is not None
-            assert (await table.host.call("start_game"))["ok"]
-            await table.play(0)
-            await table.host.close()
-            await asyncio.sleep(0.5)
-            table.host = await table.connect_host()  # back (a page reload)
-            await asyncio.sleep(3.0)  # past both settings
-            assert await game_status(app, http, table.game["pin"]) == "reveal"
-            assert not any(p.events["game_finished"] for p in table.players)
+        assert table.host is not None
+        await table.play(0)
+        await table.host.close()
+        await asyncio.sleep(0.5)
+        table.host = await table.connect_host()  # back (a page reload)
+        await asyncio.sleep(3.0)  # past both settings
+        assert await game_status(http, table.game["pin"]) == "reveal"
+        assert not any(p.events["game_finished"] for p in table.players)
 
-            await table.host.close()  # gone for good
-            left_at = time.monotonic()
-            for p in table.players:
-                await p.wait("game_finished", timeout=8)
-            assert time.monotonic() - left_at >= 1.9, (
-                "finished before the host was away long enough"
-            )
-            stored = await wait_stored(table, timeout=8)
-            assert stored["game"]["question_count"] == 3
-            assert [q["answered"] for q in stored["questions"]] == [2, 0, 0]
-            rows = await asyncio.to_thread(
-                stored_rows, storage["database_url"], table.game["game_id"]
-            )
-            assert rows == (1, 2, 2), rows
-        finally:
-            await table.close()
+        await table.host.close()  # gone for good
+        left_at = time.monotonic()
+        for p in table.players:
+            await p.wait("game_finished", timeout=8)
+        assert time.monotonic() - left_at >= 1.9, "finished before the host was away long enough"
+        stored = await wait_stored(table, timeout=8)
+        assert stored["game"]["question_count"] == 3
+        assert [q["answered"] for q in stored["questions"]] == [2, 0, 0]
+        rows = await stored_rows(storage, table)
+        assert rows == (1, 2, 2), rows
 
 
 async def test_a_started_game_is_finished_before_its_keys_expire(
-    auto_finish_app: AppFactory, storage: dict[str, str], redis_client: Redis
+    started_game: GameFactory, storage: dict[str, str], redis_client: Redis
 ) -> None:
     """The safety net under both settings (here both off): a game nobody finishes, with
     the host still connected (as when the host's process died with its socket), is
     finished before its Redis keys expire. The timer's due instant is checked against
     the keys' real TTL; then it is moved to now, standing in for the hours in between."""
     ttl_s = 3600
-    async with (
-        auto_finish_app(
-            auto_finish_without_host_s=0, auto_finish_after_last_reveal_s=0, game_ttl_s=ttl_s
-        ) as app,
-        ClientSession(app.make_url("")) as http,
-    ):
-        table = await open_table(app, http, questions=2)
-        try:
-            assert table.host is not None
-            assert (await table.host.call("start_game"))["ok"]
-            opened = await table.players[0].wait("question_started")
-            await table.play(0)
-            prefix = app.app[SERVICES].settings.redis_prefix
-            timers = await redis_client.zrange(f"{prefix}:auto-finish", 0, -1, withscores=True)
-            member = f"{table.game['pin']}:{table.game['game_id']}:expiring".encode()
-            assert [m for m, _ in timers] == [member], timers
-            due_ms = int(timers[0][1])
-            assert due_ms == opened["opens_at_ms"] + ttl_s * 1000 - ttl_s * 100  # a tenth early
-            game_key = GameKeys(prefix, table.game["pin"]).game
-            expires_in_ms = await redis_client.pttl(game_key)
-            seconds, micros = await redis_client.time()
-            now_ms = int(seconds) * 1000 + int(micros) // 1000
-            assert now_ms + expires_in_ms > due_ms + 300_000, "fires too late to save the game"
-            await asyncio.sleep(2)
-            assert await game_status(app, http, table.game["pin"]) == "reveal"
+    async with started_game(
+        2, auto_finish_without_host_s=0, auto_finish_after_last_reveal_s=0, game_ttl_s=ttl_s
+    ) as (app, http, table):
+        assert table.host is not None
+        opened = await table.players[0].wait("question_started")
+        await table.play(0)
+        prefix = app.app[SERVICES].settings.redis_prefix
+        timers = await redis_client.zrange(f"{prefix}:auto-finish", 0, -1, withscores=True)
+        member = f"{table.game['pin']}:{table.game['game_id']}:expiring".encode()
+        assert [m for m, _ in timers] == [member], timers
+        due_ms = int(timers[0][1])
+        assert due_ms == opened["opens_at_ms"] + ttl_s * 1000 - ttl_s * 100  # a tenth early
+        game_key = GameKeys(prefix, table.game["pin"]).game
+        expires_in_ms = await redis_client.pttl(game_key)
+        seconds, micros = await redis_client.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        assert now_ms + expires_in_ms > due_ms + 300_000, "fires too late to save the game"
+        await asyncio.sleep(2)
+        assert await game_status(http, table.game["pin"]) == "reveal"
 
-            await redis_client.zadd(f"{prefix}:auto-finish", {member: now_ms})  # hours later
-            for p in table.players:
-                await p.wait("game_finished", timeout=8)
-            stored = await wait_stored(table, timeout=8)
-            assert [q["answered"] for q in stored["questions"]] == [2, 0]
-            assert await redis_client.zcard(f"{prefix}:auto-finish") == 0
-        finally:
-            await table.close()
+        await redis_client.zadd(f"{prefix}:auto-finish", {member: now_ms})  # hours later
+        for p in table.players:
+            await p.wait("game_finished", timeout=8)
+        stored = await wait_stored(table, timeout=8)
+        assert [q["answered"] for q in stored["questions"]] == [2, 0]
+        assert await redis_client.zcard(f"{prefix}:auto-finish") == 0

@@ -20,8 +20,8 @@ from redis.asyncio import Redis
 from classquiz.game.keys import GameKeys
 from tests.conftest import register_user
 from tests.socketkit import Recorder
-from tests.test_audit_results_autofinish import TRUE_FALSE, stored_rows
-from tests.test_multiprocess import ServerProcess, _prefix, _start, _wait_ready
+from tests.test_audit_results_autofinish import TRUE_FALSE
+from tests.test_multiprocess import ServerProcess, _prefix, _start, _stored_rows, _wait_ready
 
 SWEPT_LOG = "were never parked"
 
@@ -91,7 +91,7 @@ async def test_results_survive_a_crash_between_finish_and_parking(
         keys = GameKeys(prefix, pin)
         assert await redis_client.hget(keys.game, "status") == b"finished"
         assert not await redis_client.hexists(f"{prefix}:results:pending", game_id)
-        assert await asyncio.to_thread(stored_rows, storage["database_url"], game_id) == (0, 0, 0)
+        assert await asyncio.to_thread(_stored_rows, storage["database_url"], game_id) == (0, 0, 0)
 
         # Two survivors: the leased sweeper of one of them stores the game, once.
         b = _start("B", storage, tmp_path)
@@ -100,14 +100,14 @@ async def test_results_survive_a_crash_between_finish_and_parking(
         await asyncio.gather(_wait_ready(b), _wait_ready(c))
         deadline = time.monotonic() + 30
         while True:
-            rows = await asyncio.to_thread(stored_rows, storage["database_url"], game_id)
+            rows = await asyncio.to_thread(_stored_rows, storage["database_url"], game_id)
             if rows != (0, 0, 0):
                 break
             assert time.monotonic() < deadline, b.log_tail() + c.log_tail()
             await asyncio.sleep(0.25)
         assert rows == (1, 2, 4), rows
         await asyncio.sleep(3)  # several more sweeper ticks on both processes
-        assert await asyncio.to_thread(stored_rows, storage["database_url"], game_id) == (1, 2, 4)
+        assert await asyncio.to_thread(_stored_rows, storage["database_url"], game_id) == (1, 2, 4)
         assert not await redis_client.hexists(f"{prefix}:results:pending", game_id)
         assert await redis_client.zcard(f"{prefix}:results:unparked") == 0
         logs = [s.log_path.read_text(errors="replace") for s in (b, c)]

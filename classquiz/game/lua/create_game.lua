@@ -46,7 +46,7 @@ end
 -- judges its memory cap at a script's first write only, so the game is refused whole.
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 drop_dead()
-for i = 5 + m, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('DEL', unpack(KEYS, 5 + m))
 redis.call('HSET', KEYS[2], unpack(ARGV, 7 + m))
 redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])

@@ -70,8 +70,9 @@ class GameKeys:
 
 # quiz: snapshot (string); players: pid -> JSON; nicks: normalised -> pid; scores: zset;
 # streaks / correct: pid -> int; online: pid -> sid; gone: pid -> reason; banned: nicknames.
-# Every key a game may have under its tag must be listed here or in `all`: that list is
-# what touch.lua refreshes, what the end shortens and what create_game.lua clears.
+# Every key a game keeps under its tag for as long as it lives must be listed here or in
+# `all`: that list is what touch.lua refreshes, what the end shortens and what
+# create_game.lua clears. (Short-lived marks with their own TTL need not be.)
 _SUFFIXES = ("quiz", "players", "nicks", "scores", "streaks", "correct", "online", "gone", "banned")
 
 

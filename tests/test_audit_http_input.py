@@ -149,6 +149,19 @@ async def test_huge_numbers_in_a_body_are_a_422(http: ClientSession, carol: ApiU
         assert_refused(status, body, "settings.max_players")
 
 
+@pytest.mark.parametrize("depth", [900, 1024, 1025])
+async def test_deeply_nested_bodies_are_refused_cleanly(
+    http: ClientSession, carol: ApiUser, depth: int
+) -> None:
+    """As deep as the JSON parser allows (1,024), and one level past it."""
+    raw = b'{"title": ' + b"[" * (depth - 1) + b'"\\u0000"' + b"]" * (depth - 1) + b"}"
+    headers = {**carol.headers, "Content-Type": "application/json"}
+    status, body = await send(http, "POST", QUIZZES, headers, data=raw)
+    assert status in (400, 422), body
+    if depth <= 1024:
+        assert body["error"]["details"][0]["code"] == "nul_character", body
+
+
 async def test_the_engine_hides_sql_parameters(server: Any) -> None:
     """A failing statement's error names the SQL but not the values bound to it."""
     with pytest.raises(sqlalchemy.exc.DBAPIError) as failure:

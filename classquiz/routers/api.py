@@ -131,31 +131,32 @@ async def read_json(request: web.Request) -> Any:
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def unstorable_value(value: Any, path: tuple[str | int, ...] = ()) -> dict[str, Any] | None:
+def unstorable_value(document: Any) -> dict[str, Any] | None:
     """The first place in decoded JSON that no column could hold, as an error detail.
 
     PostgreSQL text cannot contain NUL, and integers past 2**53 overflow every
     column and OFFSET we have (and are not exact in JavaScript). Checking the
     whole document once, before any model sees it, covers every string and
     number of every endpoint, including fields added later; the models still
-    set the tighter, meaningful bounds.
+    set the tighter, meaningful bounds. Walked with a stack, not recursion: a
+    body may nest as deep as the JSON parser allows.
     """
-    if isinstance(value, str):
-        if "\x00" in value:
-            return error_detail(path, "nul_character", "contains a NUL character")
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) > MAX_SAFE_INTEGER:
-            return error_detail(path, "number_too_large", "number is too large")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            problem = unstorable_value(key, (*path, key)) or unstorable_value(item, (*path, key))
-            if problem:
-                return problem
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            problem = unstorable_value(item, (*path, index))
-            if problem:
-                return problem
+    pending: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return error_detail(path, "nul_character", "contains a NUL character")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_SAFE_INTEGER:
+                return error_detail(path, "number_too_large", "number is too large")
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):  # reversed: the first field comes first
+                pending.append(((*path, key), item))
+                pending.append(((*path, key), key))
+        elif isinstance(value, list):
+            indexed = list(enumerate(value))
+            pending.extend(((*path, index), item) for index, item in reversed(indexed))
     return None
 
 

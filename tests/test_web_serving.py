@@ -192,3 +192,28 @@ async def test_without_a_build_the_page_says_how_to_build_and_the_api_works(
             assert (await resp.json())["error"]["code"] == "not_found"
         async with http.get("/api/openapi.json") as resp:
             assert resp.status == 200
+
+
+async def test_a_new_build_is_served_with_its_own_hashes_without_a_restart(
+    server: TestServer, storage: dict[str, str], tmp_path: Path
+) -> None:
+    build = tmp_path / "build"
+    async with separate_app(storage, web_build_dir=str(build)) as test_server:
+        async with client(test_server, **{"Accept-Encoding": "identity"}) as http:
+            async with http.get("/") as resp:
+                assert resp.status == 503  # not built yet
+            assert test_server.app[CSP_SCRIPT_HASHES] == []
+
+            make_build(build)
+            async with http.get("/play") as resp:
+                assert resp.status == 200
+                assert await resp.text() == INDEX_HTML
+            first = list(test_server.app[CSP_SCRIPT_HASHES])
+            assert first == inline_script_hashes(INDEX_HTML)
+
+            # The next build's boot script differs (SvelteKit names a global per build).
+            rebuilt = INDEX_HTML.replace("booted = true", "booted = 2")
+            (build / "index.html").write_text(rebuilt, encoding="utf-8")
+            async with http.get("/index.html") as resp:
+                assert await resp.text() == rebuilt
+            assert test_server.app[CSP_SCRIPT_HASHES] == inline_script_hashes(rebuilt) != first

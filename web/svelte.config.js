@@ -10,7 +10,15 @@ import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 const config = {
 	preprocess: vitePreprocess(),
 	kit: {
-		adapter: adapter({ fallback: 'index.html', precompress: true, strict: true })
+		// scripts/build-web builds into a fresh directory (WEB_BUILD_OUT) and swaps it in whole,
+		// so a running server never serves half a build.
+		adapter: adapter({
+			pages: process.env.WEB_BUILD_OUT ?? 'build',
+			assets: process.env.WEB_BUILD_OUT ?? 'build',
+			fallback: 'index.html',
+			precompress: true,
+			strict: true
+		})
 	}
 };
 

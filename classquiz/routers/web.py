@@ -15,8 +15,9 @@ things make that safe and fast:
 
 `index.html` starts the app with a small inline script. Rather than allowing
 inline scripts in the Content-Security-Policy, the SHA-256 of each inline
-script is computed once at start and published in `app[CSP_SCRIPT_HASHES]`,
-which the policy allows exactly.
+script is published in `app[CSP_SCRIPT_HASHES]`, which the policy allows
+exactly. The hashes are computed at start and again whenever `index.html`
+changes (its script differs with every build), so a rebuild needs no restart.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ code{background:#eee;padding:.1em .3em;border-radius:.2em}</style></head>
 (<a href="/api/docs">API documentation</a>), but the web app for players, presenters and
 teachers has not been built on this machine.</p>
 <p>Build it with <code>scripts/build-web</code> (it needs Node.js 20.19 or newer and npm),
-then restart the server. <code>scripts/run</code> does both.</p>
+then reload this page. <code>scripts/run</code> builds it before it starts the server.</p>
 </main></body></html>"""
 
 
@@ -100,11 +101,34 @@ def build_directory(configured: str | None) -> Path:
 
 
 class WebApp:
-    """Answers the page routes and static files of one build directory."""
+    """Answers the page routes and static files of one build directory.
 
-    def __init__(self, root: Path) -> None:
+    A new build (scripts/build-web swaps the directory in whole) is picked up
+    without a restart: each page load compares the stamp of `index.html` with
+    the one its script hashes were computed from, and recomputes them in place
+    when it changed. Before the first build, pages explain how to build.
+    """
+
+    def __init__(self, root: Path, script_hashes: list[str]) -> None:
         self.root = root
         self.index = root / "index.html"
+        self.script_hashes = script_hashes  # the list the CSP reads on every response
+        self._seen: tuple[int, int] | None = None
+
+    def current(self) -> bool:
+        """Whether there is a build; brings the CSP hashes up to date with its index.html."""
+        try:
+            stat = self.index.stat()
+        except FileNotFoundError:
+            self._seen = None
+            self.script_hashes.clear()
+            return False
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._seen:
+            self.script_hashes[:] = inline_script_hashes(self.index.read_text(encoding="utf-8"))
+            self._seen = stamp
+            log.info("serving the web app from %s", self.root)
+        return True
 
     def file_for(self, path: str) -> Path | None:
         """The build's file at URL path `path`, or None (missing, a directory, or outside)."""
@@ -118,17 +142,19 @@ class WebApp:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
         found = self.file_for(path)
-        if found is not None:
+        if found is not None and path != "index.html":
             cache = IMMUTABLE_CACHE if path.startswith(IMMUTABLE_PREFIX) else REVALIDATE_CACHE
             return web.FileResponse(found, headers={"Cache-Control": cache})
         if path.startswith("_app/"):
             # A missing script or stylesheet must fail loudly, not load a page of HTML.
             raise web.HTTPNotFound()
+        if not self.current():
+            return no_build()
         return web.FileResponse(self.index, headers={"Cache-Control": REVALIDATE_CACHE})
 
 
-async def no_build(request: web.Request) -> web.Response:
-    """What `/` shows when nobody has built the web app: how to build it."""
+def no_build() -> web.Response:
+    """What the pages show while nobody has built the web app: how to build it."""
     return web.Response(
         status=503,
         text=NO_BUILD_PAGE,
@@ -143,12 +169,9 @@ def install(app: web.Application, configured_dir: str | None) -> None:
     Call it after every other route is added: the catch-all must come last.
     """
     root = build_directory(configured_dir)
-    index = root / "index.html"
-    if not index.is_file():
+    script_hashes: list[str] = []
+    app[CSP_SCRIPT_HASHES] = script_hashes
+    webapp = WebApp(root, script_hashes)
+    if not webapp.current():
         log.warning("no web app build in %s: run scripts/build-web (the API works)", root)
-        app[CSP_SCRIPT_HASHES] = []
-        app.router.add_get(CATCH_ALL, no_build)
-        return
-    app[CSP_SCRIPT_HASHES] = inline_script_hashes(index.read_text(encoding="utf-8"))
-    app.router.add_get(CATCH_ALL, WebApp(root).handle)
-    log.info("serving the web app from %s", root)
+    app.router.add_get(CATCH_ALL, webapp.handle)

@@ -42,6 +42,7 @@ from classquiz.game.rules import (
     public_question,
 )
 from classquiz.game.store import GameStore, LiveStoreFull, TooManyLiveGames
+from classquiz.services.answer_counts import AnswerCountPacer
 from classquiz.services.delivery import ResultDelivery
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.notifier import Notifier
@@ -50,7 +51,9 @@ from classquiz.services.rooms import RoomService
 from classquiz.services.tokens import HOST, TokenSigner
 
 log = logging.getLogger(__name__)
-ANSWER_COUNT_INTERVAL_S = 0.1
+# Sends of answer_count are paced 110 ms apart per game: "at most 10 a second" must
+# hold at the host's end too, where delivery jitter can bring 100 ms slots closer.
+ANSWER_COUNT_INTERVAL_S = 0.11
 FINISHED_TTL_S = 3600
 ResultSink = Callable[[FinishedGame], Awaitable[Any]]
 GAMES_AUTO_FINISHED = Counter(
@@ -106,7 +109,10 @@ class GameService:
         self.notifier: Notifier | None = None
         self.result_sink: ResultSink | None = None
         self.publish_fanout: Callable[[dict[str, Any]], Awaitable[None]] | None = None
-        self._answer_count_pending: set[str] = set()
+        # answer_count at most once per interval per game, whatever the number of processes
+        self.answer_counts = AnswerCountPacer(
+            store.redis, store.prefix, ANSWER_COUNT_INTERVAL_S, self._send_answer_count
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- REST: create and look up ----------------------------------------------------------
@@ -496,28 +502,23 @@ class GameService:
             await self.delivery.deliver(message)
 
     def _schedule_answer_count(self, pin: str, qi: int) -> None:
-        # Coalesced per question: a flush pending for the previous question must not
-        # swallow the first answers of the next one.
-        key = f"{pin}:{qi}"
-        if key in self._answer_count_pending:
-            return
-        self._answer_count_pending.add(key)
+        # Coalesced per question (a send pending for the previous question must not
+        # swallow the first answers of the next one), paced per game across processes.
+        work = self.answer_counts.answered(pin, qi)
+        if work is not None:
+            self._spawn(work)
 
-        async def flush() -> None:
-            await asyncio.sleep(ANSWER_COUNT_INTERVAL_S)
-            self._answer_count_pending.discard(key)
-            answered, active = await self.store.answered_count(pin, qi)
-            await self._notifier().to_host(
-                pin,
-                "answer_count",
-                {
-                    "question_index": qi,
-                    "answered": answered,
-                    "players_count": active,
-                },
-            )
-
-        self._spawn(flush())
+    async def _send_answer_count(self, pin: str, qi: int) -> None:
+        answered, active = await self.store.answered_count(pin, qi)
+        await self._notifier().to_host(
+            pin,
+            "answer_count",
+            {
+                "question_index": qi,
+                "answered": answered,
+                "players_count": active,
+            },
+        )
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)

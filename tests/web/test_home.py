@@ -101,6 +101,15 @@ async def test_deep_links_load_the_app(projector: Page) -> None:
     await expect(projector.get_by_role("heading", level=1)).to_have_text("Page not found")
 
 
+async def test_the_presenter_screen_gets_the_whole_screen(projector: Page) -> None:
+    await projector.goto("/quizzes")
+    await expect(projector.get_by_role("banner")).to_have_count(1)  # the site header
+    await projector.goto("/host")
+    await expect(projector.get_by_role("heading", level=1)).to_have_text("Presenter screen")
+    await expect(projector.get_by_role("banner")).to_have_count(0)
+    await expect(projector.get_by_role("link", name="Skip to content")).to_have_count(0)
+
+
 async def _serve_with_policy(page: Page, policy: str) -> None:
     """Give every response of the app exactly this Content-Security-Policy."""
 

@@ -5,6 +5,13 @@ declare global {
 			message: string;
 			code?: string;
 		}
+		interface PageData {
+			/**
+			 * false: the page takes the whole screen, without the site header (the
+			 * presenter's projector). A page's +page.ts returns `{ chrome: false }`.
+			 */
+			chrome?: boolean;
+		}
 	}
 }
 

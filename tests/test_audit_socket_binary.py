@@ -230,3 +230,25 @@ async def test_a_flood_of_attachments_leaves_the_server_memory_flat(
         assert board["ok"] is True, board
     finally:
         await host.close()
+
+
+async def test_long_polling_clients_sending_bytes_are_closed_too(
+    server: TestServer, lobby: dict[str, Any]
+) -> None:
+    """Over HTTP long-polling, binary arrives base64-encoded and is refused the same way."""
+    url = str(server.make_url("")).rstrip("/")
+    player = Recorder(url, transports=["polling"])
+    await player.connect({"pin": lobby["game"]["pin"], "nickname": "Poller"})
+    try:
+        await player.wait("welcome")
+        await player.client.emit("submit_answer", {"question_index": 0, "answer": b"\x00" * 1000})
+        for _ in range(60):
+            if not player.client.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not player.client.connected
+        assert not server.app[SIO]._binary_packet
+        status = await lobby["host"].wait("player_status")
+        assert status["connected"] is False
+    finally:
+        await player.close()

@@ -1,0 +1,141 @@
+"""The player screen when things go wrong (issue 10, "Resilience"): a reload in the
+middle of a question, the host's screen going away, a kick and a ban, another tab
+taking the game over ("Use here"), and the German screen. Real server, real
+browser; the host is a real Socket.IO client."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.conftest import ApiUser
+from tests.socketkit import Recorder
+from tests.web.conftest import BrowserProblems, axe_scan
+from tests.web.player_support import check_state, connect_host, create_game, join_on_phone
+
+
+async def test_a_reload_mid_question_lands_back_in_it_and_can_answer(
+    phone: Page, user: ApiUser, base_url: str
+) -> None:
+    game = await create_game(user)
+    host = await connect_host(base_url, game)
+    other = Recorder(base_url)  # keeps the question open (never answers)
+    await other.connect({"pin": game["pin"], "nickname": "Cy"})
+    try:
+        await join_on_phone(phone, game["pin"], "Ada")
+        player_id = (await host.wait("player_joined", count=2))["player"]["player_id"]
+        assert (await host.call("start_game"))["ok"]
+        await expect(phone.get_by_role("heading", name="2 + 2?")).to_be_visible()
+
+        await phone.reload()
+        await expect(phone.get_by_role("heading", name="2 + 2?")).to_be_visible()
+        await expect(phone.get_by_role("textbox", name="Nickname")).to_have_count(0)
+        # The same player came back (its token), not a new one.
+        assert len(host.events["player_joined"]) == 2
+        back = await host.wait("player_status", count=2)
+        assert back == {"player_id": player_id, "connected": True}
+
+        await phone.get_by_role("button", name="4").click()
+        await expect(phone.get_by_role("status").filter(has_text="Answer received")).to_be_visible()
+        # A reload after answering still says so (welcome.answered), and offers no buttons.
+        await phone.reload()
+        await expect(phone.get_by_role("status").filter(has_text="Answer received")).to_be_visible()
+        await expect(phone.get_by_role("button", name="4")).to_have_count(0)
+
+        assert (await host.call("end_question"))["ok"]
+        await expect(phone.get_by_role("status").filter(has_text="Correct")).to_be_visible()
+        # A reload in the reveal keeps the player in the game and waiting for the next one.
+        await phone.reload()
+        await expect(phone.get_by_role("status")).to_contain_text("Wait for the next one")
+        await check_state(phone, "reveal-after-reload")
+        assert (await host.call("next_question"))["ok"]
+        await expect(phone.get_by_role("heading", name="Primes?")).to_be_visible()
+    finally:
+        await other.close()
+        await host.close()
+
+
+async def test_the_host_going_away_shows_a_banner(phone: Page, user: ApiUser, base_url: str) -> None:
+    game = await create_game(user)
+    host = await connect_host(base_url, game)
+    await join_on_phone(phone, game["pin"], "Ada")
+    await host.close()
+    banner = phone.get_by_text("presenter screen is offline")
+    await expect(banner).to_be_visible()
+    await check_state(phone, "host-away")
+    host = await connect_host(base_url, game)
+    try:
+        await expect(banner).to_have_count(0)
+    finally:
+        await host.close()
+
+
+async def test_a_kick_then_a_ban_are_shown(phone: Page, user: ApiUser, base_url: str) -> None:
+    game = await create_game(user)
+    host = await connect_host(base_url, game)
+    try:
+        await join_on_phone(phone, game["pin"], "Ada")
+        ada = (await host.wait("player_joined"))["player"]["player_id"]
+        assert (await host.call("kick_player", {"player_id": ada}))["ok"]
+        await expect(phone.get_by_role("alert")).to_contain_text("removed you from the game")
+        await check_state(phone, "kicked")
+        # A kicked player may come back as a new player.
+        await phone.get_by_role("button", name="Join").click()
+        await phone.get_by_role("textbox", name="Nickname").fill("Ada 2")
+        await phone.get_by_role("button", name="Join").click()
+        await expect(phone.get_by_text("You're in!")).to_be_visible()
+        again = (await host.wait("player_joined", count=2))["player"]
+        assert again["nickname"] == "Ada 2" and again["player_id"] != ada
+        assert (await host.call("kick_player", {"player_id": again["player_id"], "ban": True}))["ok"]
+        await expect(phone.get_by_role("alert")).to_contain_text("for good")
+        await expect(phone.get_by_role("button", name="Join")).to_have_count(0)
+        await check_state(phone, "banned")
+        # The ban holds on a reload: the banned token was forgotten, the name stays refused.
+        await phone.reload()
+        await phone.get_by_role("textbox", name="Nickname").fill("Ada 2")
+        await phone.get_by_role("button", name="Join").click()
+        await expect(phone.get_by_role("alert")).to_contain_text("banned")
+    finally:
+        await host.close()
+
+
+async def test_another_tab_takes_over_and_use_here_takes_it_back(
+    phone_context: BrowserContext, phone: Page, user: ApiUser, base_url: str
+) -> None:
+    game = await create_game(user)
+    host = await connect_host(base_url, game)
+    try:
+        await join_on_phone(phone, game["pin"], "Ada")
+        second = await phone_context.new_page()
+        await second.goto(f"/play?pin={game['pin']}")  # same browser: the stored token
+        await expect(second.get_by_text("You're in!")).to_be_visible()
+        await expect(phone.get_by_role("alert")).to_contain_text("open on another device")
+        await check_state(phone, "replaced")
+        await phone.get_by_role("button", name="Use here").click()
+        await expect(second.get_by_role("button", name="Use here")).to_be_visible()
+        await expect(phone.get_by_role("button", name="Use here")).to_have_count(0)
+        await expect(phone.get_by_text("You're in!")).to_be_visible()
+        # Still one player.
+        assert len(host.events["player_joined"]) == 1
+        await second.close()
+    finally:
+        await host.close()
+
+
+async def test_the_player_screen_speaks_german(
+    browser: Browser, browser_problems: BrowserProblems, app_url: str, user: ApiUser
+) -> None:
+    game = await create_game(user, password="sesame")
+    context = await browser.new_context(base_url=app_url, locale="de-DE")
+    browser_problems.watch(context)
+    try:
+        page = await context.new_page()
+        await page.goto(f"/play?pin={game['pin']}")
+        await expect(page.get_by_role("textbox", name="Spitzname")).to_be_visible()
+        await page.get_by_role("textbox", name="Spitzname").fill("Ada")
+        await page.get_by_role("textbox", name="Spielpasswort").fill("falsch")
+        await page.get_by_role("button", name="Beitreten").click()
+        await expect(page.get_by_role("alert")).to_contain_text("Falsches Passwort")
+        await axe_scan(page)
+    finally:
+        await context.close()
+    browser_problems.assert_none()

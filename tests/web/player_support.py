@@ -16,7 +16,9 @@ from tests.socketkit import Recorder
 from tests.web.conftest import axe_scan, shot
 
 
-async def create_game(user: ApiUser, quiz: dict[str, Any] | None = None, **settings: Any) -> dict[str, Any]:
+async def create_game(
+    user: ApiUser, quiz: dict[str, Any] | None = None, **settings: Any
+) -> dict[str, Any]:
     """A new game of `quiz` (default: every question type once) with these settings."""
     status, created = await user.request("POST", "/api/v1/quizzes", json=quiz or sample_quiz())
     assert status == 201, created

@@ -154,7 +154,7 @@ async def test_a_whole_game_of_every_type_on_a_phone(
         dragged = await _order_items(phone)
         assert dragged == [before[2], before[0], before[1]], (before, dragged)
         for position, text in enumerate(["1", "2", "3"]):
-            while (items := await _order_items(phone)).index(text) > position:
+            while (await _order_items(phone)).index(text) > position:
                 await phone.get_by_role("button", name=f"Move up: {text}").click()
         assert await _order_items(phone) == ["1", "2", "3"]
         await expect(phone.get_by_role("button", name="Move down: 3")).to_be_disabled()

@@ -54,7 +54,9 @@ async def test_a_reload_mid_question_lands_back_in_it_and_can_answer(
         await host.close()
 
 
-async def test_the_host_going_away_shows_a_banner(phone: Page, user: ApiUser, base_url: str) -> None:
+async def test_the_host_going_away_shows_a_banner(
+    phone: Page, user: ApiUser, base_url: str
+) -> None:
     game = await create_game(user)
     host = await connect_host(base_url, game)
     await join_on_phone(phone, game["pin"], "Ada")
@@ -85,7 +87,9 @@ async def test_a_kick_then_a_ban_are_shown(phone: Page, user: ApiUser, base_url:
         await expect(phone.get_by_text("You're in!")).to_be_visible()
         again = (await host.wait("player_joined", count=2))["player"]
         assert again["nickname"] == "Ada 2" and again["player_id"] != ada
-        assert (await host.call("kick_player", {"player_id": again["player_id"], "ban": True}))["ok"]
+        assert (await host.call("kick_player", {"player_id": again["player_id"], "ban": True}))[
+            "ok"
+        ]
         await expect(phone.get_by_role("alert")).to_contain_text("for good")
         await expect(phone.get_by_role("button", name="Join")).to_have_count(0)
         await check_state(phone, "banned")

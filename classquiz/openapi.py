@@ -31,7 +31,7 @@ STATUS_TEXT = {
 def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorOut}
     for ep in endpoints:
-        for candidate in (ep.body, ep.query, ep.response):
+        for candidate in (ep.body, ep.query, ep.response, ep.form):
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                 models.add(candidate)
     keyed = [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)]
@@ -100,6 +100,11 @@ def _operation(
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _schema_of(ep.body, schemas, names)}},
+        }
+    if ep.form is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": _schema_of(ep.form, schemas, names)}},
         }
     ok: dict[str, Any] = {"description": STATUS_TEXT.get(ep.status, "OK")}
     if ep.raw_response:

@@ -152,8 +152,11 @@ Tag = Annotated[Trimmed, StringConstraints(min_length=1, max_length=40)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 
 
+TITLE_MAX = 200
+
+
 class QuizIn(Contract):
-    title: Annotated[Trimmed, StringConstraints(min_length=1, max_length=200)]
+    title: Annotated[Trimmed, StringConstraints(min_length=1, max_length=TITLE_MAX)]
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     public: bool = False
     language: Language | None = None
@@ -182,6 +185,38 @@ class QuizOut(BaseModel):
     questions: list[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
+
+
+class QuizListQuery(BaseModel):
+    """The owner's list: paging plus an optional search in titles and descriptions."""
+
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    q: Annotated[Trimmed, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="keep quizzes whose title or description contains this"
+    )
+
+
+class QuizVisibilityIn(Contract):
+    """PATCH /quizzes/{id}: the one field worth changing without the whole quiz."""
+
+    public: bool
+
+
+class QuizDocument(Contract):
+    """Our own versioned quiz file (docs/import.md); `quiz` holds the QuizIn fields
+    except `public` (an imported quiz always starts private)."""
+
+    format: Literal["classquiz-quiz"] = "classquiz-quiz"
+    version: int = Field(default=1, ge=1, description="1 today; newer versions are refused")
+    quiz: dict[str, Any]
+
+
+class TableImportForm(BaseModel):
+    """POST /quizzes/import/table, sent as multipart/form-data."""
+
+    file: bytes = Field(description="a .csv or .xlsx file, one question per row (docs/import.md)")
+    title: str | None = Field(default=None, description="the new quiz's title (else the file name)")
 
 
 class QuizSummaryOut(BaseModel):

@@ -215,6 +215,8 @@ def valid_bodies(quiz_id: str) -> dict[str, Any]:
         "RegisterIn": {"email": "fz@example.org", "username": "fuzzer", "password": "x" * 12},
         "LoginIn": {"login": "fuzzer", "password": "x" * 12, "totp": "123456"},
         "QuizIn": sample_quiz(),
+        "QuizDocument": {"format": "classquiz-quiz", "version": 1, "quiz": sample_quiz()},
+        "QuizVisibilityIn": {"public": True},
         "ApiKeyIn": {"name": "fuzz"},
         "GameCreateIn": {
             "quiz_id": quiz_id,

@@ -41,6 +41,8 @@ class Endpoint:
     auth: str = "none"  # "none" | "user" | "player"
     errors: tuple[int, ...] = ()
     raw_response: str | None = None  # content type when the handler returns raw bytes
+    # A multipart/form-data body (uploads), documented here and read by the handler itself.
+    form: type[BaseModel] | None = None
 
 
 @dataclass
@@ -64,6 +66,7 @@ class ApiRouter:
         auth: str = "none",
         errors: tuple[int, ...] = (),
         raw_response: str | None = None,
+        form: type[BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             wrapped = _wrap(handler, body=body, query=query, status=status, auth=auth)
@@ -81,6 +84,7 @@ class ApiRouter:
                     auth=auth,
                     errors=errors,
                     raw_response=raw_response,
+                    form=form,
                 )
             )
             return handler

@@ -9,12 +9,16 @@ so its existence is not revealed. After every committed change the listener
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any, Protocol
 
+import ormar
+
 from classquiz.db.models import Quiz, User, utcnow
 from classquiz.errors import ApiError
-from classquiz.schemas import Page, QuizIn, QuizOut, QuizSummaryOut
+from classquiz.schemas import TITLE_MAX, Page, QuizIn, QuizOut, QuizSummaryOut
+from classquiz.services import quiz_io
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,32 @@ def quiz_summary(quiz: Quiz) -> QuizSummaryOut:
     )
 
 
+def stored_quiz(quiz: Quiz) -> QuizIn:
+    """A stored quiz as the input model again (it was validated as one when saved)."""
+    return QuizIn.model_validate(
+        {
+            "title": quiz.title,
+            "description": quiz.description or "",
+            "public": bool(quiz.public),
+            "language": quiz.language,
+            "tags": list(quiz.tags or []),
+            "questions": list(quiz.questions or []),
+        }
+    )
+
+
+def copy_title(title: str) -> str:
+    """`Fractions` -> `Fractions (copy)`, still within the title's 200 characters."""
+    suffix = " (copy)"
+    return title[: TITLE_MAX - len(suffix)].rstrip() + suffix
+
+
+def export_filename(title: str) -> str:
+    """An ASCII-only, header-safe name such as `fractions-year-5.classquiz.json`."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower()[:60] or "quiz"
+    return f"{slug}.classquiz.json"
+
+
 def _columns(data: QuizIn) -> dict[str, Any]:
     questions = [q.model_dump(mode="json", exclude_none=True) for q in data.questions]
     return {
@@ -80,8 +110,17 @@ class QuizService:
         await self._saved(quiz)
         return quiz_out(quiz, owner.username)
 
-    async def list_own(self, owner: User, limit: int, offset: int) -> Page[QuizSummaryOut]:
+    async def list_own(
+        self, owner: User, limit: int, offset: int, search: str | None = None
+    ) -> Page[QuizSummaryOut]:
+        """The owner's quizzes, newest change first; `search` keeps those whose title or
+        description contains it (any case). A plain substring match, not the search
+        index: a teacher's own list is small, and it must find a quiz saved a second ago."""
         query = Quiz.objects.filter(owner__id=owner.id)
+        if search:
+            query = query.filter(
+                ormar.or_(title__icontains=search, description__icontains=search)
+            )
         total = await query.count()
         rows = await query.order_by("-updated_at").limit(limit).offset(offset).all()
         return Page[QuizSummaryOut](
@@ -106,6 +145,27 @@ class QuizService:
         quiz = await Quiz.objects.get(id=quiz_id)
         await self._saved(quiz)
         return quiz_out(quiz, owner.username)
+
+    async def set_public(self, owner: User, quiz_id: uuid.UUID, public: bool) -> QuizOut:
+        """Publish or unpublish without sending the whole quiz back (the list's toggle)."""
+        quiz = await self._owned(owner, quiz_id)
+        if bool(quiz.public) != public:
+            await quiz.update(public=public, updated_at=utcnow())
+            quiz = await Quiz.objects.get(id=quiz_id)
+            await self._saved(quiz)
+        return quiz_out(quiz, owner.username)
+
+    async def duplicate(self, viewer: User, quiz_id: uuid.UUID) -> QuizOut:
+        """A private copy in `viewer`'s quizzes, of their own quiz or of a public one."""
+        source = await self.get_readable(quiz_id, viewer)
+        data = stored_quiz(source)
+        title = copy_title(data.title)
+        return await self.create(viewer, data.model_copy(update={"title": title, "public": False}))
+
+    async def export(self, quiz_id: uuid.UUID, viewer: User | None) -> tuple[dict[str, Any], str]:
+        """(the versioned document, a download file name) of a quiz `viewer` may read."""
+        quiz = await self.get_readable(quiz_id, viewer)
+        return quiz_io.export_document(stored_quiz(quiz)), export_filename(quiz.title)
 
     async def delete(self, owner: User, quiz_id: uuid.UUID) -> None:
         quiz = await self._owned(owner, quiz_id)

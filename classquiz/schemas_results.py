@@ -62,6 +62,17 @@ class GameStatsOut(BaseModel):
     hardest_question: int | None = Field(
         description="index of the graded question with the lowest accuracy, null if none"
     )
+    hardest_questions: list[int] = Field(
+        description="indexes of the graded, answered questions, lowest accuracy first "
+        "(earlier question first on a tie)"
+    )
+    answers_count: int = Field(description="answers given in the whole game")
+    accuracy: float | None = Field(
+        description="correct / answered over all graded questions; null when none was answered"
+    )
+    avg_time_ms: int | None = Field(
+        description="mean elapsed time of every answer given; null when there are none"
+    )
 
 
 class PlayerAnswerOut(BaseModel):

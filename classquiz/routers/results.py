@@ -46,6 +46,23 @@ async def game_results(request: web.Request) -> GameStatsOut:
 
 @router.route(
     "GET",
+    "/{game_id}/players",
+    summary="A page of a finished game's players by rank, each with their answers (its host only)",
+    query=PageQuery,
+    response=Page[PlayerResultOut],
+    auth="user",
+    errors=(401, 404, 422),
+)
+async def game_players(request: web.Request, query: PageQuery) -> Page[PlayerResultOut]:
+    session = await require_session(request)
+    game_id = parse_uuid(request.match_info["game_id"], "game_not_found")
+    return await services(request).results.players_with_answers(
+        game_id, session.user, query.limit, query.offset
+    )
+
+
+@router.route(
+    "GET",
     "/{game_id}/export",
     summary="Download a finished game's results as CSV or XLSX (its host only)",
     query=ExportQuery,

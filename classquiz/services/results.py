@@ -97,6 +97,23 @@ def _player_stats(row: Any) -> PlayerStatsOut:
     )
 
 
+def _answer_out(row: Any) -> PlayerAnswerOut:
+    return PlayerAnswerOut(
+        question_index=row.question_index,
+        answer=store.answer_value(row.answer),
+        correct=row.correct,
+        points=row.points or 0,
+        elapsed_ms=row.elapsed_ms or 0,
+    )
+
+
+def hardest_first(questions: list[QuestionStatsOut]) -> list[int]:
+    """Indexes of the graded, answered questions, lowest accuracy first, then by index:
+    the Overview's "hardest questions" list (polls and unanswered ones have no accuracy)."""
+    rated = [q for q in questions if q.accuracy is not None]
+    return [q.index for q in sorted(rated, key=lambda q: (q.accuracy, q.index))]
+
+
 class ResultService:
     def __init__(
         self,
@@ -338,13 +355,47 @@ class ResultService:
                     distribution=q.get("distribution") or {},
                 )
             )
-        rated = [q for q in questions if q.accuracy is not None]
-        hardest = min(rated, key=lambda q: (q.accuracy, q.index)).index if rated else None
+        hardest = hardest_first(questions)
+        graded = [q for q in questions if q.type != "poll"]
+        graded_answered = sum(q.answered for q in graded)
+        answers_count = sum(q.answered for q in questions)
+        timed = [(q.avg_time_ms, q.answered) for q in questions if q.avg_time_ms is not None]
         return GameStatsOut(
             game=_game_info(game),
             players=[_player_stats(p) for p in players],
             questions=questions,
-            hardest_question=hardest,
+            hardest_question=hardest[0] if hardest else None,
+            hardest_questions=hardest,
+            answers_count=answers_count,
+            accuracy=(
+                sum(q.correct_count for q in graded) / graded_answered if graded_answered else None
+            ),
+            avg_time_ms=await store.mean_elapsed_ms(self.db, game_id) if timed else None,
+        )
+
+    async def players_with_answers(
+        self, game_id: uuid.UUID, viewer: User, limit: int, offset: int
+    ) -> Page[PlayerResultOut]:
+        """A page of players by rank, each with every answer they gave (the host's
+        Players tab): paged, because a game may have thousands of players."""
+        await self._hosted_game(game_id, viewer)
+        players, total = await store.game_players_page(self.db, game_id, limit, offset)
+        answers = await store.answers_of_players(self.db, game_id, [p.id for p in players])
+        by_player: dict[str, list[PlayerAnswerOut]] = {}
+        for a in answers:
+            by_player.setdefault(str(a.player_id), []).append(_answer_out(a))
+        return Page[PlayerResultOut](
+            items=[
+                PlayerResultOut(
+                    **_player_stats(p).model_dump(),
+                    game_id=game_id,
+                    answers=by_player.get(str(p.id), []),
+                )
+                for p in players
+            ],
+            total=total,
+            limit=limit,
+            offset=offset,
         )
 
     async def player_results(
@@ -375,16 +426,7 @@ class ResultService:
         return PlayerResultOut(
             **_player_stats(player).model_dump(),
             game_id=token_game,
-            answers=[
-                PlayerAnswerOut(
-                    question_index=a.question_index,
-                    answer=store.answer_value(a.answer),
-                    correct=a.correct,
-                    points=a.points or 0,
-                    elapsed_ms=a.elapsed_ms or 0,
-                )
-                for a in answers
-            ],
+            answers=[_answer_out(a) for a in answers],
         )
 
     # ------------------------------------------------------------ exporting

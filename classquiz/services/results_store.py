@@ -203,6 +203,50 @@ async def game_players(db: DatabaseConnection, game_id: uuid.UUID) -> list[sa.Ro
     )
 
 
+async def game_players_page(
+    db: DatabaseConnection, game_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[sa.Row[Any]], int]:
+    """One page of `game_players`' order, and how many players the game has."""
+    where = PLAYERS.c.game_id == game_id
+    total = await fetch_all(db, sa.select(sa.func.count()).select_from(PLAYERS).where(where))
+    rows = await fetch_all(
+        db,
+        sa.select(PLAYERS)
+        .where(where)
+        .order_by(PLAYERS.c.rank, PLAYERS.c.nickname, PLAYERS.c.id)
+        .limit(limit)
+        .offset(offset),
+    )
+    return rows, int(total[0][0])
+
+
+async def answers_of_players(
+    db: DatabaseConnection, game_id: uuid.UUID, player_ids: list[Any]
+) -> list[sa.Row[Any]]:
+    """Every answer of these players in the game, by question."""
+    if not player_ids:
+        return []
+    return await fetch_all(
+        db,
+        sa.select(ANSWERS)
+        .where(ANSWERS.c.game_id == game_id, ANSWERS.c.player_id.in_(player_ids))
+        .order_by(ANSWERS.c.player_id, ANSWERS.c.question_index),
+    )
+
+
+async def mean_elapsed_ms(db: DatabaseConnection, game_id: uuid.UUID) -> int | None:
+    """Mean elapsed time of every answer of the game, rounded half up; None without any."""
+    rows = await fetch_all(
+        db, sa.select(sa.func.avg(ANSWERS.c.elapsed_ms)).where(ANSWERS.c.game_id == game_id)
+    )
+    mean = rows[0][0] if rows else None
+    return None if mean is None else _half_up(mean)
+
+
+def _half_up(mean: Any) -> int:
+    return int(Decimal(mean).quantize(0, rounding=ROUND_HALF_UP))
+
+
 async def game_answers(
     db: DatabaseConnection, game_id: uuid.UUID, player_id: uuid.UUID | None = None
 ) -> list[sa.Row[Any]]:
@@ -229,7 +273,7 @@ async def question_aggregates(
     )
     out: dict[int, tuple[int, int, int | None]] = {}
     for index, answered, correct, mean in rows:
-        avg = None if mean is None else int(Decimal(mean).quantize(0, rounding=ROUND_HALF_UP))
+        avg = None if mean is None else _half_up(mean)
         out[int(index)] = (int(answered), int(correct), avg)
     return out
 

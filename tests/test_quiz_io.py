@@ -100,6 +100,27 @@ def test_template_and_example_import_as_all_seven_types() -> None:
     assert [(c.text, c.correct) for c in true_false] == [("True", True), ("False", False)]
 
 
+def test_the_header_decides_the_separator() -> None:
+    # Commas between columns, semicolons inside the texts: the header row tells.
+    data = b'type,question,answers\ntext,"Name two; or three",a;b;c\ntext,x;y;z,q;r\n'
+    quiz = quiz_io.parse_table(quiz_io.read_table(data, "q.csv"), "T")
+    assert [q.text for q in quiz.questions] == ["Name two; or three", "x;y;z"]
+    data = b"type;question;answers\ntext;Hello, world;a, b\n"
+    assert quiz_io.parse_table(quiz_io.read_table(data, "q.csv"), "T").questions[0].text == (
+        "Hello, world"
+    )
+
+
+def test_errors_keep_the_sheet_row_numbers_across_blank_rows() -> None:
+    data = xlsx_bytes(
+        [["type", "question", "answers"], ["text", "Fine", "a"], [None, None, None], [],
+         ["text", "No answers", None]]
+    )  # fmt: skip
+    assert table_errors(data, "q.xlsx") == [
+        {"row": 5, "column": "answers", "message": "a text question needs 1 to 10 accepted answers"}
+    ]
+
+
 def test_european_csv_semicolons_bom_and_decimal_commas() -> None:
     text = (
         "Type;Question;Time;Choice 1;Choice 2;Choice 3;Correct;Slider min;Slider max;"
@@ -189,9 +210,11 @@ def test_empty_and_header_only_files_are_refused() -> None:
 
 def test_row_limit() -> None:
     lines = ["type,question,choice_1,choice_2,correct"]
-    lines += [f"single,Q{n},a,b,1" for n in range(MAX_QUESTIONS)]
+    for n in range(MAX_QUESTIONS):  # blank lines between questions count for nothing
+        lines += [f"single,Q{n},a,b,1", ",,,,"]
     quiz = quiz_io.parse_table(quiz_io.read_table("\n".join(lines).encode(), "q.csv"), "T")
     assert len(quiz.questions) == MAX_QUESTIONS
+    assert quiz.questions[-1].text == f"Q{MAX_QUESTIONS - 1}"
     lines.append("single,One too many,a,b,1")
     assert table_errors("\n".join(lines).encode()) == [
         {"row": None, "column": None, "message": f"a quiz has at most {MAX_QUESTIONS} questions"}
@@ -216,3 +239,12 @@ def test_zip_bomb_is_refused_unopened() -> None:
     assert table_errors(buffer.getvalue(), "q.xlsx") == [
         {"row": None, "column": None, "message": "the workbook is too large once unpacked"}
     ]
+
+
+@pytest.mark.parametrize("correct", ["²", "0", "7", "one", "1-2"])
+def test_odd_correct_cells_are_row_errors_not_crashes(correct: str) -> None:
+    header = ["type", "question", "choice_1", "choice_2", "correct"]
+    rows = [header, ["single", "x", "a", "b", correct]]
+    with pytest.raises(quiz_io.TableError) as caught:
+        quiz_io.parse_table(rows, "T")
+    assert [(e["row"], e["column"]) for e in caught.value.errors] == [(2, "correct")]

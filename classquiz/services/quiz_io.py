@@ -96,6 +96,7 @@ MAX_TABLE_BYTES = 1_048_576
 MAX_XLSX_UNZIPPED = 20 * 1_048_576
 MAX_CHOICES = 6
 MAX_ROW_ERRORS = 100
+DELIMITERS = (",", ";", "\t")
 
 CHOICE_COLUMNS = tuple(f"choice_{n}" for n in range(1, MAX_CHOICES + 1))
 COLUMNS: tuple[str, ...] = (
@@ -205,21 +206,51 @@ def read_csv(data: bytes) -> list[list[Any]]:
         text = data.decode("cp1252", errors="replace")
     if "\x00" in text:
         raise TableError([table_error(None, None, "the file is not a text (CSV) file")])
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        first_line = sample.split("\n", 1)[0]
-        counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-        dialect = type(
-            "Guessed", (csv.excel,), {"delimiter": max(counts, key=lambda d: counts[d])}
-        )
+    return bounded_rows(csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text)))
+
+
+def bounded_rows(source: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """All rows, blank ones kept (as `[]`, so row numbers stay those of the sheet),
+    stopping with an error once there are more questions than a quiz may have."""
     rows: list[list[Any]] = []
-    for row in csv.reader(io.StringIO(text, newline=""), dialect):
-        rows.append(row)
-        if len(rows) > MAX_QUESTIONS + 50:
-            break  # too many either way; `parse_table` says so
+    filled = 0
+    for row in source:
+        if any(_cell_text(cell) for cell in row):
+            filled += 1
+            rows.append(list(row))
+        else:
+            rows.append([])
+        if filled > MAX_QUESTIONS + 1:  # + the header row
+            raise TableError([too_many_questions()])
     return rows
+
+
+def too_many_questions() -> dict[str, Any]:
+    return table_error(None, None, f"a quiz has at most {MAX_QUESTIONS} questions")
+
+
+def csv_delimiter(text: str) -> str:
+    """`,`, `;` or tab: the one that splits the header row into the most known columns.
+
+    The header is the one row whose content we know, so it decides; the stdlib
+    sniffer (which guesses from the whole sample) only breaks a tie, such as a
+    header of unknown names, which `parse_table` then reports as such.
+    """
+    first_line = text.split("\n", 1)[0]
+    known = {
+        delimiter: sum(
+            _column_name(cell) in COLUMNS
+            for cell in next(csv.reader([first_line], delimiter=delimiter), [])
+        )
+        for delimiter in DELIMITERS
+    }
+    best = max(known.values())
+    if best and list(known.values()).count(best) == 1:
+        return max(known, key=lambda delimiter: known[delimiter])
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return ","
 
 
 def read_xlsx(data: bytes) -> list[list[Any]]:
@@ -241,12 +272,7 @@ def read_xlsx(data: bytes) -> list[list[Any]]:
         ) from None
     try:
         sheet = book.worksheets[0]
-        rows = []
-        for row in sheet.iter_rows(max_col=len(COLUMNS) + 10, values_only=True):
-            rows.append(list(row))
-            if len(rows) > MAX_QUESTIONS + 50:
-                break
-        return rows
+        return bounded_rows(sheet.iter_rows(max_col=len(COLUMNS) + 10, values_only=True))
     finally:
         book.close()
 
@@ -282,9 +308,7 @@ def parse_table(rows: Sequence[Sequence[Any]], title: str) -> QuizIn:
     if not errors and not questions:
         errors.append(table_error(None, None, "the table has no questions, only a header"))
     if not errors and len(questions) > MAX_QUESTIONS:
-        errors.append(
-            table_error(None, None, f"a quiz has at most {MAX_QUESTIONS} questions")
-        )
+        errors.append(too_many_questions())
     if errors:
         raise TableError(errors[:MAX_ROW_ERRORS])
     try:
@@ -407,7 +431,7 @@ def _correct_numbers(text: str, kind: str, row: int, errors: list[dict[str, Any]
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or not 1 <= int(part) <= MAX_CHOICES:
+        if not part.isdecimal() or not 1 <= int(part) <= MAX_CHOICES:
             errors.append(
                 table_error(
                     row,

@@ -1,15 +1,17 @@
-"""Joining on the player screen: the PIN step, a wrong password, a roster game and
-generated names with "Another name" (issue 10). Real server, real browser; the host
-is a real Socket.IO client."""
+"""Joining on the player screen: the PIN step, a wrong password, a roster game,
+generated names with "Another name", and the screen at 200 % zoom (issue 10).
+Real server, real browser; the host is a real Socket.IO client."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import ApiUser
-from tests.web.player_support import check_state, connect_host, create_game
+from tests.conftest import ApiUser, sample_quiz
+from tests.socketkit import Recorder
+from tests.web.conftest import BrowserProblems
+from tests.web.player_support import check_state, connect_host, create_game, join_on_phone
 
 
 async def test_the_pin_step_then_an_unknown_pin_is_explained(phone: Page, user: ApiUser) -> None:
@@ -110,3 +112,45 @@ async def test_generated_names_with_another_name(phone: Page, user: ApiUser, bas
         assert current == host.events["player_renamed"][-1]["player"]["nickname"]
     finally:
         await host.close()
+
+
+async def test_usable_at_200_percent_zoom(
+    browser: Browser, browser_problems: BrowserProblems, app_url: str, user: ApiUser, base_url: str
+) -> None:
+    """200 % zoom on a phone halves its width in CSS pixels: the widest screens (order,
+    slider) must still fit without sideways scrolling, and stay accessible."""
+    order = sample_quiz()["questions"][5]
+    slider = sample_quiz()["questions"][4]
+    game = await create_game(user, sample_quiz(questions=[order, slider]))
+    host = await connect_host(base_url, game)
+    other = Recorder(base_url)  # keeps each question open
+    await other.connect({"pin": game["pin"], "nickname": "Cy"})
+    context = await browser.new_context(
+        base_url=app_url,
+        locale="en-US",
+        viewport={"width": 206, "height": 457},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    browser_problems.watch(context)
+    try:
+        page = await context.new_page()
+        await join_on_phone(page, game["pin"], "Ada")
+        await check_state(page, "zoom-lobby")
+        assert (await host.call("start_game"))["ok"]
+        await expect(page.get_by_role("heading", name="Smallest first")).to_be_visible()
+        await check_state(page, "zoom-order")
+        await page.get_by_role("button", name="Move up: 2").first.scroll_into_view_if_needed()
+        await page.get_by_role("button", name="Submit answer").click()
+        await expect(page.get_by_role("status").filter(has_text="Answer received")).to_be_visible()
+        assert (await host.call("end_question"))["ok"]
+        await check_state(page, "zoom-result")
+        assert (await host.call("next_question"))["ok"]
+        await expect(page.get_by_role("slider", name="Your answer")).to_be_visible()
+        await check_state(page, "zoom-slider")
+    finally:
+        await context.close()
+        await other.close()
+        await host.close()
+    browser_problems.assert_none()

@@ -8,7 +8,6 @@ point is that an unfiltered query must not find something.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import shutil
 import string
@@ -88,10 +87,50 @@ async def synced(server: TestServer) -> AsyncIterator[Any]:
     yield wait
 
 
-async def test_backend_is_postgres_with_trigrams(server: TestServer) -> None:
-    index = app_services(server).search
-    assert isinstance(index, PostgresSearchIndex)
-    assert index.trigram is True  # the test PostgreSQL has pg_trgm
+def one_swap(text: str, at: int) -> str:
+    """`text` with the letters at `at` and `at + 1` swapped (one typo)."""
+    return text[:at] + text[at + 1] + text[at] + text[at + 2 :]
+
+
+def swappable_word(n: int = 10) -> str:
+    """A made-up word whose letters 3 and 4 differ, so swapping them is a real typo."""
+    while True:
+        made = word(n)
+        if made[3] != made[4]:
+            return made
+
+
+async def test_backend_is_postgres(server: TestServer) -> None:
+    assert isinstance(app_services(server).search, PostgresSearchIndex)
+
+
+async def test_new_words_reach_every_process(
+    server: TestServer, user: ApiUser, synced: Any
+) -> None:
+    """Another process's copy of the lexicon learns a new quiz's words, and forgets deleted ones.
+
+    `other` is what a second server process holds: its own in-memory lexicon,
+    loaded before the quiz existed, over the same database.
+    """
+    from classquiz.db.engine import database
+
+    other = PostgresSearchIndex(database)
+    await other.start()
+    unique = swappable_word()
+    quiz_id = await create(user, quiz(f"{unique} kaleidoscope"))
+    await synced()  # this process's indexer added the words (and bumped the version)
+    typo = one_swap(unique, 3)
+    found = await other.search(SearchQuery(q=typo, tags=[TAG]))
+    assert [str(h.id) for h in found.hits] == [quiz_id]
+    assert unique in other.lexicon
+
+    status, _ = await user.request("DELETE", f"/api/v1/quizzes/{quiz_id}")
+    assert status == 204
+    own = app_services(server).search
+    assert isinstance(own, PostgresSearchIndex)
+    await own.reindex_all()  # a new generation: every copy reloads whole
+    assert (await other.search(SearchQuery(q=typo, tags=[TAG]))).total == 0
+    assert unique not in other.lexicon
 
 
 async def test_response_shape(http: ClientSession, user: ApiUser, synced: Any) -> None:
@@ -135,7 +174,8 @@ async def test_typos_are_tolerated(http: ClientSession, user: ApiUser, synced: A
     unique = word()
     python_id = await create(user, quiz(f"Python loops {unique}"))
     await synced()
-    for typo in ("pythn", "pyhton", "pytohn", "PYTHN", f"pythn loops {unique}", "loosp"):
+    typos = ("pythn", "pyhton", "pytohn", "pythan", "pythoon", "PYTHN", "loosp", "pyhto")
+    for typo in (*typos, f"pythn loops {unique}", f"pythn loosp {unique}", f"{unique} loosp"):
         result = await search(http, q=typo, tags=TAG)
         assert python_id in ids(result), typo
     # Meilisearch's budget: no typo below 5 letters, one below 9.
@@ -221,13 +261,16 @@ async def test_a_quiz_made_private_disappears(
     body = quiz(f"{unique} soon private")
     quiz_id = await create(user, body)
     assert ids(await search(http, q=unique)) == [quiz_id]
+    await synced()  # its words are in the lexicon now, and stay there
     status, _ = await user.request(
         "PUT", f"/api/v1/quizzes/{quiz_id}", json={**body, "public": False}
     )
     assert status == 200
     assert ids(await search(http, q=unique)) == []  # at once: no index lag in this backend
     await synced()
-    assert ids(await search(http, q=unique)) == []
+    typo = unique[:4] + unique[5:]
+    for q in (unique, unique[:5], typo, f"{typo} soon", f"soon {typo}"):
+        assert ids(await search(http, q=q)) == [], q
     status, _ = await user.request("PUT", f"/api/v1/quizzes/{quiz_id}", json=body)
     assert ids(await search(http, q=unique)) == [quiz_id]
 
@@ -334,60 +377,79 @@ def database_without_trigram(storage: dict[str, str]) -> Iterator[str]:
         admin.close()
 
 
-async def check_search_without_trigram(url: str, caplog: pytest.LogCaptureFixture) -> None:
-    """Migrate `url` (a database that cannot get pg_trgm), fill it, search it."""
+QUIZ_ROW = (
+    "INSERT INTO quizzes (id, owner_id, title, description, public, tags, questions,"
+    " question_count) VALUES (%s, %s, %s, '', %s, '[\"code\"]',"
+    ' \'[{"text": "What is a list comprehension?"}]\', 1)'
+)
+
+
+async def check_search_without_trigram(url: str) -> None:
+    """Migrate `url` (a database that cannot get pg_trgm), fill it, search it: typos too."""
     await asyncio.to_thread(upgrade_database, url)  # must not abort on the missing extension
     conn = psycopg2.connect(url)
     conn.autocommit = True
+    user_id, quiz_id, secret_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
         assert cur.fetchone() == (0,)
-        user_id, quiz_id = str(uuid.uuid4()), str(uuid.uuid4())
         cur.execute(
             "INSERT INTO users (id, email, username, password_hash) VALUES (%s, %s, %s, 'x')",
             (user_id, "a@example.org", "ada"),
         )
-        cur.execute(
-            "INSERT INTO quizzes (id, owner_id, title, description, public, tags, questions,"
-            " question_count) VALUES (%s, %s, 'Python loops', '', true, '[\"code\"]',"
-            ' \'[{"text": "What is a list comprehension?"}]\', 1)',
-            (quiz_id, user_id),
-        )
-    conn.close()
+        cur.execute(QUIZ_ROW, (quiz_id, user_id, "Python loops", True))
+        # Private, and every word of it is in the lexicon (from the public quiz) or near one.
+        cur.execute(QUIZ_ROW, (secret_id, user_id, "Python loops kangaroos", False))
 
     database = DatabaseConnection(to_driver_url(url, "asyncpg"), pool_size=2)
     await database.connect()
     try:
         index = PostgresSearchIndex(database)
-        with caplog.at_level(logging.WARNING, logger="classquiz.search.postgres"):
-            await index.start()
-            assert index.trigram is False
-            assert await index.reindex_all() == 1  # tries pg_trgm again, still no luck
-            for q in ("python", "Python loops", "pyth", "comprehension", "code"):
-                result = await index.search(SearchQuery(q=q))
-                assert [str(h.id) for h in result.hits] == [quiz_id], q
-            assert (await index.search(SearchQuery(q="pythn"))).total == 0  # no typo tolerance
-        warnings = [r for r in caplog.records if "pg_trgm is not installed" in r.getMessage()]
-        assert len(warnings) == 1
+        await index.start()
+        assert await index.reindex_all() == 1
+
+        async def found(q: str) -> list[str]:
+            return [str(h.id) for h in (await index.search(SearchQuery(q=q))).hits]
+
+        for q in ("python", "Python loops", "pyth", "comprehension", "code"):
+            assert await found(q) == [quiz_id], q
+        # Substitution, insertion, deletion, swap; in the first, last and only word;
+        # the last word also as a prefix with a typo.
+        typos = ["pythan", "pythoon", "pythn", "pyhton", "pyhton loops", "python loosp"]
+        typos += ["loosp pyhton", "comprehensoin", "what comprehensoin", "comprehesn", "pyhto"]
+        for q in typos:
+            assert await found(q) == [quiz_id], q
+        # Four letters get no typo; the first letter is not corrected; two typos in six letters.
+        for q in ("lops", "python lops", "bython", "pxthxn", "kangaroos", "kangaroo", "kangroos"):
+            assert await found(q) == [], q
+
+        # A word added later reaches a process that loaded the lexicon before.
+        other = PostgresSearchIndex(database)
+        await other.start()
+        later = str(uuid.uuid4())
+        with psycopg2.connect(url) as added, added.cursor() as cur:
+            cur.execute(QUIZ_ROW, (later, user_id, "Mitochondria", True))
+        assert await other.reindex_all() == 2
+        assert [str(h.id) for h in (await index.search(SearchQuery(q="mitochondira"))).hits] == [
+            later
+        ]
     finally:
         await database.disconnect()
 
 
-async def test_without_permission_for_pg_trgm_search_still_works(
-    database_without_trigram: str, caplog: pytest.LogCaptureFixture
+async def test_without_permission_for_pg_trgm_search_is_typo_tolerant(
+    database_without_trigram: str,
 ) -> None:
-    await check_search_without_trigram(database_without_trigram, caplog)
+    await check_search_without_trigram(database_without_trigram)
 
 
-async def test_on_the_embedded_postgres_without_pg_trgm_search_still_works(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_on_the_embedded_postgres_search_is_typo_tolerant() -> None:
     """The zero-configuration start's PostgreSQL (pgserver) ships no pg_trgm at all."""
     pgserver = pytest.importorskip("pgserver")
     data = tempfile.mkdtemp(prefix="cqpg")  # short: the socket lives there
     server = await asyncio.to_thread(pgserver.get_server, data, cleanup_mode="delete")
     try:
-        await check_search_without_trigram(server.get_uri(), caplog)
+        await check_search_without_trigram(server.get_uri())
     finally:
         await asyncio.to_thread(server.cleanup)
         shutil.rmtree(data, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Quiz search behind one small interface (`SearchIndex`), with two backends.
 
 See docs/search.md: Meilisearch when configured, else PostgreSQL full-text
-search with pg_trgm typo tolerance. `SearchIndexer` feeds either after commits.
+search with typo tolerance from an in-memory lexicon. `SearchIndexer` feeds either after commits.
 """
 
 from classquiz.search.base import (

@@ -1,4 +1,4 @@
-"""The embedded search backend: PostgreSQL full-text search, typo-tolerant with pg_trgm.
+"""The embedded search backend: PostgreSQL full-text search, typo-tolerant without extensions.
 
 Used when no Meilisearch is configured, so a single machine needs nothing but
 its database. The data side (migrations 0002 and 0004):
@@ -10,13 +10,15 @@ its database. The data side (migrations 0002 and 0004):
   A GIN index on the title's own tsvector serves the title tiers below.
 - `search_words` is the lexicon of the words of public quizzes. `index()` adds
   a quiz's words; `reindex_all()` rebuilds it (dropping words of deleted
-  quizzes). It exists for typos: each query word of 5+ letters is compared
-  with the lexicon words that share its first letter and whose length is
-  within its typo budget (a btree on both keeps that a small slice); the most
-  similar by pg_trgm's `similarity()` that are within Meilisearch's typo
-  budget (1 typo from 5 letters, 2 from 9; checked in Python by edit distance)
-  become alternatives of that word. A typo in the first letter is not
-  corrected: that is what keeps the look-up to one slice of the lexicon.
+  quizzes). It exists for typos: every process keeps a copy in memory
+  (`TypoLexicon`, classquiz/search/lexicon.py) and finds there, for each query
+  word of 5+ letters, every lexicon word within Meilisearch's typo budget (1
+  typo from 5 letters, 2 from 9, same first letter); those become
+  alternatives of that word. No database extension is needed, so the embedded
+  PostgreSQL of the zero-configuration start (no pg_trgm, no fuzzystrmatch)
+  is as typo tolerant as any other. Migration 0006's versions keep the copies
+  current: before a look-up, one tiny query reads the lexicon's version, and
+  only words added since are fetched (all of them after a rebuild).
 
 Matching: every query word must match (AND); the last one also as a prefix,
 as the user may still be typing it.
@@ -40,14 +42,16 @@ tier bigger than that, the order is by rank over the same (physically first)
 never depends on the page asked for, and pages never overlap. A `total`
 above `COUNT_CAP` is the planner's estimate (Meilisearch's is an estimate too).
 
-Without pg_trgm (the embedded PostgreSQL of the zero-configuration start has
-none) the same queries run without typo correction, and the log says so once.
+Until 0006 the candidates came from pg_trgm's `similarity()` (top 24 of a
+first-letter/length slice) where the extension existed, and there was no typo
+tolerance without it. The in-memory look-up replaced it everywhere: it is
+exhaustive within the budget and was faster in bench/SEARCH_RESULTS.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +66,8 @@ from classquiz.search.base import (
     SearchResultOut,
     SearchUnavailable,
 )
-from classquiz.search.text import allowed_typos, is_typo_of, tokenize, tsquery_lexeme
+from classquiz.search.lexicon import TypoLexicon
+from classquiz.search.text import allowed_typos, tokenize, tsquery_lexeme
 
 if TYPE_CHECKING:
     from ormar.databases.connection import DatabaseConnection
@@ -71,8 +76,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Lexicon words of similar trigrams fetched per query word before the edit-distance check.
-TYPO_CANDIDATES = 24
 # Alternatives kept per query word: bounds the size of the tsquery.
 MAX_CORRECTIONS = 6
 # Shortest last word matched as a prefix (`p:*` would match nearly everything).
@@ -83,7 +86,6 @@ MAX_HITS = 1000
 # Totals are exact up to here, estimated beyond.
 COUNT_CAP = 1000
 
-_PLAIN_WORD = re.compile(r"[^\W_]+")
 # Rank weights for D, C, B, A (question texts are C, title A).
 _WEIGHTS = "'{0.05, 0.2, 0.5, 1.0}'::float4[]"
 # Matches in the title: the same expression as migration 0004's index.
@@ -142,23 +144,17 @@ SELECT set_config('max_parallel_workers_per_gather', '0', true),
        set_config('synchronize_seqscans', 'off', true)
 """
 
-# Nearest lexicon words of the same first letter and a length within the typo budget,
-# by trigram similarity; a btree on (first letter, length) keeps this to a small slice.
-_CANDIDATES = f"""
-SELECT t.tok, c.word
-FROM unnest(CAST(:tokens AS text[]), CAST(:budgets AS int[])) AS t(tok, budget)
-CROSS JOIN LATERAL (
-    SELECT word FROM search_words
-    WHERE left(word, 1) = left(t.tok, 1)
-      AND length(word) BETWEEN length(t.tok) - t.budget AND length(t.tok) + t.budget
-    ORDER BY similarity(word, t.tok) DESC, word
-    LIMIT {TYPO_CANDIDATES}
-) AS c
-"""
+# The lexicon's version: grows with every batch of words added, `generation` with every rebuild.
+_LEXICON_STATE = "SELECT generation, version FROM search_lexicon"
+_LEXICON_SINCE = "SELECT word FROM search_words WHERE version > :since"
+_LEXICON_ALL = "SELECT word FROM search_words"
 
+# The UPDATE comes first and holds the state row until commit: writers are serialised, so a
+# reader that sees version V has every word of versions up to V (see migration 0006).
 _INDEX_WORDS = f"""
-INSERT INTO search_words (word)
-SELECT DISTINCT w
+WITH batch AS (UPDATE search_lexicon SET version = version + 1 RETURNING version)
+INSERT INTO search_words (word, version)
+SELECT DISTINCT w, (SELECT version FROM batch)
 FROM quizzes, unnest(tsvector_to_array(search_vector)) AS w
 WHERE id = :id AND public AND {_LEXICON_WORD}
 ORDER BY w
@@ -172,8 +168,9 @@ WITH batch AS (
     ORDER BY id
     LIMIT :size
 ), added AS (
-    INSERT INTO search_words (word)
-    SELECT DISTINCT w FROM batch, unnest(tsvector_to_array(batch.search_vector)) AS w
+    INSERT INTO search_words (word, version)
+    SELECT DISTINCT w, CAST(:version AS bigint)
+    FROM batch, unnest(tsvector_to_array(batch.search_vector)) AS w
     WHERE {_LEXICON_WORD}
     ORDER BY w
     ON CONFLICT DO NOTHING
@@ -181,17 +178,11 @@ WITH batch AS (
 SELECT max(id) AS last_id, count(*) AS n FROM batch
 """
 
-_HAS_TRIGRAM = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')"
-
-# For a database where pg_trgm has become available since its migration.
-_INSTALL_TRIGRAM = """
-DO $do$
-BEGIN
-    CREATE EXTENSION IF NOT EXISTS pg_trgm;
-EXCEPTION WHEN OTHERS THEN
-    RAISE NOTICE 'pg_trgm unavailable: %', SQLERRM;
-END
-$do$
+# Taken first in `reindex_all`'s transaction: index() calls wait for the rebuild, and every
+# process reloads its copy once the new generation commits.
+_NEW_GENERATION = """
+UPDATE search_lexicon SET generation = generation + 1, version = version + 1
+RETURNING version
 """
 
 
@@ -206,32 +197,47 @@ class PostgresSearchIndex:
 
             database = shared
         self._database = database
-        self.trigram: bool | None = None  # None: not detected yet
-        self._said_no_trigram = False
+        self.lexicon = TypoLexicon()
+        # (generation, version) of the search_lexicon row the copy reflects; None: not loaded.
+        self._lexicon_state: tuple[int, int] | None = None
+        self._lexicon_lock = asyncio.Lock()
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        """Load the lexicon now, so the first search with a typo does not pay for it."""
         try:
-            await self._detect_trigram()
+            async with self._database.connection() as conn:
+                await self.refresh_lexicon(conn)
         except (SQLAlchemyError, OSError):
-            log.exception("could not inspect the database for pg_trgm; will retry on first search")
+            log.exception("could not load the search lexicon; will retry on first search")
 
     async def close(self) -> None:
         """Nothing of its own to release: it borrows the application's pool."""
 
-    async def _detect_trigram(self) -> bool:
-        async with self._database.connection() as conn:
-            found = await conn.scalar(sqlalchemy.text(_HAS_TRIGRAM))
-        self.trigram = bool(found)
-        if not self.trigram and not self._said_no_trigram:
-            self._said_no_trigram = True
-            log.warning(
-                "search: pg_trgm is not installed in this database, so search serves full-text "
-                "and prefix matches without typo tolerance (install pg_trgm, then run "
-                "`python -m classquiz reindex`, or configure MEILISEARCH_URL)"
-            )
-        return self.trigram
+    async def refresh_lexicon(self, conn: Any) -> TypoLexicon:
+        """Bring the in-memory lexicon up to the database's version (cheap when current).
+
+        Other processes add words (their saves) and rebuild the lexicon
+        (`reindex`); one single-row read tells whether anything changed.
+        """
+        state = (await conn.execute(sqlalchemy.text(_LEXICON_STATE))).one()
+        generation, version = int(state.generation), int(state.version)
+        async with self._lexicon_lock:
+            have = self._lexicon_state
+            if have is not None and have[0] == generation and have[1] >= version:
+                return self.lexicon
+            if have is None or have[0] != generation:
+                words = list((await conn.execute(sqlalchemy.text(_LEXICON_ALL))).scalars())
+                fresh = TypoLexicon()
+                await asyncio.to_thread(fresh.add, words)  # CPU work kept off the event loop
+                self.lexicon = fresh
+            else:
+                since = {"since": have[1]}
+                words = (await conn.execute(sqlalchemy.text(_LEXICON_SINCE), since)).scalars()
+                self.lexicon.add(words)
+            self._lexicon_state = (generation, version)
+        return self.lexicon
 
     # ------------------------------------------------------------ writes
 
@@ -252,11 +258,7 @@ class PostgresSearchIndex:
         """
 
     async def reindex_all(self, progress: Progress | None = None) -> int:
-        """Install pg_trgm if it has become available, then rebuild the lexicon."""
-        async with self._database.connection() as conn:
-            await conn.execute(sqlalchemy.text(_INSTALL_TRIGRAM))
-            await conn.commit()
-        await self._detect_trigram()
+        """Rebuild the lexicon as a new generation (every process then reloads its copy)."""
         async with self._database.connection() as conn:
             # One transaction: searches see the old lexicon until the new one is complete.
             total = int(
@@ -265,9 +267,10 @@ class PostgresSearchIndex:
             if progress:
                 progress(0, total)
             done, after = 0, ""
+            version = int(await conn.scalar(sqlalchemy.text(_NEW_GENERATION)))
             await conn.execute(sqlalchemy.text("DELETE FROM search_words"))
             while True:
-                params = {"after": after, "size": REINDEX_BATCH}
+                params = {"after": after, "size": REINDEX_BATCH, "version": version}
                 row = (await conn.execute(sqlalchemy.text(_REINDEX_BATCH), params)).one()
                 if not row.n:
                     break
@@ -283,8 +286,6 @@ class PostgresSearchIndex:
 
     async def search(self, query: SearchQuery) -> SearchResultOut:
         try:
-            if self.trigram is None:
-                await self._detect_trigram()
             async with self._database.connection() as conn:
                 await conn.execute(sqlalchemy.text(_SESSION))
                 hits, total = await self._search(conn, query)
@@ -305,11 +306,11 @@ class PostgresSearchIndex:
         params["exact"] = _tsqueries(tokens, {})[0]
         exact_match = f"AND q.search_vector @@ to_tsquery('simple', :exact) {where}"
         exact_count = await _count(conn, exact_match, params, max(COUNT_CAP, MAX_HITS))
-        corrections: dict[str, list[str]] = {}
-        if self.trigram and exact_count < MAX_HITS:
+        corrections: dict[int, list[str]] = {}
+        if exact_count < MAX_HITS and any(allowed_typos(t) for t in tokens):
             # Typo matches rank after every match as typed: with MAX_HITS of those,
             # no typo match could ever be served, so they are not even looked up.
-            corrections = await _corrections(conn, tokens)
+            corrections = _corrections(await self.refresh_lexicon(conn), tokens)
         exact, loose = _tsqueries(tokens, corrections)
         params.update(loose=loose, loose_only=f"({loose}) & !({exact})")
         params["pool"] = MAX_HITS  # the same for every page, so pages are consistent
@@ -331,22 +332,14 @@ async def _page(
     return [_hit(row) for row in (await conn.execute(sqlalchemy.text(sql), params)).mappings()]
 
 
-async def _corrections(conn: Any, tokens: list[str]) -> dict[str, list[str]]:
-    """Lexicon words that are typos away from each query word (none for short words)."""
-    typo_tokens = sorted({t for t in tokens if allowed_typos(t) > 0})
-    if not typo_tokens:
-        return {}
-    last = tokens[-1]
-    params = {"tokens": typo_tokens, "budgets": [allowed_typos(t) for t in typo_tokens]}
-    pairs = (await conn.execute(sqlalchemy.text(_CANDIDATES), params)).all()
-    found: dict[str, list[str]] = {}
-    for token, word in pairs:
-        if not _PLAIN_WORD.fullmatch(word):
-            continue
-        if is_typo_of(token, word, prefix=token == last):
-            options = found.setdefault(token, [])
-            if len(options) < MAX_CORRECTIONS:
-                options.append(word)
+def _corrections(lexicon: TypoLexicon, tokens: list[str]) -> dict[int, list[str]]:
+    """Spellings within each query word's typo budget (the last word's as prefixes), by position."""
+    found: dict[int, list[str]] = {}
+    for position, token in enumerate(tokens):
+        prefix = position == len(tokens) - 1
+        options = lexicon.corrections(token, prefix=prefix, limit=MAX_CORRECTIONS)
+        if options:
+            found[position] = options
     return found
 
 
@@ -399,14 +392,14 @@ def _ranked_page_sql(where: str, *, typo_tiers: bool) -> str:
     return _RANKED_PAGE.format(branches=branches)
 
 
-def _tsqueries(tokens: list[str], corrections: dict[str, list[str]]) -> tuple[str, str]:
+def _tsqueries(tokens: list[str], corrections: dict[int, list[str]]) -> tuple[str, str]:
     """(exact, loose) tsquery texts: all words must match; the last one also as a prefix."""
     exact_terms: list[str] = []
     loose_terms: list[str] = []
     for position, token in enumerate(tokens):
         prefix = position == len(tokens) - 1 and len(token) >= MIN_PREFIX_CHARS
         exact_terms.append(tsquery_lexeme(token, prefix=prefix))
-        options = [token, *corrections.get(token, [])]
+        options = [token, *corrections.get(position, [])]
         loose_terms.append(
             "(" + " | ".join(tsquery_lexeme(word, prefix=prefix) for word in options) + ")"
         )

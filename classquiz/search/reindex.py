@@ -1,9 +1,9 @@
 """`python -m classquiz reindex`: rebuild the active search index from the database.
 
-Useful after restoring a backup, after switching backends, after pg_trgm was
-installed, or when the indexer logged that it gave up on a quiz. Safe to run
-while the server serves: Meilisearch swaps a finished index in; PostgreSQL
-rebuilds its lexicon in one transaction.
+Useful after restoring a backup, after switching backends, or when the
+indexer logged that it gave up on a quiz. Safe to run while the server
+serves: Meilisearch swaps a finished index in; PostgreSQL rebuilds its
+lexicon in one transaction (every process then reloads its copy).
 """
 
 from __future__ import annotations

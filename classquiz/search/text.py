@@ -1,4 +1,4 @@
-"""Pure text helpers for search: tokenising a query and bounded edit distance.
+"""Pure text helpers for search: tokenising a query and the typo rules.
 
 Kept free of I/O so the typo rules (the same as Meilisearch's defaults: one
 typo from 5 letters, two from 9) are tested directly and fast.
@@ -7,6 +7,8 @@ typo from 5 letters, two from 9) are tested directly and fast.
 from __future__ import annotations
 
 import re
+
+from rapidfuzz.distance import OSA
 
 MAX_TOKENS = 8
 MAX_TOKEN_CHARS = 40
@@ -26,6 +28,11 @@ def tokenize(query: str) -> list[str]:
     return tokens[:MAX_TOKENS]
 
 
+def is_plain_word(word: str) -> bool:
+    """True for a word `tokenize` could produce (letters and digits only)."""
+    return _WORD.fullmatch(word) is not None
+
+
 def allowed_typos(word: str) -> int:
     """How many typos a query word of this length may contain (Meilisearch's defaults)."""
     if word.isdigit():
@@ -40,24 +47,10 @@ def allowed_typos(word: str) -> int:
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance (a swap of neighbours counts as one typo).
 
-    Returns `limit + 1` as soon as the distance is known to exceed `limit`,
-    which keeps checking many candidates cheap.
+    Returns `limit + 1` as soon as the distance is known to exceed `limit`
+    (rapidfuzz stops early then), which keeps checking many candidates cheap.
     """
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return min(prev[len(b)], limit + 1)
+    return int(OSA.distance(a, b, score_cutoff=limit))
 
 
 def is_typo_of(token: str, word: str, *, prefix: bool) -> bool:

@@ -12,12 +12,12 @@ What the embedded PostgreSQL search backend (classquiz/search/postgres.py) needs
   PostgreSQL, it is current the moment a save commits, whoever wrote the row.
 - `quizzes.tag_keys`: the lowercased tags as `text[]`, for the tag filter.
 - `search_words`: the lexicon of words in public quizzes. Typos are corrected
-  word by word against it (pg_trgm nearest neighbours, then an edit-distance
-  check), so a typo is tolerated in any field and in multi-word queries.
+  word by word against it (here pg_trgm nearest neighbours, then an
+  edit-distance check; since 0006 an in-memory look-up needing no extension), so a typo is tolerated in any field and in multi-word queries.
 - `pg_trgm`: installed when the server allows it. The embedded PostgreSQL of
   the zero-configuration start has no pg_trgm; CREATE EXTENSION then fails
   inside a DO block with an exception handler (an implicit savepoint), so this
-  migration still succeeds and search runs without typo tolerance.
+  migration still succeeds (and since 0006 search no longer needs pg_trgm).
 
 The two generated columns are deliberately not on the Ormar model: the
 application never writes them, and Ormar would try to. Alembic autogenerate
@@ -81,7 +81,7 @@ BEGIN
     BEGIN
         CREATE EXTENSION IF NOT EXISTS pg_trgm;
     EXCEPTION WHEN OTHERS THEN
-        RAISE NOTICE 'pg_trgm unavailable (%): search runs without typo tolerance', SQLERRM;
+        RAISE NOTICE 'pg_trgm unavailable (%): not needed since 0006', SQLERRM;
     END;
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
         EXECUTE 'CREATE INDEX IF NOT EXISTS ix_search_words_trgm '

@@ -1,9 +1,10 @@
 """Search latency of the embedded PostgreSQL backend over 100,000 generated quizzes.
 
-    .venv/bin/python bench/search_bench.py [--quizzes 100000] [--queries 300]
+    .venv/bin/python bench/search_bench.py [--quizzes 100000] [--queries 300] [--embedded]
 
 Creates a throwaway database next to the one given (default: the local
-PostgreSQL, as the server finds it), migrates it with the real migrations,
+PostgreSQL, as the server finds it; `--embedded`: a fresh pgserver, the
+zero-configuration start's PostgreSQL, in a temporary folder), migrates it with the real migrations,
 loads generated users and quizzes with COPY, rebuilds the search lexicon with
 the backend's own `reindex_all`, then times `PostgresSearchIndex.search()`
 (what GET /api/v1/search calls: the typo look-up plus the ranked query, both
@@ -26,10 +27,14 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import string
+import subprocess
 import sys
+import tempfile
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -173,6 +178,7 @@ def query_kinds(
     rng: random.Random, sample: list[dict[str, Any]], lexicon: list[str]
 ) -> dict[str, Callable[[], SearchQuery]]:
     """Query makers, drawn from real rows so most queries have hits, as in real use."""
+    typo_worthy = [w for w in lexicon if len(w) >= 5 and w.isalpha()]
 
     def title_word(min_len: int = 1) -> str:
         while True:
@@ -203,6 +209,8 @@ def query_kinds(
         "common_word": lambda: SearchQuery(q=rng.choice(COMMON[:20])),
         # Uniform over distinct words: mostly the long tail, as most real searches are.
         "lexicon_word": lambda: SearchQuery(q=rng.choice(lexicon)),
+        # A typo in a long-tail word: its zero-hit share is the share of typos not corrected.
+        "lexicon_typo": lambda: SearchQuery(q=typo(rng, rng.choice(typo_worthy))),
         # Nothing matches: every tier and the typo look-up run, the worst case for work.
         "no_match": lambda: SearchQuery(q="".join(rng.choices("qxzjkv", k=rng.randint(5, 9)))),
     }
@@ -212,6 +220,26 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
     return ordered[k]
+
+
+def git_head() -> str:
+    """The commit measured (with `+dirty` when the work tree had changes)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "classquiz", "bench"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def machine() -> dict[str, Any]:
@@ -283,14 +311,18 @@ def markdown(report: dict[str, Any]) -> str:
         f"## {report['date']} — {setup['quizzes']:,} quizzes on {m['host']}",
         "",
         f"- Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory_gb']} GB RAM; {m['os']}",
-        f"- {report['postgres']}; pg_trgm: {'yes' if report['trigram'] else 'no'}; "
-        f"Python {m['python']}",
+        f"- {report['postgres']}"
+        f"{' (embedded: pgserver)' if report['embedded'] else ''}; "
+        f"pg_trgm: {'yes' if report['trigram'] else 'no'}; Python {m['python']}; "
+        f"git head {report['git_head']}",
         f"- Data: {setup['quizzes']:,} quizzes ({setup['public']:,} public), "
         f"{setup['users']:,} users, {setup['lexicon_words']:,} lexicon words, "
         f"database {setup['database_mb']:,} MB",
         f"- Load (COPY, generated columns computed on insert, then VACUUM ANALYZE): "
         f"{setup['load_s'] if setup['load_s'] is not None else 'reused database'} s; "
         f"`reindex_all` (lexicon): {setup['reindex_s']} s",
+        f"- Search state a process keeps (Python allocations of `start()`, which loads the "
+        f"in-memory lexicon): {setup['search_memory_mb']} MB, loaded in {setup['start_s']} s",
         f"- {report['queries_per_kind']} queries per kind, one at a time, through "
         "`PostgresSearchIndex.search()` (typo look-up + ranked query, default page of 20)",
         "",
@@ -321,29 +353,58 @@ def main() -> int:
     parser.add_argument(
         "--database", help="reuse this already loaded database (kept) instead of generating one"
     )
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="run against a fresh embedded PostgreSQL (pgserver) instead of --admin-url",
+    )
     args = parser.parse_args()
     return asyncio.run(bench(args))
 
 
 async def bench(args: argparse.Namespace) -> int:
+    if not args.embedded:
+        return await bench_on(args, args.admin_url, lambda name: _sibling(args.admin_url, name))
+    import pgserver
+
+    data = tempfile.mkdtemp(prefix="cqbench")  # short: the socket lives there
+    server = pgserver.get_server(data, cleanup_mode="delete")
+    try:
+        return await bench_on(args, server.get_uri(), server.get_uri)
+    finally:
+        server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _sibling(admin_url: str, name: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def bench_on(args: argparse.Namespace, admin_url: str, url_of: Callable[[str], str]) -> int:
     rng = random.Random(args.seed)
-    admin = psycopg2.connect(args.admin_url)
+    admin = psycopg2.connect(admin_url)
     admin.autocommit = True
     name = args.database or f"cqbench_search_{uuid.uuid4().hex[:8]}"
     if not args.database:
         with admin.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
-    url = args.admin_url.rsplit("/", 1)[0] + f"/{name}"
+    url = url_of(name)
     try:
         upgrade_database(url)
         load_s = load(url, rng, args) if not args.database else None
 
         await connect_database(to_driver_url(url, "asyncpg"), pool_size=2)
         index = PostgresSearchIndex(database)
-        await index.start()
         started = time.perf_counter()
         public = await index.reindex_all()
         reindex_s = round(time.perf_counter() - started, 1)
+        # What a process keeps for search (the in-memory lexicon): allocated by start(), kept.
+        tracemalloc.start()
+        started = time.perf_counter()
+        await index.start()
+        start_s = round(time.perf_counter() - started, 2)
+        kept_mb = round(tracemalloc.get_traced_memory()[0] / 1024 / 1024, 1)
+        tracemalloc.stop()
 
         facts = database_facts(url, args.seed)
         print(f"timing {args.queries} queries per kind ...", flush=True)
@@ -355,7 +416,9 @@ async def bench(args: argparse.Namespace) -> int:
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine(),
             "postgres": facts["postgres"],
-            "trigram": index.trigram,
+            "trigram": facts["trigram"],
+            "embedded": args.embedded,
+            "git_head": git_head(),
             "queries_per_kind": args.queries,
             "setup": {
                 "quizzes": facts["quizzes"],
@@ -365,6 +428,8 @@ async def bench(args: argparse.Namespace) -> int:
                 "database_mb": facts["database_mb"],
                 "load_s": load_s,
                 "reindex_s": reindex_s,
+                "start_s": start_s,
+                "search_memory_mb": kept_mb,
             },
             "results": results,
         }
@@ -407,6 +472,8 @@ def database_facts(url: str, seed: int) -> dict[str, Any]:
         quizzes, users = cur.fetchone()
         cur.execute("SELECT count(*) FROM search_words")
         lexicon = cur.fetchone()[0]
+        cur.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')")
+        trigram = cur.fetchone()[0]
         cur.execute("SELECT pg_database_size(current_database())")
         size_mb = round(cur.fetchone()[0] / 1024 / 1024)
         cur.execute(
@@ -428,6 +495,7 @@ def database_facts(url: str, seed: int) -> dict[str, Any]:
         "quizzes": quizzes,
         "users": users,
         "lexicon_words": lexicon,
+        "trigram": trigram,
         "database_mb": size_mb,
         "sample": sample,
         "lexicon": words,

@@ -12,6 +12,7 @@ import openpyxl
 import orjson
 from aiohttp import ClientSession, FormData
 
+from classquiz.db.models import Quiz
 from classquiz.schemas import QuizIn
 from classquiz.services import quiz_io
 from tests.conftest import ApiUser, sample_quiz
@@ -86,9 +87,26 @@ async def test_export_follows_read_rights(
             assert resp.status == 404
 
 
+async def test_a_quiz_saved_under_older_rules_still_exports_and_copies(user: ApiUser) -> None:
+    """Export and copy take the stored quiz as it is; only an import applies today's rules."""
+    quiz = await create(user)
+    stored = await Quiz.objects.get(id=quiz["id"])
+    questions = list(stored.questions)
+    questions[0] = {**questions[0], "time_limit_s": 600}  # over today's 240 s
+    await stored.update(_columns=["questions"], questions=questions)
+
+    status, document = await user.request("GET", f"{QUIZZES}/{quiz['id']}/export")
+    assert status == 200 and document["quiz"]["questions"][0]["time_limit_s"] == 600
+    status, copy = await user.request("POST", f"{QUIZZES}/{quiz['id']}/duplicate")
+    assert status == 201 and copy["questions"][0]["time_limit_s"] == 600
+    status, body = await user.request("POST", f"{QUIZZES}/import", json=document)
+    assert status == 422
+    assert body["error"]["details"][0]["field"] == "quiz.questions.0.time_limit_s"
+
+
 async def test_import_refuses_bad_documents_and_creates_nothing(user: ApiUser) -> None:
     before = await total(user)
-    good = quiz_io.export_document(QuizIn.model_validate(sample_quiz()))
+    good = quiz_io.export_document(QuizIn.model_validate(sample_quiz()).model_dump(mode="json"))
     newer = {**good, "version": 2}
     status, body = await user.request("POST", f"{QUIZZES}/import", json=newer)
     assert status == 422 and body["error"]["code"] == "unsupported_version"

@@ -35,10 +35,13 @@ DOCUMENT_VERSION = 1
 DOCUMENT_FIELDS = ("title", "description", "language", "tags", "questions")
 
 
-def export_document(quiz: QuizIn) -> dict[str, Any]:
-    """The versioned document of a quiz (what `GET /quizzes/{id}/export` sends)."""
-    data = quiz.model_dump(mode="json", exclude_none=True, include=set(DOCUMENT_FIELDS))
-    data["questions"] = [q.model_dump(mode="json", exclude_none=True) for q in quiz.questions]
+def export_document(quiz: dict[str, Any]) -> dict[str, Any]:
+    """The versioned document of a quiz's stored fields (`GET /quizzes/{id}/export`).
+
+    Taken as stored, not re-validated: a quiz saved under older, laxer rules can
+    still be exported; the import is where the rules of the day apply.
+    """
+    data = {key: quiz[key] for key in DOCUMENT_FIELDS if quiz.get(key) is not None}
     return {"format": DOCUMENT_FORMAT, "version": DOCUMENT_VERSION, "quiz": data}
 
 

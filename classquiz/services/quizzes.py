@@ -62,18 +62,18 @@ def quiz_summary(quiz: Quiz) -> QuizSummaryOut:
     )
 
 
-def stored_quiz(quiz: Quiz) -> QuizIn:
-    """A stored quiz as the input model again (it was validated as one when saved)."""
-    return QuizIn.model_validate(
-        {
-            "title": quiz.title,
-            "description": quiz.description or "",
-            "public": bool(quiz.public),
-            "language": quiz.language,
-            "tags": list(quiz.tags or []),
-            "questions": list(quiz.questions or []),
-        }
-    )
+def stored_columns(quiz: Quiz) -> dict[str, Any]:
+    """A stored quiz's content columns, as `_columns` wrote them."""
+    questions = list(quiz.questions or [])
+    return {
+        "title": quiz.title,
+        "description": quiz.description or "",
+        "public": bool(quiz.public),
+        "language": quiz.language,
+        "tags": list(quiz.tags or []),
+        "questions": questions,
+        "question_count": len(questions),
+    }
 
 
 def copy_title(title: str) -> str:
@@ -150,22 +150,30 @@ class QuizService:
         """Publish or unpublish without sending the whole quiz back (the list's toggle)."""
         quiz = await self._owned(owner, quiz_id)
         if bool(quiz.public) != public:
-            await quiz.update(public=public, updated_at=utcnow())
+            # Only these two columns: an editor's save landing meanwhile must not be undone.
+            await quiz.update(_columns=["public", "updated_at"], public=public, updated_at=utcnow())
             quiz = await Quiz.objects.get(id=quiz_id)
             await self._saved(quiz)
         return quiz_out(quiz, owner.username)
 
     async def duplicate(self, viewer: User, quiz_id: uuid.UUID) -> QuizOut:
-        """A private copy in `viewer`'s quizzes, of their own quiz or of a public one."""
+        """A private copy in `viewer`'s quizzes, of their own quiz or of a public one.
+
+        The stored columns are copied as they are (they passed the rules when
+        saved), so a quiz saved under older rules can still be copied and fixed.
+        """
         source = await self.get_readable(quiz_id, viewer)
-        data = stored_quiz(source)
-        title = copy_title(data.title)
-        return await self.create(viewer, data.model_copy(update={"title": title, "public": False}))
+        quiz = await Quiz.objects.create(
+            owner=viewer.id,
+            **{**stored_columns(source), "title": copy_title(source.title), "public": False},
+        )
+        await self._saved(quiz)
+        return quiz_out(quiz, viewer.username)
 
     async def export(self, quiz_id: uuid.UUID, viewer: User | None) -> tuple[dict[str, Any], str]:
         """(the versioned document, a download file name) of a quiz `viewer` may read."""
         quiz = await self.get_readable(quiz_id, viewer)
-        return quiz_io.export_document(stored_quiz(quiz)), export_filename(quiz.title)
+        return quiz_io.export_document(stored_columns(quiz)), export_filename(quiz.title)
 
     async def delete(self, owner: User, quiz_id: uuid.UUID) -> None:
         quiz = await self._owned(owner, quiz_id)

@@ -284,3 +284,22 @@ async def test_openapi_declares_the_workspace_endpoints(user: ApiUser) -> None:
     assert template["parameters"][0]["name"] == "extension"
     listing = paths["/api/v1/quizzes"]["get"]
     assert "q" in [p["name"] for p in listing["parameters"]]
+
+
+async def test_cross_site_upload_with_the_cookie_is_refused(user: ApiUser, base_url: str) -> None:
+    """A multipart form is a "simple" request a foreign page can make the browser send
+    with the session cookie (no CORS preflight): the origin check must refuse it."""
+    before = await total(user)
+    form = FormData()
+    form.add_field("file", quiz_io.template_csv(), filename="t.csv", content_type="text/csv")
+    async with ClientSession(base_url) as browser:
+        headers = {"Cookie": f"access_token={user.token}", "Origin": "https://evil.example"}
+        async with browser.post(f"{QUIZZES}/import/table", data=form, headers=headers) as resp:
+            assert resp.status == 403
+            assert (await resp.json())["error"]["code"] == "origin_not_allowed"
+        same_site = {**headers, "Origin": base_url}
+        form = FormData()
+        form.add_field("file", quiz_io.template_csv(), filename="t.csv", content_type="text/csv")
+        async with browser.post(f"{QUIZZES}/import/table", data=form, headers=same_site) as resp:
+            assert resp.status == 201  # the web app itself, on its own origin
+    assert await total(user) == before + 1

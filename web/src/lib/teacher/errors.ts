@@ -50,6 +50,8 @@ export function fieldFor(path: string | null, fields: readonly string[]): string
  * in this form (`teacher.errors.register.password.string_too_short`: the same
  * code means another rule in another form), or this field and code, or this
  * code; else the server's own (English) message, which always says what is wrong.
+ * A translation may quote the server's message as `{{server}}` (it carries numbers
+ * such as this server's player cap).
  */
 export function messageFor(
 	t: Translate,
@@ -64,7 +66,7 @@ export function messageFor(
 		`teacher.errors.${code}`
 	].filter(Boolean);
 	for (const key of keys) {
-		const text = t(key, { defaultValue: '' });
+		const text = t(key, { defaultValue: '', server: fallback });
 		if (text) return text;
 	}
 	return fallback || t('errors.unknown', { code });
@@ -94,4 +96,17 @@ export function formErrors(
 	}
 	if (unplaced.length) out.general = unplaced.join(' ');
 	return out;
+}
+
+/**
+ * After a refusal, take the user to the first field the server complained about
+ * (focused, so a screen reader reads its label and message), else to the form's
+ * own message. Call once the messages are on the page.
+ */
+export function focusFirstProblem(form: HTMLElement | undefined | null): void {
+	const target = form?.querySelector<HTMLElement>('[aria-invalid="true"], [role="alert"]');
+	if (!target) return;
+	if (target.getAttribute('role') === 'alert') target.setAttribute('tabindex', '-1');
+	target.focus();
+	target.scrollIntoView({ block: 'center' });
 }

@@ -374,8 +374,19 @@ async def test_end_game_at_any_time_and_the_small_projector(
         await expect(page.get_by_role("heading", name="Podium")).to_be_visible()
         assert (await ada.wait("game_finished"))["game_id"] == game["game_id"]
         await shot(page, "presenter-podium-720p")
+        # A finished game's screen says so on a reload (the server refuses: game_over).
+        await page.reload()
+        await expect(page.get_by_role("alert")).to_have_text("This game has ended.")
+        await axe_scan(page)
     finally:
         await context.close()
+
+
+async def test_without_a_token_the_screen_explains_where_to_start(projector: Page) -> None:
+    await projector.goto("/host")
+    await expect(projector.get_by_role("heading", level=1)).to_have_text("Presenter screen")
+    await expect(projector.get_by_role("main")).to_contain_text("/host#token=")
+    await axe_scan(projector)
 
 
 async def test_the_german_presenter_screen(

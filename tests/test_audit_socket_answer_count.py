@@ -10,6 +10,8 @@ count every answer (pacing may delay a count, never lose it).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -122,3 +124,47 @@ async def test_two_processes_send_the_host_at_most_ten_counts_a_second(
         assert answered[-1] == PLAYERS, answered  # the last answer was counted
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+
+
+async def test_a_late_send_does_not_bring_the_next_one_closer(storage: dict[str, str]) -> None:
+    """The interval is kept between sends as they happen, not only between reserved slots.
+
+    A holder whose event loop is busy when its slot comes (here: blocked for 80 ms,
+    as a loaded worker is) sends late. Slots reserved one interval after the
+    previous *reserved* slot then let the next send follow the late one after only
+    the rest of the interval (40 ms here), so the host could see eleven counts in a
+    second (the audit re-run measured 11 once, with gaps of 77 ms after late ones).
+    """
+    from redis.asyncio import Redis
+
+    from classquiz.services.answer_counts import AnswerCountPacer
+
+    redis = Redis.from_url(storage["redis_url"])
+    sent: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def flush(_pin: str, _qi: int) -> None:
+        sent.append(loop.time())
+
+    prefix = f"{storage['redis_prefix']}pace"
+    a = AnswerCountPacer(redis, prefix, ANSWER_COUNT_INTERVAL_S, flush)
+    b = AnswerCountPacer(redis, prefix, ANSWER_COUNT_INTERVAL_S, flush)
+    try:
+        first = a.answered("123456", 0)
+        assert first is not None
+        await first  # sent at once: nothing was reserved before
+        second = a.answered("123456", 0)  # reserves the slot one interval later
+        assert second is not None
+        task = asyncio.ensure_future(second)
+        await asyncio.sleep(ANSWER_COUNT_INTERVAL_S * 0.9)
+        time.sleep(0.08)  # noqa: ASYNC251 - the loop is busy when the slot comes: a late send
+        await task
+        third = b.answered("123456", 0)  # another process, right after the late send
+        assert third is not None
+        await third
+        gaps = [round(y - x, 3) for x, y in itertools.pairwise(sent)]
+        assert len(sent) == 3, sent
+        assert min(gaps) >= ANSWER_COUNT_INTERVAL_S - 0.005, gaps
+    finally:
+        await redis.delete(f"{prefix}:game:{{123456}}:ac:0", f"{prefix}:game:{{123456}}:ac_last")
+        await redis.aclose()

@@ -9,9 +9,12 @@ Redis, one series per game:
   interval after the last reserved one, and marks the question as pending
   until then. Whoever gets the reservation sends at that instant; everyone
   else learns when that send is due and waits for it.
-- `release` clears the pending mark just before the sender reads the counts,
-  so an answer recorded after the read asks for a new slot: no answer is left
-  out of the last count.
+- `release` (one script) clears the pending mark just before the sender reads
+  the counts, so an answer recorded after the read asks for a new slot: no
+  answer is left out of the last count. It also moves the game's last slot to
+  the moment of the release when that is later than the reserved instant: a
+  busy process wakes up late for its slot, and the next slot must follow the
+  send as it happened, or it would come less than an interval after it.
 
 Each process also coalesces locally: while it waits for a slot (its own or
 another process's), further answers only mark the question dirty, and one
@@ -51,6 +54,18 @@ redis.call('SET', KEYS[1], due, 'PX', ttl)
 redis.call('SET', KEYS[2], due, 'PX', ttl)
 return {1, due - now}
 """
+# KEYS: the question's pending mark, the game's last reserved slot.
+# ARGV: how long the slot outlives now (ms).
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('DEL', KEYS[1])
+local last = tonumber(redis.call('GET', KEYS[2]) or '-1')
+if now > last then
+  redis.call('SET', KEYS[2], now, 'PX', tonumber(ARGV[1]))
+end
+return now
+"""
 MARK_MARGIN_MS = 1000  # a sender that died frees its question's mark this long after its slot
 MIN_WAIT_MS = 10
 
@@ -62,6 +77,7 @@ class AnswerCountPacer:
         self.interval_ms = max(1, round(interval_s * 1000))
         self.flush = flush  # reads the counts and sends them to the host
         self._claim = redis.register_script(_CLAIM)
+        self._release = redis.register_script(_RELEASE)
         self._dirty: dict[tuple[str, int], bool] = {}  # (pin, qi) running here -> new answers
 
     def _keys(self, pin: str, qi: int) -> tuple[str, str]:
@@ -94,7 +110,10 @@ class AnswerCountPacer:
                 )
                 if int(won):
                     await asyncio.sleep(int(wait_ms) / 1000)
-                    await self.redis.delete(pending)  # release before reading: see above
+                    # Release before reading, and the next slot counts from now: see above.
+                    await self._release(
+                        keys=[pending, last], args=[self.interval_ms + MARK_MARGIN_MS]
+                    )
                     self._dirty[key] = False  # the read below covers what came in so far
                     await self.flush(pin, qi)
                 else:

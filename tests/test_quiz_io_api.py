@@ -195,6 +195,22 @@ async def test_table_upload_limits(user: ApiUser) -> None:
     assert status == 415
     status, body = await upload(user, b"type,question,answers\ntext,x,y\n", "q.csv", "t" * 201)
     assert status == 422 and body["error"]["details"][0]["column"] == "title"
+    status, body = await upload(user, b"type,question,answers\ntext,x,y\n", "q.csv", "a\x00b")
+    assert status == 422 and body["error"]["details"][0]["code"] == "nul_character"
+    status, body = await upload(user, b"type,question,answers\ntext,x,y\n", "q.csv", "t" * 900)
+    assert status == 413 and "title" in body["error"]["message"]
+    form = FormData()
+    form.add_field("file", b"type,question,answers\ntext,x,y\n", filename="q.csv")
+    form.add_field("junk", b"x" * 100_000, filename="junk.bin")
+    status, body = await user.request("POST", f"{QUIZZES}/import/table", data=form)
+    assert status == 422 and body["error"]["details"][0]["field"] == "junk"
+    status, body = await user.request(
+        "POST",
+        f"{QUIZZES}/import/table",
+        data=b"--xx\r\nContent-Disposition: form-data; name=file\r\n\r\ncut short",
+        headers={"Content-Type": "multipart/form-data; boundary=xx"},
+    )
+    assert status == 400 and body["error"]["code"] == "invalid_form"
     assert await total(user) == before
 
 

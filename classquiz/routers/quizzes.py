@@ -11,7 +11,7 @@ import orjson
 from aiohttp import BodyPartReader, web
 
 from classquiz.errors import ApiError
-from classquiz.routers.api import ApiRouter, parse_uuid
+from classquiz.routers.api import ApiRouter, parse_uuid, unstorable_refused
 from classquiz.routers.auth import optional_session, require_session
 from classquiz.runtime import services
 from classquiz.schemas import (
@@ -107,6 +107,7 @@ async def import_table(request: web.Request) -> QuizOut:
         quiz = quiz_io.parse_table(rows, title)
     except quiz_io.TableError as exc:
         raise exc.api_error() from None
+    unstorable_refused(quiz.model_dump(mode="json"))  # a NUL from a crafted file, say
     return await services(request).quizzes.create(session.user, quiz)
 
 
@@ -241,32 +242,40 @@ async def read_table_upload(request: web.Request) -> tuple[bytes, str, str]:
         filename = ""
         title = ""
         while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                continue
+            if not isinstance(part, BodyPartReader) or part.name not in ("file", "title"):
+                # Refused rather than skipped: skipping still reads the part to its end.
+                raise form_field_error(getattr(part, "name", None), "unknown form field")
             if part.name == "file":
                 # Browsers send the name raw, some clients percent-encoded: read both.
                 filename = unquote(part.filename or "")
-                data = await _read_limited(part, quiz_io.MAX_TABLE_BYTES)
-            elif part.name == "title":
-                title = (await _read_limited(part, 4 * TITLE_MAX)).decode("utf-8", "replace")
+                data = await _read_limited(part, quiz_io.MAX_TABLE_BYTES, "the file")
+            else:
+                raw_title = await _read_limited(part, 4 * TITLE_MAX, "the title")
+                title = raw_title.decode("utf-8", "replace")
     except (ValueError, AssertionError):
         raise ApiError(400, "invalid_form", "the multipart body cannot be read") from None
     if data is None:
-        raise ApiError(
-            422,
-            "validation_error",
-            "a field named file is missing (file)",
-            [{"field": "file", "code": "missing", "message": "a field named file is missing"}],
-        )
-    return data, filename, title.strip()
+        raise form_field_error("file", "a field named file is missing")
+    return data, filename, unstorable_refused(title.strip())
 
 
-async def _read_limited(part: BodyPartReader, limit: int) -> bytes:
+def form_field_error(field: str | None, message: str) -> ApiError:
+    return ApiError(
+        422,
+        "validation_error",
+        f"{message} ({field})",
+        [{"field": field, "code": "invalid_form_field", "message": message}],
+    )
+
+
+async def _read_limited(part: BodyPartReader, limit: int, what: str) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while chunk := await part.read_chunk(65_536):
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, "payload_too_large", "the file is larger than 1 MB")
+            raise ApiError(
+                413, "payload_too_large", f"{what} is larger than {limit // 1024:,} kB"
+            )
         chunks.append(chunk)
     return b"".join(chunks)

@@ -93,7 +93,7 @@ async def import_quiz(request: web.Request, body: QuizDocument) -> QuizOut:
     response=QuizOut,
     status=201,
     auth="user",
-    errors=(400, 401, 413, 422),
+    errors=(400, 401, 403, 413, 415, 422),
 )
 async def import_table(request: web.Request) -> QuizOut:
     """422 `invalid_table` lists every problem as `{row, column, message}` in

@@ -248,10 +248,15 @@ async def test_the_link_on_another_device_takes_over_and_can_be_taken_back(
         await expect(alert).to_contain_text("open on another device")
         await axe_scan(projector)
         await shot(projector, "presenter-replaced")
+        # The old screen can no longer start the game: its controls are inert.
+        start = projector.get_by_role("button", name="Start game")
+        assert await start.evaluate("el => el.closest('[inert]') !== null")
+        await projector.keyboard.press("Space")
         await projector.get_by_role("button", name="Use here").click()
         await expect(laptop.get_by_role("alert")).to_contain_text("open on another device")
         await expect(projector.get_by_role("alert")).to_have_count(0)
-        # The screen that took it back is the host again.
+        # The screen that took it back is the host again (and Space above started nothing).
+        await expect(projector.get_by_role("heading", level=1)).to_contain_text("Join at")
         await projector.get_by_role("button", name="Start game").click()
         await expect(projector.get_by_role("timer")).to_be_visible()
     finally:
@@ -382,11 +387,18 @@ async def test_end_game_at_any_time_and_the_small_projector(
         await context.close()
 
 
-async def test_without_a_token_the_screen_explains_where_to_start(projector: Page) -> None:
+async def test_without_a_token_the_screen_explains_where_to_start(
+    projector: Page, user: ApiUser
+) -> None:
+    game = await create_game(user, long_quiz(2))
     await projector.goto("/host")
     await expect(projector.get_by_role("heading", level=1)).to_have_text("Presenter screen")
     await expect(projector.get_by_role("main")).to_contain_text("/host#token=")
     await axe_scan(projector)
+    # Pasting a presenter link into this tab changes only the fragment: it is picked up.
+    await projector.goto(host_link(game))
+    await expect(projector.get_by_text(game["pin"], exact=True)).to_be_visible()
+    assert "token" not in projector.url
 
 
 async def test_the_german_presenter_screen(

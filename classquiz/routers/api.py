@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from aiohttp import web
@@ -108,6 +109,12 @@ def json_response(
         content_type="application/json",
         headers=headers,
     )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition that makes a plain browser link download as `filename`
+    (ASCII `filename` for old clients, RFC 6266 `filename*` for the rest)."""
+    return f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
 
 
 async def read_json(request: web.Request) -> Any:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import PurePath
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import orjson
 from aiohttp import BodyPartReader, web
 
 from classquiz.errors import ApiError
-from classquiz.routers.api import ApiRouter, parse_uuid, unstorable_refused
+from classquiz.routers.api import ApiRouter, attachment, parse_uuid, unstorable_refused
 from classquiz.routers.auth import optional_session, require_session
 from classquiz.runtime import services
 from classquiz.schemas import (
@@ -31,11 +31,6 @@ from classquiz.services.results import XLSX
 router = ApiRouter(prefix="/api/v1/quizzes", tags=("quizzes",))
 # The multipart envelope around a file of MAX_TABLE_BYTES, with room for the title.
 MAX_UPLOAD_BYTES = quiz_io.MAX_TABLE_BYTES + 16_384
-
-
-def attachment(filename: str) -> str:
-    """A Content-Disposition that makes a browser link download under `filename`."""
-    return f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
 
 
 @router.route(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from aiohttp import web
 
-from classquiz.routers.api import ApiRouter, parse_uuid
+from classquiz.routers.api import ApiRouter, attachment, parse_uuid
 from classquiz.routers.auth import bearer_token, require_session
 from classquiz.runtime import services
 from classquiz.schemas import Page, PageQuery
@@ -80,9 +78,7 @@ async def export_results(request: web.Request, query: ExportQuery) -> web.Respon
         body=body,
         headers={
             "Content-Type": content_type,
-            "Content-Disposition": (
-                f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
-            ),
+            "Content-Disposition": attachment(filename),
             "Cache-Control": "private, no-store",
         },
     )

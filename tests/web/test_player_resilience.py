@@ -143,3 +143,29 @@ async def test_the_player_screen_speaks_german(
     finally:
         await context.close()
     browser_problems.assert_none()
+
+
+async def test_a_lost_network_shows_a_banner_and_the_player_comes_back(
+    phone_context: BrowserContext, phone: Page, user: ApiUser, base_url: str
+) -> None:
+    game = await create_game(user)
+    host = await connect_host(base_url, game)
+    try:
+        await join_on_phone(phone, game["pin"], "Ada")
+        player_id = (await host.wait("player_joined"))["player"]["player_id"]
+        await phone_context.set_offline(True)
+        banner = phone.get_by_text("Connection lost. Reconnecting")
+        await expect(banner).to_be_visible(timeout=30_000)
+        assert (await host.wait("player_status", timeout=60))["connected"] is False
+        await check_state(phone, "reconnecting")
+        # Long enough offline for socket.io's backoff to grow to its 5 s cap (± half) ...
+        await phone.wait_for_timeout(9_000)
+        await phone_context.set_offline(False)
+        # ... so a return within 2 s is the page's `online` listener reconnecting at once.
+        await expect(banner).to_have_count(0, timeout=2_000)
+        back = await host.wait("player_status", count=2)
+        assert back == {"player_id": player_id, "connected": True}
+        assert len(host.events["player_joined"]) == 1
+        await expect(phone.get_by_text("You're in!")).to_be_visible()
+    finally:
+        await host.close()

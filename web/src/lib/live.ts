@@ -193,8 +193,15 @@ export function connectLive(credentials: Credentials, options: ConnectOptions = 
 	});
 
 	// Reconnect at once when the page comes back, rather than after the backoff.
+	// While socket.io-client waits out its backoff, `connect()` alone does nothing (it
+	// leaves the pending attempt alone, up to 5 s away), so a socket that is waiting
+	// is stopped first: that cancels the timer, and `connect()` then tries right away.
+	let waiting = false;
+	status.subscribe((s) => (waiting = s.state === 'reconnecting'));
 	const revive = () => {
-		if (!terminal && !socket.connected) socket.connect();
+		if (terminal || socket.connected) return;
+		if (waiting) socket.disconnect();
+		socket.connect();
 	};
 	const onVisibility = () => {
 		if (document.visibilityState === 'visible') revive();

@@ -178,3 +178,33 @@ async def test_every_host_command_checks_the_game_its_token_names(room: Room) ->
     # the same commands with the right game id work
     assert (await games.leaderboard(pin, following["game_id"], 0, 10))["total"] == 1
     assert await games.start_game(pin, following["game_id"]) == {"question_index": 0}
+
+
+async def test_the_game_id_is_checked_in_the_same_step_as_the_write(room: Room) -> None:
+    """No window between the game-id check and the write that acts by PIN.
+
+    `GameService` checks that the token's game owns the PIN, then runs a script
+    that acts by PIN. If the PIN passed to another game in between (the old one
+    expired at that moment), a script without the game id would start, finish or
+    lock the new game, or make the old host its host. Here the PIN has already
+    passed when the scripts run, which is what that interleaving leaves them
+    with: each must refuse and change nothing.
+    """
+    store = room.server.app[SERVICES].games.store
+    old = await room.game()
+    new = await room.game()
+    await room.expire(old["pin"])
+    await room.move(new["pin"], old["pin"])
+    pin, stale = old["pin"], old["game_id"]
+    before = await store.meta(pin)
+    assert before is not None and before["id"] == new["game_id"]
+
+    assert (await store.finish(pin, stale)).code == "game_not_found"
+    opened = await store.open_question(pin, "lobby", -1, 0, 10_000, 500, False, stale)
+    assert opened.code == "game_not_found"
+    assert await store.lock(pin, stale, True) is False
+    assert await store.set_host(pin, stale, "old-host-sid") is None
+    assert await store.meta(pin) == before  # nothing was written
+    # with the owning game's id the same writes go through
+    assert await store.lock(pin, new["game_id"], True) is True
+    assert (await store.finish(pin, new["game_id"])).ok

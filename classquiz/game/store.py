@@ -45,13 +45,14 @@ def _script(redis: Redis, name: str) -> Any:
     return redis.register_script(LUA_PRELUDE + (LUA_DIR / f"{name}.lua").read_text())
 
 
-# Only writes a field while the game hash exists: a write after the game expired would
-# create a hash without a TTL that blocks its PIN forever. Returns the field's old value.
+# Only writes a field while game ARGV[3] owns the hash: a write after the game expired
+# would create a hash without a TTL that blocks its PIN forever, and one after another
+# game took the PIN would reach that game. Returns {1, old value or ''}, or {0}.
 _SET_IF_LIVE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[3] then return {0} end
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return old
+return {1, old or ''}
 """
 
 
@@ -334,8 +335,13 @@ class GameStore:
         )
         return bool(await self.redis.eval(script, 1, self.keys(pin).online, player_id, sid))
 
-    async def set_host(self, pin: str, sid: str | None, expected: str | None = None) -> str | None:
-        """Set the host socket id (or compare-and-clear it with `expected`); returns the old one."""
+    async def set_host(
+        self, pin: str, game_id: str, sid: str | None, expected: str | None = None
+    ) -> str | None:
+        """Set the host socket id (or compare-and-clear it with `expected`); returns the old one.
+
+        Only while game `game_id` owns the PIN: the caller checked the token's game
+        before, but the PIN may have passed to another game since (audit finding 5)."""
         key = self.keys(pin).game
         if sid is None:
             script = (
@@ -343,12 +349,14 @@ class GameStore:
                 "redis.call('HSET', KEYS[1], 'host_sid', '') return 1 end return 0"
             )
             return "cleared" if await self.redis.eval(script, 1, key, expected or "") else None
-        previous = await self._set_if_live(keys=[key], args=["host_sid", sid])
-        old = _text(previous) if previous else None
+        done = await self._set_if_live(keys=[key], args=["host_sid", sid, game_id])
+        old = _text(done[1]) if int(done[0]) else None
         return old if old and old != sid else None
 
-    async def lock(self, pin: str, locked: bool) -> None:
-        await self._set_if_live(keys=[self.keys(pin).game], args=["locked", "1" if locked else "0"])
+    async def lock(self, pin: str, game_id: str, locked: bool) -> bool:
+        """Lock or unlock game `game_id`; False if it no longer owns the PIN."""
+        args = ["locked", "1" if locked else "0", game_id]
+        return bool(int((await self._set_if_live(keys=[self.keys(pin).game], args=args))[0]))
 
     # -- game flow -----------------------------------------------------------------------
 
@@ -361,7 +369,9 @@ class GameStore:
         time_limit_ms: int,
         grace_ms: int,
         lock: bool,
+        game_id: str,
     ) -> ScriptResult:
+        """Open `new_qi` if game `game_id` still owns the PIN and is where the caller saw it."""
         k = self.keys(pin)
         raw = await self._open(
             keys=[k.game, self.deadlines],
@@ -373,6 +383,7 @@ class GameStore:
                 grace_ms,
                 f"{pin}:{new_qi}",
                 "1" if lock else "0",
+                game_id,
             ],
         )
         return _result(raw)
@@ -385,10 +396,11 @@ class GameStore:
         )
         return _result(raw)
 
-    async def finish(self, pin: str) -> ScriptResult:
+    async def finish(self, pin: str, game_id: str) -> ScriptResult:
+        """Finish game `game_id`; game_not_found if another game has taken its PIN."""
         k = self.keys(pin)
         keys = [k.game, self.deadlines, unparked_key(self.prefix)]
-        return _result(await self._finish(keys=keys, args=[pin, 0]))
+        return _result(await self._finish(keys=keys, args=[pin, 0, game_id]))
 
     async def submit(
         self,

@@ -242,7 +242,9 @@ class GameService:
 
     async def end_game(self, pin: str, game_id: str) -> dict[str, Any]:
         game = await self.live.get(pin, await self._game_meta(pin, game_id))
-        result = await self.store.finish(pin)
+        result = await self.store.finish(pin, game_id)
+        if result.code == "game_not_found":
+            raise GameError("game_not_found", "the game of this host token is gone")
         if not result.ok:
             raise GameError("wrong_state", "the game already ended")
         fault_point("crash_after_finish")  # test-only: die before the results are parked
@@ -251,7 +253,8 @@ class GameService:
 
     async def lock_game(self, pin: str, game_id: str, locked: bool) -> dict[str, Any]:
         await self._meta(pin, game_id)
-        await self.store.lock(pin, locked)
+        if not await self.store.lock(pin, game_id, locked):
+            raise GameError("game_not_found", "the game of this host token is gone")
         return {"locked": locked}
 
     async def kick_player(
@@ -328,8 +331,10 @@ class GameService:
         limit_ms = int(question["time_limit_s"]) * 1000
         lock = from_status == "lobby" and bool(game.settings.get("lock_on_start"))
         result = await self.store.open_question(
-            game.pin, from_status, from_qi, qi, limit_ms, GRACE_MS, lock
+            game.pin, from_status, from_qi, qi, limit_ms, GRACE_MS, lock, game.game_id
         )
+        if result.code == "game_not_found":
+            raise GameError("game_not_found", "the game of this host token is gone")
         if not result.ok:
             raise GameError("wrong_state", "the game is not where this command expects it")
         opens_at, deadline = result.values

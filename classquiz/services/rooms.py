@@ -256,7 +256,7 @@ class RoomService:
         notifier = self._notifier()
         admission.sid = sid
         if admission.role == "host":
-            old = await self.store.set_host(admission.pin, sid)
+            old = await self.store.set_host(admission.pin, admission.game_id, sid)
             if old:
                 await notifier.to_socket(old, "replaced", {})
                 await notifier.disconnect(old)
@@ -287,7 +287,9 @@ class RoomService:
     async def drop(self, admission: Admission) -> bool:
         """The socket went away. True when it was the current one (not replaced)."""
         if admission.role == "host":
-            if await self.store.set_host(admission.pin, None, expected=admission.sid):
+            if await self.store.set_host(
+                admission.pin, admission.game_id, None, expected=admission.sid
+            ):
                 await self._notifier().to_players(
                     admission.pin, "host_status", {"connected": False}
                 )

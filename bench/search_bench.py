@@ -222,6 +222,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+# What the numbers depend on: a change here (uncommitted) makes the head "+dirty".
+MEASURED = ["classquiz/search", "classquiz/db", "bench/search_bench.py"]
+
+
 def git_head() -> str:
     """The commit measured (with `+dirty` when the work tree had changes)."""
     try:
@@ -232,7 +236,7 @@ def git_head() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "classquiz", "bench"],
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", *MEASURED],
             capture_output=True,
             text=True,
             check=True,
@@ -334,7 +338,80 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {row['max_ms']} "
             f"| {row.get('median_total_hits', '')} | {row.get('zero_hit_share', '')} |"
         )
+    if report.get("typo_lookups"):
+        lines += [
+            "",
+            "Typo look-up alone, one query word (a typo of a long-tail lexicon word), the two",
+            "ways measured alternately on the same words and connection:",
+            "",
+            "| look-up | p50 ms | p95 ms | p99 ms | max ms | original word among corrections |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, row in report["typo_lookups"].items():
+            lines.append(
+                f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} "
+                f"| {row['max_ms']} | {row['found_share']} |"
+            )
     return "\n".join(lines) + "\n"
+
+
+# The look-up migration 0006 replaced, kept only to measure against: the 24 lexicon words of
+# the same first letter and a length within budget most similar by pg_trgm, then the rule.
+_TRIGRAM_LOOKUP = """
+SELECT word FROM search_words
+WHERE left(word, 1) = left(:tok, 1)
+  AND length(word) BETWEEN length(:tok) - :budget AND length(:tok) + :budget
+ORDER BY similarity(word, :tok) DESC, word
+LIMIT 24
+"""
+
+
+async def compare_typo_lookups(
+    index: PostgresSearchIndex, rng: random.Random, lexicon: list[str], n: int
+) -> dict[str, dict[str, Any]]:
+    """Both typo look-ups for the same `n` typos, alternating which goes first."""
+    import sqlalchemy
+
+    from classquiz.search.postgres import MAX_CORRECTIONS
+    from classquiz.search.text import allowed_typos, is_typo_of
+
+    worthy = [w for w in lexicon if len(w) >= 5 and w.isalpha()]
+    pairs = [(w, typo(rng, w)) for w in rng.sample(worthy, min(n, len(worthy)))]
+    times: dict[str, list[float]] = {"pg_trgm (before 0006)": [], "in-memory (0006)": []}
+    found = dict.fromkeys(times, 0)
+    async with database.connection() as conn:
+        # The old look-up's btree (dropped by 0006), so it is measured as it ran.
+        await conn.execute(
+            sqlalchemy.text(
+                "CREATE INDEX IF NOT EXISTS bench_first_len ON search_words "
+                "(left(word, 1), length(word))"
+            )
+        )
+        await conn.execute(sqlalchemy.text("ANALYZE search_words"))
+        try:
+            for i, (word, token) in enumerate(pairs):
+                budget = allowed_typos(token)
+                for name in sorted(times, reverse=i % 2 == 1):
+                    started = time.perf_counter()
+                    if name.startswith("pg_trgm"):
+                        params = {"tok": token, "budget": budget}
+                        rows = (await conn.execute(sqlalchemy.text(_TRIGRAM_LOOKUP), params)).all()
+                        options = [r[0] for r in rows if is_typo_of(token, r[0], prefix=False)]
+                        options = options[:MAX_CORRECTIONS]
+                    else:
+                        lexicon_copy = await index.refresh_lexicon(conn)
+                        options = lexicon_copy.corrections(
+                            token, prefix=False, limit=MAX_CORRECTIONS
+                        )
+                    times[name].append((time.perf_counter() - started) * 1000)
+                    found[name] += word in options or word == token
+        finally:
+            await conn.execute(sqlalchemy.text("DROP INDEX IF EXISTS bench_first_len"))
+            await conn.commit()
+    return {
+        name: summary(values) | {"found_share": round(found[name] / len(pairs), 3)}
+        for name, values in times.items()
+    }
 
 
 def main() -> int:
@@ -352,6 +429,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--database", help="reuse this already loaded database (kept) instead of generating one"
+    )
+    parser.add_argument(
+        "--compare-trigram",
+        action="store_true",
+        help="also time the pg_trgm typo look-up that migration 0006 replaced (needs pg_trgm)",
     )
     parser.add_argument(
         "--embedded",
@@ -398,18 +480,25 @@ async def bench_on(args: argparse.Namespace, admin_url: str, url_of: Callable[[s
         started = time.perf_counter()
         public = await index.reindex_all()
         reindex_s = round(time.perf_counter() - started, 1)
-        # What a process keeps for search (the in-memory lexicon): allocated by start(), kept.
-        tracemalloc.start()
         started = time.perf_counter()
-        await index.start()
+        await index.start()  # loads the in-memory lexicon
         start_s = round(time.perf_counter() - started, 2)
+        # What a process keeps for search: allocated by start() (tracemalloc slows it, so a
+        # second index, only for this), still held afterwards.
+        tracemalloc.start()
+        await PostgresSearchIndex(database).start()
         kept_mb = round(tracemalloc.get_traced_memory()[0] / 1024 / 1024, 1)
         tracemalloc.stop()
 
         facts = database_facts(url, args.seed)
         print(f"timing {args.queries} queries per kind ...", flush=True)
-        kinds = query_kinds(rng, facts.pop("sample"), facts.pop("lexicon"))
+        lexicon = facts.pop("lexicon")
+        kinds = query_kinds(rng, facts.pop("sample"), lexicon)
         results = await run_queries(index, kinds, args.queries)
+        lookups = None
+        if args.compare_trigram and facts["trigram"]:
+            print("comparing typo look-ups with the pg_trgm one ...", flush=True)
+            lookups = await compare_typo_lookups(index, rng, lexicon, args.queries)
         await disconnect_database()
 
         report = {
@@ -432,6 +521,7 @@ async def bench_on(args: argparse.Namespace, admin_url: str, url_of: Callable[[s
                 "search_memory_mb": kept_mb,
             },
             "results": results,
+            "typo_lookups": lookups,
         }
         write_report(args, report)
     finally:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 
 import pyotp
 from aiohttp import ClientSession
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.conftest import register_user
-from tests.web.conftest import axe_scan, shot
+from tests.conftest import register_user, separate_app
+from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
 from tests.web.teacher_flows import PASSWORD, register, sign_in
 
 
@@ -314,3 +315,48 @@ async def test_the_teacher_pages_speak_german(phone: Page) -> None:
     await expect(phone.get_by_role("textbox", name="E-Mail oder Benutzername")).to_be_visible()
     await axe_scan(phone)
     await shot(phone, "teacher-login-phone-de")
+
+
+async def test_too_many_attempts_are_explained(
+    browser: Browser,
+    browser_problems: BrowserProblems,
+    storage: dict[str, str],
+    app_url: str,  # the shared server: it owns the database connection the second app uses
+) -> None:
+    # A server of its own with tight limits (the shared test server has them wide open).
+    prefix = storage["redis_prefix"] + "w4limits" + uuid.uuid4().hex[:6]
+    async with separate_app(
+        storage, redis_prefix=prefix, register_rate_limit=1, login_rate_limit_failures=1
+    ) as server:
+        url = str(server.make_url("")).rstrip("/")
+        context = await _context(
+            browser, browser_problems, url, viewport={"width": 1280, "height": 800}
+        )
+        try:
+            page = await context.new_page()
+            teacher = await register(page)  # the one registration this address may make
+            await page.get_by_role("banner").get_by_role("link", name="Account").click()
+            await page.get_by_role("button", name="Sign out").click()
+            await expect(page).to_have_url(re.compile(r"/$"))
+
+            await page.goto("/register")
+            await page.get_by_role("textbox", name="Email").fill("second@example.org")
+            await page.get_by_role("textbox", name="Username").fill("second" + teacher.username)
+            await page.get_by_label("Password", exact=True).fill(PASSWORD)
+            await page.get_by_role("button", name="Create account").click()
+            await expect(page.get_by_role("alert")).to_have_text(
+                "Too many attempts. Wait a minute and try again."
+            )
+            await expect(page).to_have_url(re.compile(r"/register$"))
+
+            await sign_in(page, teacher.username, "wrong password")
+            await expect(page.get_by_role("alert")).to_contain_text("Wrong")
+            await sign_in(page, teacher.username, teacher.password)
+            await expect(page.get_by_role("alert")).to_have_text(
+                "Too many attempts. Wait a minute and try again."
+            )
+            await expect(page).to_have_url(re.compile(r"/login$"))
+            await axe_scan(page)
+        finally:
+            await context.close()
+    browser_problems.assert_none()

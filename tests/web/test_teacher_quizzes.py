@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession
-from playwright.async_api import BrowserContext, Page, Route, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 from redis.asyncio import Redis
 
 from classquiz.config import Settings
 from classquiz.game.keys import GameKeys
-from tests.web.conftest import axe_scan, shot
+from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
 from tests.web.teacher_flows import create_sample_quiz, register
 
 SEVEN_TYPES = ["single", "multiple", "true_false", "text", "slider", "order", "poll"]
@@ -292,3 +292,49 @@ async def test_the_servers_refusals_are_shown_at_the_setting_they_name(
     assert answers == [422, 422, 422], "every attempt refused: no game was created"
     await dialog.get_by_role("button", name="Cancel").click()
     await expect(dialog).to_be_hidden()
+
+
+async def test_the_teacher_pages_work_at_200_percent_zoom(
+    browser: Browser, browser_problems: BrowserProblems, app_url: str
+) -> None:
+    """A 1280 px laptop at 200 % zoom lays pages out in 640 CSS pixels: nothing may need
+    sideways scrolling, and no input may be under 16 px (phones zoom into those)."""
+    context = await _context(
+        browser, browser_problems, app_url, viewport={"width": 640, "height": 400}
+    )
+    try:
+        page = await context.new_page()
+        for path in ("/register", "/login"):
+            await page.goto(path)
+            await expect(page.get_by_role("heading", level=1)).to_be_visible()
+            await fits_the_screen(page)
+            await inputs_are_16px(page)
+        await register(page)
+        await create_sample_quiz(page)
+        await fits_the_screen(page)
+        await page.goto("/account")
+        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        await fits_the_screen(page)
+        await inputs_are_16px(page)
+        await page.goto("/quizzes")
+        await page.get_by_role("button", name="Host").click()
+        dialog = page.get_by_role("dialog", name="Host a live game")
+        await expect(dialog).to_be_visible()
+        await fits_the_screen(page)
+        await inputs_are_16px(page)
+        # The dialog scrolls within the screen; its buttons stay reachable.
+        await expect(dialog.get_by_role("button", name="Start hosting")).to_be_in_viewport()
+        await shot(page, "teacher-host-dialog-zoom200")
+    finally:
+        await context.close()
+    browser_problems.assert_none()
+
+
+async def inputs_are_16px(page: Page) -> None:
+    sizes = await page.evaluate(
+        "[...document.querySelectorAll('input, select, textarea')]"
+        ".filter(el => el.offsetParent !== null)"
+        ".map(el => [el.id || el.name || el.type, parseFloat(getComputedStyle(el).fontSize)])"
+    )
+    small = [(name, size) for name, size in sizes if size < 16]
+    assert not small, f"inputs under 16 px: {small}"

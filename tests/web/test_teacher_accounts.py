@@ -16,7 +16,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import register_user, separate_app
 from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
-from tests.web.teacher_flows import PASSWORD, register, sign_in
+from tests.web.teacher_flows import PASSWORD, new_teacher, register, sign_in
 
 
 def code_at(secret: str, step_offset: int) -> str:
@@ -311,6 +311,29 @@ async def test_the_teacher_pages_speak_german(phone: Page) -> None:
     await expect(phone.get_by_role("heading", name="Konto erstellen")).to_be_visible()
     await expect(phone.get_by_role("textbox", name="Benutzername")).to_be_visible()
     await expect(phone.get_by_role("button", name="Konto erstellen")).to_be_visible()
+    # Signing up in German, the sample quiz comes in German and the server takes it.
+    teacher = new_teacher()
+    await phone.get_by_role("textbox", name="E-Mail").fill(teacher.email)
+    await phone.get_by_role("textbox", name="Benutzername").fill(teacher.username)
+    await phone.get_by_label("Passwort", exact=True).fill(teacher.password)
+    await phone.get_by_role("button", name="Konto erstellen").click()
+    await expect(phone.get_by_role("heading", level=1)).to_have_text("Meine Quizze")
+    await phone.get_by_role("button", name="Beispielquiz erstellen").click()
+    quizzes = phone.get_by_role("list", name="Meine Quizze")
+    await expect(quizzes).to_contain_text("Beispielquiz: alle sieben Fragearten")
+    await expect(quizzes).to_contain_text("7 Fragen")
+    await expect(quizzes).to_contain_text("Privat")
+    await axe_scan(phone)
+    await shot(phone, "teacher-quizzes-phone-de")
+    await quizzes.get_by_role("button", name="Spiel starten").click()
+    dialog = phone.get_by_role("dialog", name="Live-Spiel starten")
+    await expect(dialog.get_by_role("button", name="Spiel eröffnen")).to_be_visible()
+    await axe_scan(phone)
+    await shot(phone, "teacher-host-dialog-phone-de")
+    await dialog.get_by_role("button", name="Abbrechen").click()
+
+    await phone.goto("/account")
+    await phone.get_by_role("button", name="Abmelden").click()
     await phone.goto("/login")
     await expect(phone.get_by_role("textbox", name="E-Mail oder Benutzername")).to_be_visible()
     await axe_scan(phone)

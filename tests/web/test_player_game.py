@@ -185,6 +185,16 @@ async def test_a_whole_game_of_every_type_on_a_phone(
         # The server closes the game's sockets a little later; the results stay.
         await phone.wait_for_timeout(500)
         await expect(final).to_be_visible()
+        # A reload after the end brings the final screen back (no welcome comes any more).
+        await phone.reload()
+        await expect(final).to_be_visible()
+        await phone.get_by_role("button", name="My results").click()
+        await expect(results.get_by_role("listitem")).to_have_count(7)
+        # Another phone (nothing stored) is told the game is over.
+        await phone.evaluate("localStorage.clear()")
+        await phone.reload()
+        await expect(phone.get_by_role("alert")).to_contain_text("This game has ended")
+        await check_state(phone, "game-over")
     finally:
         await bob.close()
         await cy.close()

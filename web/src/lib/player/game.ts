@@ -108,3 +108,28 @@ export function hostStatus(view: PlayerView, connected: boolean): PlayerView {
 export function renamed(view: PlayerView, nickname: string): PlayerView {
 	return { ...view, nickname };
 }
+
+/** The view of a game that ended earlier (kept by finalstore.ts): the final screen again. */
+export function fromFinished(
+	pin: string,
+	saved: { gameId: string; nickname: string; title: string; final: FinalResult }
+): PlayerView {
+	return {
+		gameId: saved.gameId,
+		pin,
+		title: saved.title,
+		phase: 'finished',
+		nickname: saved.nickname,
+		score: saved.final.score,
+		streak: 0,
+		questionIndex: -1,
+		questionCount: saved.final.question_count,
+		question: null,
+		deadlineAtMs: null,
+		answered: false,
+		result: null,
+		ended: null,
+		final: saved.final,
+		hostAway: false
+	};
+}

@@ -40,6 +40,11 @@ class PlayerStatsOut(BaseModel):
     answered_count: int
 
 
+class ChoiceLabelOut(BaseModel):
+    id: int = Field(description="the choice id a distribution key names (its authored index)")
+    text: str
+
+
 class QuestionStatsOut(BaseModel):
     index: int
     type: str
@@ -52,6 +57,15 @@ class QuestionStatsOut(BaseModel):
     avg_time_ms: int | None = Field(description="mean elapsed time of the answers given")
     distribution: dict[str, int] = Field(
         description="the question_ended distribution: choice id, joined ids, text or value"
+    )
+    correct: Any = Field(
+        default=None,
+        description="the right answer as revealed in question_ended (null for polls)",
+    )
+    choices: list[ChoiceLabelOut] = Field(
+        default=[],
+        description="the choices as authored when the game was played, in authored order; "
+        "empty for text and slider questions and for games stored before choices were kept",
     )
 
 

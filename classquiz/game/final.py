@@ -36,6 +36,14 @@ class FinalPlayer(BaseModel):
     status: PlayerStatus = "active"
 
 
+class FinalChoice(BaseModel):
+    """A choice as authored, so stored results can label their charts after the quiz
+    is edited or deleted (a distribution is keyed by choice id only)."""
+
+    id: int  # the choice's index in the authored question: the distribution's key
+    text: str
+
+
 class FinalQuestion(BaseModel):
     index: int  # position in play order
     type: str
@@ -45,6 +53,8 @@ class FinalQuestion(BaseModel):
     correct: Any  # as revealed in question_ended; None for polls
     distribution: dict[str, int]
     answered: int
+    # Empty for text and slider questions, and in snapshots parked before choices were kept.
+    choices: list[FinalChoice] = []
 
 
 class FinishedGame(BaseModel):
@@ -136,6 +146,10 @@ def finished_game(
                 correct=correct_answer(q),
                 distribution=state["distributions"][qi],
                 answered=len(state["answers"][qi]),
+                choices=[
+                    FinalChoice(id=ci, text=str(c["text"]))
+                    for ci, c in enumerate(q.get("choices") or [])
+                ],
             )
             for qi, q in enumerate(questions)
         ],

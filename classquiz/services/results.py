@@ -353,6 +353,8 @@ class ResultService:
                     accuracy=correct / answered if graded and answered else None,
                     avg_time_ms=avg,
                     distribution=q.get("distribution") or {},
+                    correct=q.get("correct"),
+                    choices=q.get("choices") or [],
                 )
             )
         hardest = hardest_first(questions)

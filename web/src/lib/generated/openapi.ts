@@ -518,6 +518,16 @@ export interface components {
              */
             correct: boolean;
         };
+        /** ChoiceLabelOut */
+        ChoiceLabelOut: {
+            /**
+             * Id
+             * @description the choice id a distribution key names (its authored index)
+             */
+            id: number;
+            /** Text */
+            text: string;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -960,6 +970,18 @@ export interface components {
             distribution: {
                 [key: string]: number;
             };
+            /**
+             * Correct
+             * @description the right answer as revealed in question_ended (null for polls)
+             * @default null
+             */
+            correct: unknown;
+            /**
+             * Choices
+             * @description the choices as authored when the game was played, in authored order; empty for text and slider questions and for games stored before choices were kept
+             * @default []
+             */
+            choices: components["schemas"]["ChoiceLabelOut"][];
         };
         /**
          * QuizDocument

@@ -486,9 +486,11 @@ async def bench_on(args: argparse.Namespace, admin_url: str, url_of: Callable[[s
         # What a process keeps for search: allocated by start() (tracemalloc slows it, so a
         # second index, only for this), still held afterwards.
         tracemalloc.start()
-        await PostgresSearchIndex(database).start()
+        probe = PostgresSearchIndex(database)  # referenced until measured, or it is freed
+        await probe.start()
         kept_mb = round(tracemalloc.get_traced_memory()[0] / 1024 / 1024, 1)
         tracemalloc.stop()
+        del probe
 
         facts = database_facts(url, args.seed)
         print(f"timing {args.queries} queries per kind ...", flush=True)

@@ -169,3 +169,45 @@ async def test_a_lost_network_shows_a_banner_and_the_player_comes_back(
         await expect(phone.get_by_text("You're in!")).to_be_visible()
     finally:
         await host.close()
+
+
+# Records the page's Screen Wake Lock requests and releases (the browser's own API,
+# wrapped before the app loads; headless Chromium may refuse the lock itself).
+RECORD_WAKE_LOCK = """
+window.__wakeLock = [];
+if (navigator.wakeLock) {
+  const request = navigator.wakeLock.request.bind(navigator.wakeLock);
+  navigator.wakeLock.request = async (type) => {
+    window.__wakeLock.push('request:' + type);
+    const sentinel = await request(type);
+    window.__wakeLock.push('granted');
+    const release = sentinel.release.bind(sentinel);
+    sentinel.release = () => { window.__wakeLock.push('release'); return release(); };
+    return sentinel;
+  };
+}
+"""
+
+
+async def test_the_screen_is_kept_awake_while_playing(
+    phone_context: BrowserContext, phone: Page, user: ApiUser, base_url: str
+) -> None:
+    await phone_context.add_init_script(RECORD_WAKE_LOCK)
+    game = await create_game(user)
+    host = await connect_host(base_url, game)
+    try:
+        await phone.goto(f"/play?pin={game['pin']}")
+        assert await phone.evaluate("'wakeLock' in navigator"), "no Screen Wake Lock API"
+        await expect(phone.get_by_role("textbox", name="Nickname")).to_be_visible()
+        assert await phone.evaluate("window.__wakeLock") == []  # not before joining
+        await phone.get_by_role("textbox", name="Nickname").fill("Ada")
+        await phone.get_by_role("button", name="Join").click()
+        await expect(phone.get_by_text("You're in!")).to_be_visible()
+        await phone.wait_for_function("window.__wakeLock.includes('request:screen')")
+        assert (await host.call("end_game"))["ok"]
+        await expect(phone.get_by_role("status").filter(has_text="Final rank")).to_be_visible()
+        # Released at the end of the game, when the phone may sleep again.
+        if "granted" in await phone.evaluate("window.__wakeLock"):
+            await phone.wait_for_function("window.__wakeLock.includes('release')")
+    finally:
+        await host.close()

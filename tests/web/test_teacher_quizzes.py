@@ -134,23 +134,21 @@ async def test_delete_asks_first_and_cancel_keeps_the_quiz(
     assert status == 404
 
 
-async def test_edit_and_new_quiz_lead_to_the_editor_placeholders(projector: Page) -> None:
+async def test_edit_and_new_quiz_lead_to_the_editor(
+    projector: Page, projector_context: BrowserContext, http: ClientSession
+) -> None:
+    # (The editor itself is issue 11's, with its own tests; here only the way there.)
     await register(projector)
     await create_sample_quiz(projector)
+    _, page = await api_get(http, projector_context, "/api/v1/quizzes")
+    quiz_id = page["items"][0]["id"]
     await projector.get_by_role("button", name="Edit").click()
-    await expect(projector).to_have_url(re.compile(r"/quizzes/[0-9a-f-]{36}$"))
-    await expect(projector.get_by_role("heading", level=1)).to_have_text("Edit quiz")
-    await expect(projector.get_by_role("link", name="API documentation")).to_have_attribute(
-        "href", "/api/docs"
-    )
-    await projector.get_by_role("link", name="Back to my quizzes").click()
+    await expect(projector).to_have_url(re.compile(rf"/quizzes/{quiz_id}$"))
+    await expect(projector.get_by_role("heading", level=1)).to_be_visible()
+    await projector.goto("/quizzes")
     await projector.get_by_role("link", name="New quiz").click()
-    await expect(projector.get_by_role("heading", level=1)).to_have_text("New quiz")
-    await axe_scan(projector)
-    # The documentation link leaves the app for the server's Swagger UI.
-    await projector.get_by_role("link", name="API documentation").click()
-    await expect(projector).to_have_url(re.compile(r"/api/docs"))
-    await expect(projector.locator(".swagger-ui")).to_be_visible()
+    await expect(projector).to_have_url(re.compile(r"/quizzes/new$"))
+    await expect(projector.get_by_role("heading", level=1)).to_be_visible()
 
 
 async def test_every_host_setting_reaches_the_live_game(

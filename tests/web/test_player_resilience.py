@@ -1,11 +1,14 @@
 """The player screen when things go wrong (issue 10, "Resilience"): a reload in the
 middle of a question, the host's screen going away, a kick and a ban, another tab
-taking the game over ("Use here"), and the German screen. Real server, real
-browser; the host is a real Socket.IO client."""
+taking the game over ("Use here"), a lost network, the screen wake lock, a refused
+answer, and the German screen. Real server, real browser; the host is a real
+Socket.IO client."""
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+import re
+
+from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from tests.conftest import ApiUser
 from tests.socketkit import Recorder
@@ -209,5 +212,46 @@ async def test_the_screen_is_kept_awake_while_playing(
         # Released at the end of the game, when the phone may sleep again.
         if "granted" in await phone.evaluate("window.__wakeLock"):
             await phone.wait_for_function("window.__wakeLock.includes('release')")
+    finally:
+        await host.close()
+
+
+async def test_a_refused_answer_is_explained_and_not_called_received(
+    phone: Page, user: ApiUser, base_url: str
+) -> None:
+    """The phone misses the end of the question (its `question_ended` and `your_result`
+    are held back on the wire), so it still offers the choices; the server refuses the
+    late answer (`wrong_state`), and the phone says so instead of "Answer received"."""
+    hold_back = {"on": False}
+
+    async def relay(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: server.send(message))
+
+        def to_page(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else ""
+            if hold_back["on"] and ('"question_ended"' in text or '"your_result"' in text):
+                return
+            ws.send(message)
+
+        server.on_message(to_page)
+
+    await phone.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    game = await create_game(user)
+    host = await connect_host(base_url, game)
+    try:
+        await join_on_phone(phone, game["pin"], "Ada")
+        assert (await host.call("start_game"))["ok"]
+        await expect(phone.get_by_role("heading", name="2 + 2?")).to_be_visible()
+        hold_back["on"] = True
+        assert (await host.call("end_question"))["ok"]
+        await host.wait("question_ended")
+        await phone.get_by_role("button", name="4").click()
+        await expect(phone.get_by_role("alert")).to_contain_text("The question has closed")
+        await expect(phone.get_by_text("Answer received")).to_have_count(0)
+        await check_state(phone, "answer-refused")
+        hold_back["on"] = False
+        assert (await host.call("next_question"))["ok"]
+        await expect(phone.get_by_role("heading", name="Primes?")).to_be_visible()
     finally:
         await host.close()

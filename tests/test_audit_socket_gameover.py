@@ -186,9 +186,9 @@ async def test_the_game_id_is_checked_in_the_same_step_as_the_write(room: Room) 
     `GameService` checks that the token's game owns the PIN, then runs a script
     that acts by PIN. If the PIN passed to another game in between (the old one
     expired at that moment), a script without the game id would start, finish or
-    lock the new game, or make the old host its host. Here the PIN has already
-    passed when the scripts run, which is what that interleaving leaves them
-    with: each must refuse and change nothing.
+    lock the new game, close its question, or make the old host its host. Here
+    the PIN has already passed when the scripts run, which is what that
+    interleaving leaves them with: each must refuse and change nothing.
     """
     store = room.server.app[SERVICES].games.store
     old = await room.game()
@@ -202,9 +202,13 @@ async def test_the_game_id_is_checked_in_the_same_step_as_the_write(room: Room) 
     assert (await store.finish(pin, stale)).code == "game_not_found"
     opened = await store.open_question(pin, "lobby", -1, 0, 10_000, 500, False, stale)
     assert opened.code == "game_not_found"
+    assert (await store.close_question(pin, 0, True, stale)).code == "game_not_found"
     assert await store.lock(pin, stale, True) is False
     assert await store.set_host(pin, stale, "old-host-sid") is None
     assert await store.meta(pin) == before  # nothing was written
     # with the owning game's id the same writes go through
     assert await store.lock(pin, new["game_id"], True) is True
+    new_id = new["game_id"]
+    assert (await store.open_question(pin, "lobby", -1, 0, 10_000, 500, False, new_id)).ok
+    assert (await store.close_question(pin, 0, True, new_id)).ok
     assert (await store.finish(pin, new["game_id"])).ok

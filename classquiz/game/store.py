@@ -388,11 +388,14 @@ class GameStore:
         )
         return _result(raw)
 
-    async def close_question(self, pin: str, qi: int, graded: bool) -> ScriptResult:
+    async def close_question(
+        self, pin: str, qi: int, graded: bool, game_id: str = ""
+    ) -> ScriptResult:
+        """Close question `qi`; with `game_id`, only while that game owns the PIN."""
         k = self.keys(pin)
         raw = await self._close(
             keys=[k.game, self.deadlines, k.answers(qi), k.streaks, k.players, k.gone],
-            args=[qi, f"{pin}:{qi}", "1" if graded else "0"],
+            args=[qi, f"{pin}:{qi}", "1" if graded else "0", game_id],
         )
         return _result(raw)
 

@@ -236,7 +236,7 @@ class GameService:
         meta = await self._meta(pin, game_id)
         if meta["status"] != "question":
             raise GameError("wrong_state", "no question is open")
-        if not await self.close_question(pin, int(meta["qi"])):
+        if not await self.close_question(pin, int(meta["qi"]), game_id):
             raise GameError("wrong_state", "the question already ended")
         return {}
 
@@ -355,11 +355,13 @@ class GameService:
         expiring = Timer(game.pin, game.game_id, EXPIRING)
         await self.auto_finish.arm(expiring, before_expiry(opens_at, self.store.ttl_s))
 
-    async def close_question(self, pin: str, qi: int) -> bool:
-        """End question `qi` if it is still open; True if this call ended it."""
+    async def close_question(self, pin: str, qi: int, game_id: str = "") -> bool:
+        """End question `qi` if it is still open; True if this call ended it.
+
+        A host command passes its game id, checked in the script that closes."""
         game = await self.live.get(pin)
         graded = game.questions[qi]["type"] != "poll"
-        result = await self.store.close_question(pin, qi, graded)
+        result = await self.store.close_question(pin, qi, graded, game_id)
         if not result.ok:
             return False
         reveal = await self.store.reveal(pin, qi)

@@ -1,9 +1,11 @@
 -- Close question `qi` (compare and set): reveal, and reset the streak of every
 -- active player who did not answer a graded question.
 -- KEYS: 1 game, 2 deadlines zset, 3 answers:i, 4 streaks, 5 players, 6 gone
--- ARGV: 1 qi, 2 deadline member, 3 graded (1/0)
-local g = redis.call('HMGET', KEYS[1], 'status', 'qi')
-if not g[1] then return {'game_not_found'} end
+-- ARGV: 1 qi, 2 deadline member, 3 graded (1/0), 4 the game id a host command checked
+--       ('' from the deadline and all-answered paths): another game that has taken
+--       the PIN since is game_not_found, its deadline untouched
+local g = redis.call('HMGET', KEYS[1], 'status', 'qi', 'id')
+if not g[1] or (ARGV[4] ~= '' and g[3] ~= ARGV[4]) then return {'game_not_found'} end
 redis.call('ZREM', KEYS[2], ARGV[2])
 if g[1] ~= 'question' or tonumber(g[2]) ~= tonumber(ARGV[1]) then return {'wrong_state'} end
 local t = redis.call('TIME')

@@ -6,7 +6,8 @@ send N times the promised rate (audit finding 18), so the send slots live in
 Redis, one series per game:
 
 - `claim` (one script) reserves the next free slot of the game, at least one
-  interval after the last reserved one, and marks the question as pending
+  interval after the last slot (as reserved, or as released if that was
+  later), and marks the question as pending
   until then. Whoever gets the reservation sends at that instant; everyone
   else learns when that send is due and waits for it.
 - `release` (one script) clears the pending mark just before the sender reads

@@ -685,6 +685,71 @@ async def probe_5_old_host(ctx: Ctx) -> None:
     )
 
 
+async def move_game(ctx: Ctx, from_pin: str, to_pin: str) -> None:
+    """Put the game of `from_pin` on `to_pin`, as if it had drawn that PIN."""
+    old = f"{ctx.redis_prefix}:game:{{{from_pin}}}".encode()
+    new = f"{ctx.redis_prefix}:game:{{{to_pin}}}".encode()
+    async for key in ctx.redis.scan_iter(match=old.decode() + "*"):
+        await ctx.redis.rename(key, new + key[len(old) :])
+    await ctx.redis.hset(new.decode(), "pin", to_pin)
+
+
+async def probe_5_next_game(ctx: Ctx) -> None:
+    """The old host socket commands the next game that draws the same PIN."""
+    owner = await new_user(ctx)
+    old = await new_game(ctx, owner)
+    host, _ = await host_and_players(ctx, old, [])
+    acks: dict[str, Any] = {}
+    try:
+        await host.wait("welcome")
+        assert (await host.call("start_game"))["ok"]
+        await host.call("end_game")
+        await host.wait("game_finished")
+        # The old game's keys expire and the next game draws its PIN; the old host
+        # fires its commands at once (before the once-a-second sweep closes it).
+        nxt = await new_game(ctx, owner)
+        async for key in ctx.redis.scan_iter(match=f"{ctx.redis_prefix}:game:{{{old['pin']}}}*"):
+            await ctx.redis.delete(key)
+        await move_game(ctx, nxt["pin"], old["pin"])
+        moved = time.monotonic()
+
+        async def command(event: str, payload: dict[str, Any]) -> None:
+            try:
+                ack = await host.call(event, payload, timeout=3)
+                acks[event] = ack.get("error", {}).get("code") if not ack.get("ok") else "ok"
+            except Exception:  # the socket was closed first: refused too
+                acks[event] = "closed"
+
+        await asyncio.gather(
+            command("lock_game", {"locked": True}),
+            command("start_game", {}),
+            command("end_game", {}),
+        )
+        while host.sio.connected and time.monotonic() - moved < 5:
+            await asyncio.sleep(0.05)
+        closed_after = time.monotonic() - moved
+        state = await ctx.redis.hmget(
+            f"{ctx.redis_prefix}:game:{{{old['pin']}}}", ["status", "locked", "id"]
+        )
+    finally:
+        await host.close()
+    status, locked, gid = (v.decode() if v else None for v in state)
+    ok = (
+        all(v in ("game_not_found", "closed") for v in acks.values())
+        and status == "lobby"
+        and locked in (None, "0")
+        and gid == nxt["game_id"]
+        and closed_after < 2.5
+    )
+    ctx.report(
+        "5",
+        "old host socket vs the next game on its PIN",
+        ok,
+        f"acks {acks}; next game {status}, locked {locked}; old socket closed after "
+        f"{closed_after:.1f} s",
+    )
+
+
 async def probe_6_quota(ctx: Ctx) -> None:
     """40 live games at once from one account."""
     owner = await new_user(ctx)
@@ -1322,6 +1387,7 @@ PROBES: list[tuple[str, Callable[[Ctx], Awaitable[None]]]] = [
     ("1", probe_1_binary),
     ("4", probe_4_ttl),
     ("5", probe_5_old_host),
+    ("5", probe_5_next_game),
     ("6", probe_6_quota),
     ("7", probe_7_abandoned),
     ("8", probe_8_churn),

@@ -5,12 +5,15 @@ of its own pointed at a Meilisearch address where nothing listens)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import uuid
 from urllib.parse import parse_qs, urlparse
 
 from aiohttp import ClientSession
-from playwright.async_api import Browser, Page, Request, expect
+from playwright.async_api import Browser, Page, Request, Route, expect
+from playwright.async_api import Error as PlaywrightError
 
 from tests.conftest import ApiUser, separate_app
 from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
@@ -111,6 +114,51 @@ async def test_typing_with_a_typo_finds_public_quizzes_and_never_private_ones(
     await projector.get_by_role("button", name="Clear search and filters").click()
     await expect(box).to_have_value("")
     await expect(status).to_be_visible()
+
+
+async def test_a_slow_answer_to_an_old_query_never_replaces_the_new_one(
+    projector: Page, user: ApiUser, http: ClientSession
+) -> None:
+    old_word, new_word = unique_word(), unique_word()
+    await make_quiz(user, title=f"Old {old_word}", public=True)
+    await make_quiz(user, title=f"New {new_word}", public=True)
+    await wait_until_found(http, old_word, 1)
+    await wait_until_found(http, new_word, 1)
+    await projector.goto("/explore")
+    await expect(projector.get_by_role("status")).to_contain_text("newest first")
+
+    # The server's answer to the first query reaches the browser 2 s late (the real
+    # answer, held back on the way); the page has moved on to the second query by then.
+    held: list[str] = []
+
+    async def hold_old_answers(route: Route) -> None:
+        if parse_qs(urlparse(route.request.url).query).get("q") == [old_word]:
+            held.append(old_word)
+            await asyncio.sleep(2)
+        with contextlib.suppress(PlaywrightError):  # the page aborted it meanwhile
+            await route.continue_()
+
+    await projector.route("**/api/v1/search?*", hold_old_answers)
+    failed: list[str] = []
+    projector.on(
+        "requestfailed",
+        lambda request: failed.append(request.url) if "/api/v1/search" in request.url else None,
+    )
+    box = projector.get_by_role("searchbox", name="Search quizzes")
+    await box.fill(old_word)
+    for _ in range(100):  # until the old query went out
+        if held:
+            break
+        await asyncio.sleep(0.05)
+    assert held == [old_word]
+    await box.fill(new_word)
+    results = projector.get_by_role("list", name="Search results")
+    await expect(results.get_by_role("heading", name=f"New {new_word}")).to_be_visible()
+    await projector.wait_for_timeout(2500)  # the held answer is long due now
+    await expect(results.locator(":scope > li")).to_have_count(1)
+    await expect(results.get_by_role("heading", name=f"New {new_word}")).to_be_visible()
+    await expect(projector.get_by_role("status")).to_have_text(f"1 quiz found for “{new_word}”")
+    assert any(f"q={old_word}" in url for url in failed), f"old request not aborted: {failed}"
 
 
 async def test_preview_shows_the_questions_of_a_public_quiz(

@@ -4,6 +4,7 @@ import {
 	filtersFromUrl,
 	filtersToUrl,
 	LatestOnly,
+	MAX_TAGS,
 	removeTag,
 	searchParams,
 	suggestedTags
@@ -15,6 +16,15 @@ describe('tags', () => {
 		expect(addTag(['Maths'], '  code ')).toEqual(['Maths', 'code']);
 		expect(addTag(['Maths'], '   ')).toEqual(['Maths']);
 		expect(removeTag(['Maths', 'code'], 'MATHS')).toEqual(['code']);
+	});
+
+	it('stop at the server maximum of tag filters', () => {
+		let tags: string[] = [];
+		for (let i = 0; i < MAX_TAGS + 3; i++) tags = addTag(tags, `tag${i}`);
+		expect(tags).toHaveLength(MAX_TAGS);
+		expect(filtersFromUrl(new URLSearchParams(tags.map((t) => `tag=${t}`).join('&') + '&tag=x')).tags).toHaveLength(
+			MAX_TAGS
+		);
 	});
 
 	it('are suggested from the hits, most frequent first, without the chosen ones', () => {
@@ -51,11 +61,19 @@ describe('search parameters', () => {
 	});
 
 	it('round-trip through the page address', () => {
-		const filters = { q: 'photo synthesis', tags: ['biology', 'A&B'], language: 'pt-BR' };
+		const filters = {
+			q: 'photo synthesis',
+			tags: ['biology', 'A&B'],
+			language: 'pt-BR'
+		};
 		const url = filtersToUrl(filters);
 		expect(filtersFromUrl(new URLSearchParams(url))).toEqual(filters);
 		expect(filtersToUrl({ q: ' ', tags: [], language: '' })).toBe('');
-		expect(filtersFromUrl(new URLSearchParams('tag=x&tag=X'))).toEqual({ q: '', tags: ['x'], language: '' });
+		expect(filtersFromUrl(new URLSearchParams('tag=x&tag=X'))).toEqual({
+			q: '',
+			tags: ['x'],
+			language: ''
+		});
 	});
 });
 
@@ -81,7 +99,11 @@ describe('LatestOnly', () => {
 	it('waits for a pause in typing and sends only the last query', async () => {
 		const results: string[] = [];
 		const sent: string[] = [];
-		const runner = new LatestOnly<string>(250, (r) => results.push(r), () => {});
+		const runner = new LatestOnly<string>(
+			250,
+			(r) => results.push(r),
+			() => {}
+		);
 		for (const q of ['p', 'py', 'pyt']) {
 			runner.schedule(async () => {
 				sent.push(q);
@@ -98,7 +120,11 @@ describe('LatestOnly', () => {
 	it('aborts a running request when a newer one starts, and drops its answer', async () => {
 		const results: string[] = [];
 		const errors: unknown[] = [];
-		const runner = new LatestOnly<string>(0, (r) => results.push(r), (e) => errors.push(e));
+		const runner = new LatestOnly<string>(
+			0,
+			(r) => results.push(r),
+			(e) => errors.push(e)
+		);
 		const old = pending('old');
 		const fresh = pending('fresh');
 		const first = runner.now(old.request);
@@ -112,7 +138,11 @@ describe('LatestOnly', () => {
 
 	it('drops a late answer even when the request ignored the abort', async () => {
 		const results: string[] = [];
-		const runner = new LatestOnly<string>(0, (r) => results.push(r), () => {});
+		const runner = new LatestOnly<string>(
+			0,
+			(r) => results.push(r),
+			() => {}
+		);
 		let answerOld = () => {};
 		const first = runner.now(() => new Promise<string>((done) => (answerOld = () => done('old'))));
 		const second = runner.now(async () => 'fresh');
@@ -124,7 +154,11 @@ describe('LatestOnly', () => {
 
 	it('reports the failure of the latest request', async () => {
 		const errors: unknown[] = [];
-		const runner = new LatestOnly<string>(0, () => {}, (e) => errors.push(e));
+		const runner = new LatestOnly<string>(
+			0,
+			() => {},
+			(e) => errors.push(e)
+		);
 		await runner.now(async () => {
 			throw new Error('503');
 		});

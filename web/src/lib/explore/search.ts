@@ -21,8 +21,10 @@ export const PAGE_SIZE = 20;
 /** How long typing must pause before the search goes out. */
 export const DEBOUNCE_MS = 250;
 
-/** The server's limits (docs/search.md): longer words or tags would only get a 422. */
+/** The server's limits (classquiz/search/base.py): more would only earn a 422. */
 export const MAX_QUERY = 200;
+export const MAX_TAGS = 10;
+export const MAX_LANGUAGE = 16;
 
 /** A tag as the server compares it: case-insensitively, without surrounding space. */
 export function tagKey(tag: string): string {
@@ -30,12 +32,13 @@ export function tagKey(tag: string): string {
 }
 
 /**
- * `tags` with `tag` added, unless it is empty or already there in another case
- * (the server compares tags case-insensitively, so "Maths" and "maths" are one filter).
+ * `tags` with `tag` added, unless it is empty, already there in another case (the
+ * server compares tags case-insensitively, so "Maths" and "maths" are one filter),
+ * or the server's maximum of tag filters is reached.
  */
 export function addTag(tags: readonly string[], tag: string): string[] {
 	const clean = tag.trim();
-	if (!clean || tags.some((t) => tagKey(t) === tagKey(clean))) return [...tags];
+	if (!clean || tags.length >= MAX_TAGS || tags.some((t) => tagKey(t) === tagKey(clean))) return [...tags];
 	return [...tags, clean];
 }
 
@@ -74,8 +77,20 @@ export function searchParams(
 	filters: Filters,
 	offset = 0,
 	limit = PAGE_SIZE
-): { q: string; limit: number; offset: number; tags?: string[]; language?: string } {
-	const params: { q: string; limit: number; offset: number; tags?: string[]; language?: string } = {
+): {
+	q: string;
+	limit: number;
+	offset: number;
+	tags?: string[];
+	language?: string;
+} {
+	const params: {
+		q: string;
+		limit: number;
+		offset: number;
+		tags?: string[];
+		language?: string;
+	} = {
 		q: filters.q.trim().slice(0, MAX_QUERY),
 		limit,
 		offset
@@ -92,7 +107,7 @@ export function filtersFromUrl(search: URLSearchParams): Filters {
 	return {
 		q: (search.get('q') ?? '').slice(0, MAX_QUERY),
 		tags,
-		language: (search.get('lang') ?? '').trim()
+		language: (search.get('lang') ?? '').trim().slice(0, MAX_LANGUAGE)
 	};
 }
 

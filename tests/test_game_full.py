@@ -162,6 +162,12 @@ def expected_ranks(scores: dict[str, int]) -> dict[str, int]:
     return {pid: 1 + sum(1 for s in scores.values() if s > mine) for pid, mine in scores.items()}
 
 
+def expected_gap(scores: dict[str, int], pid: str) -> dict[str, int]:
+    """`gap_to_next` as a `your_result` carries it: absent when nobody scores higher."""
+    higher = [s for s in scores.values() if s > scores[pid]]
+    return {"gap_to_next": min(higher) - scores[pid]} if higher else {}
+
+
 def check_leaderboard(entries: list[dict[str, Any]], scores: dict[str, int], size: int) -> None:
     ranks = expected_ranks(scores)
     assert len(entries) == min(size, len(scores))
@@ -435,7 +441,7 @@ async def test_full_game_thirty_players(
             for i, pid in enumerate(ids):
                 kind = plan_kind(i, q)
                 result = players[i].events["your_result"][q]
-                assert set(result) == {
+                assert set(result) - {"gap_to_next"} == {
                     "question_index",
                     "answered",
                     "correct",
@@ -456,6 +462,7 @@ async def test_full_game_thirty_players(
                     "streak": streaks[pid],
                     "score": scores[pid],
                     "rank": ranks[pid],
+                    **expected_gap(scores, pid),
                 }, (i, q, result)
 
         # Player 0 answered all right: its streak reached the bonus cap.

@@ -60,6 +60,10 @@ class GameKeys:
     def dist(self, index: int) -> str:
         return f"{self.base}:d:{index}"
 
+    @property
+    def revealed(self) -> str:
+        return f"{self.base}:revealed"
+
     def fixed(self) -> list[str]:
         return [self.game, *(f"{self.base}:{suffix}" for suffix in _SUFFIXES)]
 
@@ -69,11 +73,23 @@ class GameKeys:
 
 
 # quiz: snapshot (string); players: pid -> JSON; nicks: normalised -> pid; scores: zset;
-# streaks / correct: pid -> int; online: pid -> sid; gone: pid -> reason; banned: nicknames.
+# streaks / correct: pid -> int; online: pid -> sid; gone: pid -> reason; banned: nicknames;
+# revealed: the last `question_ended` payload (JSON), for a presenter that reloads.
 # Every key a game keeps under its tag for as long as it lives must be listed here or in
 # `all`: that list is what touch.lua refreshes, what the end shortens and what
 # create_game.lua clears. (Short-lived marks with their own TTL need not be.)
-_SUFFIXES = ("quiz", "players", "nicks", "scores", "streaks", "correct", "online", "gone", "banned")
+_SUFFIXES = (
+    "quiz",
+    "players",
+    "nicks",
+    "scores",
+    "streaks",
+    "correct",
+    "online",
+    "gone",
+    "banned",
+    "revealed",
+)
 
 
 def pin_key(prefix: str, pin: str) -> str:

@@ -55,6 +55,16 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return {1, old or ''}
 """
 
+# Keep the last reveal of game ARGV[2] for as long as its game hash lives (the same PTTL),
+# unless another game has taken the PIN. KEYS: 1 game, 2 revealed; ARGV: 1 JSON, 2 game id.
+_KEEP_REVEAL = """
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[2] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class ScriptResult:
@@ -103,6 +113,7 @@ class GameStore:
         self._touch = _script(redis, "touch")
         self._set_online = _script(redis, "set_online")
         self._set_if_live = redis.register_script(_SET_IF_LIVE)
+        self._keep_reveal = redis.register_script(_KEEP_REVEAL)
 
     def keys(self, pin: str) -> GameKeys:
         return GameKeys(self.prefix, pin)
@@ -477,6 +488,47 @@ class GameStore:
             "top": await self.ranked(pin, [(_text(p), int(s)) for p, s in leaders]),
         }
 
+    async def keep_reveal(self, pin: str, game_id: str, question_ended: dict[str, Any]) -> None:
+        """Store the `question_ended` payload just sent, once per question (never per
+        answer), so a presenter that reloads during the reveal can draw it again."""
+        k = self.keys(pin)
+        await self._keep_reveal(
+            keys=[k.game, k.revealed], args=[orjson.dumps(question_ended), game_id]
+        )
+
+    async def kept_reveal(self, pin: str, qi: int) -> dict[str, Any] | None:
+        """The stored `question_ended` of question `qi`, or None (not stored yet, or an
+        older question's: the reveal step writes it just after the close)."""
+        raw = await self.redis.get(self.keys(pin).revealed)
+        if raw is None:
+            return None
+        payload: dict[str, Any] = orjson.loads(raw)
+        return payload if payload.get("question_index") == qi else None
+
+    async def standing(self, pin: str, player_id: str, qi: int) -> dict[str, Any]:
+        """One player's standing after question `qi` (score, streak, answer, rank, gap to
+        the next higher score): what a reconnecting player's welcome needs in a reveal.
+        Two small round trips, O(log N) each, instead of reading the whole leaderboard."""
+        k = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(k.scores, player_id)
+            pipe.hget(k.streaks, player_id)
+            pipe.hget(k.answers(qi), player_id)
+            score_raw, streak, answer = await pipe.execute()
+        score = int(score_raw or 0)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(k.scores, f"({score}", "+inf")
+            pipe.zrangebyscore(k.scores, f"({score}", "+inf", start=0, num=1, withscores=True)
+            higher, next_up = await pipe.execute()
+        return {
+            "player_id": player_id,
+            "answer": orjson.loads(answer) if answer else None,
+            "streak": int(streak or 0),
+            "score": score,
+            "rank": int(higher) + 1,
+            "gap_to_next": int(next_up[0][1]) - score if next_up else None,
+        }
+
     async def ranked(self, pin: str, entries: list[tuple[str, int]]) -> list[dict[str, Any]]:
         """Leaderboard entries with nicknames and shared ranks (rank = 1 + higher scores)."""
         if not entries:
@@ -524,13 +576,14 @@ class GameStore:
                 pipe.hmget(k.answers(qi), player_ids)
             board, streaks, correct, *answers = await pipe.execute()
         score_of = {_text(pid): int(score) for pid, score in board}
-        rank_of_score = _ranks_by_score(int(score) for _, score in board)
+        place_of_score = places_by_score([int(score) for _, score in board])
         per_answer = answers[0] if answers else [None] * len(player_ids)
         out = []
         for pid, answer, streak, right in zip(
             player_ids, per_answer, streaks, correct, strict=True
         ):
             score = score_of.get(pid, 0)
+            rank, gap = place_of_score.get(score, (len(score_of) + 1, None))
             out.append(
                 {
                     "player_id": pid,
@@ -538,7 +591,8 @@ class GameStore:
                     "streak": int(streak or 0),
                     "correct_count": int(right or 0),
                     "score": score,
-                    "rank": rank_of_score.get(score, len(score_of) + 1),
+                    "rank": rank,
+                    "gap_to_next": gap,
                 }
             )
         return out
@@ -569,12 +623,19 @@ class GameStore:
         }
 
 
-def _ranks_by_score(scores_descending: Any) -> dict[int, int]:
-    """score → shared rank (1 + how many scores are higher), from scores sorted high to low."""
-    ranks: dict[int, int] = {}
+def places_by_score(scores_descending: list[int]) -> dict[int, tuple[int, int | None]]:
+    """score → (shared rank, points behind the next higher score), from one leaderboard
+    read sorted high to low. Rank is 1 + how many scores are higher; the gap is None at
+    rank 1 (nobody is ahead). Equal scores share both: 1700, 875, 875, 0 give ranks 1, 2,
+    2, 4 and gaps None, 825, 825, 875."""
+    places: dict[int, tuple[int, int | None]] = {}
+    above: int | None = None
     for position, score in enumerate(scores_descending, start=1):
-        ranks.setdefault(score, position)
-    return ranks
+        if score in places:
+            continue
+        places[score] = (position, None if above is None else above - score)
+        above = score
+    return places
 
 
 def _encode(value: Any) -> str | int | float:

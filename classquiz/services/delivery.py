@@ -16,6 +16,25 @@ from classquiz.services.live import LiveGames
 from classquiz.services.notifier import Notifier
 
 
+def your_result(qi: int, is_poll: bool, standing: dict[str, Any]) -> dict[str, Any]:
+    """The `your_result` payload of one player from their standing after question `qi`
+    (a `GameStore.results_for` row or `GameStore.standing`): one home for its shape, used
+    by the reveal's delivery and by the welcome of a player who reconnects in the reveal."""
+    answer = standing["answer"]
+    payload: dict[str, Any] = {
+        "question_index": qi,
+        "answered": answer is not None,
+        "correct": None if is_poll else bool(answer and answer["c"] == 1),
+        "points": int(answer["p"]) if answer else 0,
+        "streak": standing["streak"],
+        "score": standing["score"],
+        "rank": standing["rank"],
+    }
+    if standing["gap_to_next"] is not None:
+        payload["gap_to_next"] = standing["gap_to_next"]
+    return payload
+
+
 class ResultDelivery:
     def __init__(self, store: GameStore, live: LiveGames, local_players: dict[str, dict[str, str]]):
         self.store = store
@@ -38,24 +57,8 @@ class ResultDelivery:
     ) -> None:
         game = await self.live.get(pin, game_id=game_id)
         is_poll = game.questions[qi]["type"] == "poll"
-        messages = []
-        for row in await self.store.results_for(pin, qi, list(local)):
-            answer = row["answer"]
-            correct: bool | None = None if is_poll else bool(answer and answer["c"] == 1)
-            messages.append(
-                (
-                    local[row["player_id"]],
-                    {
-                        "question_index": qi,
-                        "answered": answer is not None,
-                        "correct": correct,
-                        "points": int(answer["p"]) if answer else 0,
-                        "streak": row["streak"],
-                        "score": row["score"],
-                        "rank": row["rank"],
-                    },
-                )
-            )
+        rows = await self.store.results_for(pin, qi, list(local))
+        messages = [(local[row["player_id"]], your_result(qi, is_poll, row)) for row in rows]
         await self._notifier().to_local_sockets("your_result", messages)
 
     async def _final_results(self, pin: str, local: dict[str, str], game_id: str | None) -> None:

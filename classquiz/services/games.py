@@ -365,18 +365,17 @@ class GameService:
         if not result.ok:
             return False
         reveal = await self.store.reveal(pin, qi)
-        await self._notifier().to_game(
-            pin,
-            "question_ended",
-            {
-                "question_index": qi,
-                "correct": correct_answer(game.questions[qi]),
-                "distribution": reveal["distribution"],
-                "answered": reveal["answered"],
-                "players_count": reveal["players_count"],
-                "top": reveal["top"],
-            },
-        )
+        question_ended = {
+            "question_index": qi,
+            "correct": correct_answer(game.questions[qi]),
+            "distribution": reveal["distribution"],
+            "answered": reveal["answered"],
+            "players_count": reveal["players_count"],
+            "top": reveal["top"],
+        }
+        # Kept before it is sent, so a presenter reloading during the reveal finds it.
+        await self.store.keep_reveal(pin, game.game_id, question_ended)
+        await self._notifier().to_game(pin, "question_ended", question_ended)
         await self._fanout({"kind": "reveal", "pin": pin, "qi": qi, "gid": game.game_id})
         if qi == game.question_count - 1 and self.auto_finish_after_last_reveal_ms:
             ended_at = result.values[0]

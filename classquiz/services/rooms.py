@@ -19,6 +19,7 @@ from typing import Any
 from classquiz.game.nicknames import NicknameRefused, accept_nickname, nickname_key
 from classquiz.game.rules import public_question
 from classquiz.game.store import GameStore
+from classquiz.services.delivery import your_result
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.notifier import Notifier
 from classquiz.services.ratelimit import FailureLimiter
@@ -366,11 +367,21 @@ class RoomService:
         game = await self.live.get(admission.pin, game_id=meta.get("id", admission.game_id))
         state = game_state(game, meta)
         payload: dict[str, Any] = {"role": admission.role, "game": state}
+        qi = int(meta.get("qi", -1))
+        status = meta.get("status")
         if admission.role == "host":
+            # Everything the presenter draws after a reload: the lock, the open question's
+            # count and the reveal's payload come from the server, never from guesses.
             state["players"] = await self.store.roster(admission.pin)
+            payload["locked"] = meta.get("locked") == "1"
+            if status == "question":
+                payload["answered"], _ = await self.store.answered_count(admission.pin, qi)
+            elif status == "reveal":
+                ended = await self.store.kept_reveal(admission.pin, qi)
+                if ended is not None:
+                    payload["question_ended"] = ended
             return payload
         assert admission.player_id is not None
-        qi = int(meta.get("qi", -1))
         if admission.is_new:  # just joined: nothing scored or answered yet
             mine: dict[str, Any] = {"score": 0, "streak": 0, "answered": False}
         else:
@@ -385,6 +396,12 @@ class RoomService:
         }
         if question_open:
             payload["answered"] = mine["answered"]
+        elif status == "reveal" and not admission.is_new and 0 <= qi < game.question_count:
+            # The reveal's `your_result` is not replayed to a socket that was away: the
+            # welcome carries it, so a reload keeps "right/wrong, points, rank" on screen.
+            standing = await self.store.standing(admission.pin, admission.player_id, qi)
+            is_poll = game.questions[qi]["type"] == "poll"
+            payload["your_result"] = your_result(qi, is_poll, standing)
         return payload
 
     def _notifier(self) -> Notifier:

@@ -250,6 +250,25 @@ class WelcomePlayer(ServerModel):
 class HostWelcome(ServerModel):
     role: Literal["host"]
     game: HostGameState
+    locked: StrictBool = Field(
+        description="whether new players are refused (`lock_game`, or `lock_on_start`)"
+    )
+    answered: Count = absent("while a question is open: how many players answered it so far")
+    question_ended: QuestionEnded = absent(
+        "in the `reveal` state: the `question_ended` payload of that question, so a reloaded"
+        " presenter can draw the distribution and the top 5 again"
+    )
+
+    @model_validator(mode="after")
+    def _state_extras(self) -> HostWelcome:
+        if (self.game.status == "question") != (self.answered is not None):
+            raise ValueError("`answered` is present exactly while a question is open")
+        if self.question_ended is not None and (
+            self.game.status != "reveal"
+            or self.question_ended.question_index != self.game.question_index
+        ):
+            raise ValueError("`question_ended` comes only in the reveal of that question")
+        return self
 
 
 class PlayerWelcome(ServerModel):
@@ -259,11 +278,20 @@ class PlayerWelcome(ServerModel):
     answered: StrictBool = absent(
         "while a question is open: whether this player already answered it"
     )
+    your_result: YourResult = absent(
+        "in the `reveal` state, for a returning player: this player's `your_result` of that"
+        " question, since events sent while a socket was away are not replayed"
+    )
 
     @model_validator(mode="after")
     def _answered_while_open(self) -> PlayerWelcome:
         if (self.game.status == "question") != (self.answered is not None):
             raise ValueError("`answered` is present exactly while a question is open")
+        if self.your_result is not None and (
+            self.game.status != "reveal"
+            or self.your_result.question_index != self.game.question_index
+        ):
+            raise ValueError("`your_result` comes only in the reveal of that question")
         return self
 
 
@@ -356,6 +384,9 @@ class YourResult(ServerModel):
     streak: Count
     score: Score
     rank: Rank
+    gap_to_next: Annotated[StrictInt, Field(ge=1)] = absent(
+        "points behind the player(s) ranked just above; absent at rank 1"
+    )
 
 
 class GameFinished(ServerModel):

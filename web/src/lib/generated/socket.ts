@@ -583,6 +583,53 @@ connected: boolean
 export interface HostWelcome {
 role: "host"
 game: HostGameState
+/**
+ * whether new players are refused (`lock_game`, or `lock_on_start`)
+ */
+locked: boolean
+/**
+ * while a question is open: how many players answered it so far
+ */
+answered?: number
+question_ended?: QuestionEnded
+}
+/**
+ * To everyone: the question closed; the right answer and how the room answered.
+ * 
+ * This interface was referenced by `SocketContract`'s JSON-Schema
+ * via the `definition` "QuestionEnded".
+ */
+export interface QuestionEnded {
+/**
+ * 0-based, in play order
+ */
+question_index: number
+/**
+ * choice ids (single, multiple, true_false), the id sequence (order), the accepted answers (text), {correct, tolerance} (slider), null (poll)
+ */
+correct: (number[] | string[] | SliderCorrect | null)
+/**
+ * answers per key: a choice id (single, true_false, poll; multiple counts each selected id), ids joined by commas (order), the normalised text (text), the value (slider)
+ */
+distribution: {
+[k: string]: number | undefined
+}
+answered: number
+players_count: number
+/**
+ * the top 5
+ * 
+ * @maxItems 5
+ */
+top: []|[LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry, LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry, LeaderboardEntry, LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry, LeaderboardEntry, LeaderboardEntry, LeaderboardEntry]
+}
+/**
+ * This interface was referenced by `SocketContract`'s JSON-Schema
+ * via the `definition` "SliderCorrect".
+ */
+export interface SliderCorrect {
+correct: number
+tolerance: number
 }
 /**
  * `kick_player` was refused.
@@ -815,6 +862,7 @@ game: GameState
  * while a question is open: whether this player already answered it
  */
 answered?: boolean
+your_result?: YourResult
 }
 /**
  * This interface was referenced by `SocketContract`'s JSON-Schema
@@ -834,42 +882,32 @@ score: number
 streak: number
 }
 /**
- * To everyone: the question closed; the right answer and how the room answered.
+ * To each player: its own outcome of the question that just ended.
  * 
  * This interface was referenced by `SocketContract`'s JSON-Schema
- * via the `definition` "QuestionEnded".
+ * via the `definition` "YourResult".
  */
-export interface QuestionEnded {
+export interface YourResult {
 /**
  * 0-based, in play order
  */
 question_index: number
+answered: boolean
 /**
- * choice ids (single, multiple, true_false), the id sequence (order), the accepted answers (text), {correct, tolerance} (slider), null (poll)
+ * null only for polls; unanswered is false
  */
-correct: (number[] | string[] | SliderCorrect | null)
+correct: (boolean | null)
+points: number
+streak: number
+score: number
 /**
- * answers per key: a choice id (single, true_false, poll; multiple counts each selected id), ids joined by commas (order), the normalised text (text), the value (slider)
+ * 1 = best; equal scores share a rank
  */
-distribution: {
-[k: string]: number | undefined
-}
-answered: number
-players_count: number
+rank: number
 /**
- * the top 5
- * 
- * @maxItems 5
+ * points behind the player(s) ranked just above; absent at rank 1
  */
-top: []|[LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry, LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry, LeaderboardEntry, LeaderboardEntry]|[LeaderboardEntry, LeaderboardEntry, LeaderboardEntry, LeaderboardEntry, LeaderboardEntry]
-}
-/**
- * This interface was referenced by `SocketContract`'s JSON-Schema
- * via the `definition` "SliderCorrect".
- */
-export interface SliderCorrect {
-correct: number
-tolerance: number
+gap_to_next?: number
 }
 /**
  * To everyone: a question opened.
@@ -1023,30 +1061,6 @@ field?: string
 export interface SubmitAnswerIn {
 question_index: number
 answer: (number | string | number[])
-}
-/**
- * To each player: its own outcome of the question that just ended.
- * 
- * This interface was referenced by `SocketContract`'s JSON-Schema
- * via the `definition` "YourResult".
- */
-export interface YourResult {
-/**
- * 0-based, in play order
- */
-question_index: number
-answered: boolean
-/**
- * null only for polls; unanswered is false
- */
-correct: (boolean | null)
-points: number
-streak: number
-score: number
-/**
- * 1 = best; equal scores share a rank
- */
-rank: number
 }
 
 /** What the server sends (socket.on). */

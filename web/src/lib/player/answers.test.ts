@@ -6,7 +6,6 @@ import {
 	encodeOrder,
 	encodeSlider,
 	encodeText,
-	gapToPlayerAhead,
 	moveItem,
 	outcomeOf,
 	sliderStart,
@@ -87,7 +86,7 @@ describe('moving order items', () => {
 	});
 });
 
-describe('outcome and gap', () => {
+describe('outcome', () => {
 	const result = (over: Partial<YourResult>): YourResult => ({
 		question_index: 0,
 		answered: true,
@@ -104,17 +103,5 @@ describe('outcome and gap', () => {
 		expect(outcomeOf(result({ correct: false, answered: false }), 'single')).toBe('missed');
 		expect(outcomeOf(result({ correct: null }), 'poll')).toBe('thanks');
 		expect(outcomeOf(result({ correct: null, answered: false }), 'poll')).toBe('missed');
-	});
-	const entry = (rank: number, score: number) => ({ rank, score, nickname: `p${rank}`, player_id: `${rank}` });
-	const top = [entry(1, 3000), entry(2, 2500), entry(2, 2500), entry(4, 1000), entry(5, 800)];
-	it('knows the gap when every better player is in the top five', () => {
-		expect(gapToPlayerAhead(1, 3000, top)).toBeNull();
-		expect(gapToPlayerAhead(2, 2500, top)).toBe(500);
-		expect(gapToPlayerAhead(4, 1000, top)).toBe(1500);
-		expect(gapToPlayerAhead(6, 700, top)).toBe(100);
-	});
-	it('does not guess when the player ahead is outside the top five', () => {
-		expect(gapToPlayerAhead(7, 100, top)).toBeNull();
-		expect(gapToPlayerAhead(3, 100, [])).toBeNull();
 	});
 });

@@ -8,7 +8,7 @@
  * text over 200 characters) is caught here with a reason the screen can show, instead
  * of costing a round trip and an `invalid_answer`.
  */
-import type { LeaderboardEntry, PublicQuestion, YourResult } from '$lib/generated/socket';
+import type { PublicQuestion, YourResult } from '$lib/generated/socket';
 
 /** The server's limit for a text answer (characters). */
 export const TEXT_ANSWER_MAX = 200;
@@ -100,21 +100,4 @@ export function outcomeOf(result: YourResult, questionType: PublicQuestion['type
 	if (questionType === 'poll' || result.correct === null) return result.answered ? 'thanks' : 'missed';
 	if (result.correct) return 'correct';
 	return result.answered ? 'wrong' : 'missed';
-}
-
-/**
- * Points between this player and the one just ahead, from `question_ended.top` (the
- * best five). A rank is 1 + the number of players with a higher score, so the player
- * ahead is known only when every higher score is in `top` (rank ≤ 6). Null when first
- * or when the player ahead is outside the top five (the protocol does not say).
- */
-export function gapToPlayerAhead(
-	rank: number,
-	score: number,
-	top: readonly LeaderboardEntry[]
-): number | null {
-	if (rank <= 1) return null;
-	const ahead = top.filter((entry) => entry.score > score);
-	if (ahead.length !== rank - 1) return null;
-	return Math.min(...ahead.map((entry) => entry.score)) - score;
 }

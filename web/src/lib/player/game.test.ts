@@ -31,7 +31,7 @@ const welcome = (status: PlayerWelcome['game']['status'], extra: Partial<PlayerW
 		question_count: 3,
 		players_count: 2,
 		server_time_ms: 1,
-		...(status === 'question' ? { question, opens_at_ms: 1, deadline_at_ms: 10001 } : {})
+		...(status === 'question' || status === 'reveal' ? { question, opens_at_ms: 1, deadline_at_ms: 10001 } : {})
 	},
 	...extra
 });
@@ -78,5 +78,11 @@ describe('the player view', () => {
 		});
 		const after = fromWelcome(welcome('question'), { ...before, questionIndex: 0 });
 		expect(after.result).toBeNull();
+	});
+	it('shows the result a reload into a reveal gets from welcome', () => {
+		const mine = { question_index: 1, answered: true, correct: false, points: 0, streak: 0, score: 875, rank: 7, gap_to_next: 40 };
+		const view = fromWelcome(welcome('reveal', { your_result: mine }));
+		expect(view).toMatchObject({ phase: 'reveal', result: mine });
+		expect(fromWelcome(welcome('reveal')).result).toBeNull();
 	});
 });

@@ -35,7 +35,7 @@ export interface PlayerView {
 	answered: boolean;
 	/** This player's outcome of the last closed question (null if it was missed while away). */
 	result: YourResult | null;
-	/** The room's outcome of the last closed question (for the gap to the player ahead). */
+	/** The room's outcome of the last closed question. */
 	ended: QuestionEnded | null;
 	final: FinalResult | null;
 	/** The host's screen is offline (`host_status`). */
@@ -58,8 +58,9 @@ export function fromWelcome(welcome: PlayerWelcome, previous: PlayerView | null 
 		question: g.question ?? null,
 		deadlineAtMs: g.deadline_at_ms ?? null,
 		answered: welcome.answered ?? false,
-		// A reconnect within the same reveal keeps the result it already showed.
-		result: sameQuestion && g.status === 'reveal' ? previous.result : null,
+		// In a reveal a returning player's welcome repeats its `your_result` (a reload lost
+		// the page's memory); a reconnect within the same reveal keeps what it showed.
+		result: welcome.your_result ?? (sameQuestion && g.status === 'reveal' ? previous.result : null),
 		ended: sameQuestion && g.status === 'reveal' ? previous.ended : null,
 		final: g.status === 'finished' ? (previous?.final ?? null) : null,
 		hostAway: previous?.gameId === g.game_id ? previous.hostAway : false

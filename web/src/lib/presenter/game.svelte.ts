@@ -17,7 +17,7 @@ import type {
 	QuestionEnded,
 	RosterEntry
 } from '$lib/generated/socket';
-import { movements, rankMap, type Movement } from './reveal';
+import { loadRanks, movements, rankMap, saveRanks, type Movement, type RankStore } from './reveal';
 
 export type Phase = 'connecting' | 'lobby' | 'question' | 'reveal' | 'finished';
 
@@ -29,8 +29,16 @@ const RANKS_KEPT = 100;
 export interface PresenterOptions {
 	/** Server origin (default: the page's). */
 	url?: string;
-	/** Looks up whether the game is locked; the welcome does not say. */
-	fetchLocked?: (pin: string) => Promise<boolean | null>;
+	/** Where the ranks of past reveals are kept across a reload (sessionStorage by default). */
+	rankStore?: RankStore | null;
+}
+
+function sessionRanks(): RankStore | null {
+	try {
+		return typeof sessionStorage === 'undefined' ? null : sessionStorage;
+	} catch {
+		return null;
+	}
 }
 
 export class PresenterGame {
@@ -62,7 +70,10 @@ export class PresenterGame {
 	/** The phase in which the last step was sent (a second press there waits for its ack). */
 	private stepPhase: Phase | null = null;
 
+	private readonly rankStore: RankStore | null;
+
 	constructor(hostToken: string, private readonly options: PresenterOptions = {}) {
+		this.rankStore = options.rankStore === undefined ? sessionRanks() : options.rankStore;
 		this.connection = connectLive({ role: 'host', hostToken }, { url: options.url });
 		this.connection.status.subscribe((status) => (this.connection_status = status));
 		this.listen();
@@ -88,21 +99,26 @@ export class PresenterGame {
 			this.question = game.question ?? null;
 			this.deadlineAtMs = game.deadline_at_ms ?? 0;
 			this.phase = game.status;
-			if (game.status === 'question') this.answered = 0;
+			this.locked = welcome.locked;
+			if (game.status === 'question') this.answered = welcome.answered ?? 0;
 			if (game.status === 'reveal') {
-				// The welcome does not repeat question_ended: show the standings at least.
-				this.ended = null;
-				this.moves = [];
-				void this.refreshLeaderboard(5).then((entries) => {
-					if (entries && this.phase === 'reveal' && !this.ended) {
-						this.top = entries;
-						this.moves = movements(entries, null);
-					}
-				});
+				if (welcome.question_ended) {
+					// A reload during the reveal: draw it again, movement measured against the
+					// ranks this tab kept at the previous reveal.
+					const before = this.rankStore ? loadRanks(this.rankStore, game.game_id, game.question_index - 1) : null;
+					this.showReveal(welcome.question_ended, before);
+				} else {
+					// Not stored (yet): show the standings at least.
+					this.ended = null;
+					this.moves = [];
+					void this.refreshLeaderboard(5).then((entries) => {
+						if (entries && this.phase === 'reveal' && !this.ended) {
+							this.top = entries;
+							this.moves = movements(entries, null);
+						}
+					});
+				}
 			}
-			void this.options.fetchLocked?.(game.pin).then((locked) => {
-				if (locked !== null) this.locked = locked;
-			});
 		});
 		socket.on('player_joined', ({ player, players_count }) => {
 			if (!this.players.some((p) => p.player_id === player.player_id)) {
@@ -137,22 +153,30 @@ export class PresenterGame {
 		});
 		socket.on('question_ended', (ended) => {
 			if (ended.question_index !== this.questionIndex) return;
-			this.ended = ended;
-			this.answered = ended.answered;
-			this.playersCount = ended.players_count;
-			this.top = [...ended.top];
-			this.moves = movements(ended.top, this.previousRanks);
-			this.phase = 'reveal';
-			// Keep this question's ranks (beyond the top 5) to measure the next movement.
-			void this.refreshLeaderboard(RANKS_KEPT).then((entries) => {
-				if (entries) this.previousRanks = rankMap(entries);
-			});
+			this.showReveal(ended, this.previousRanks);
 		});
 		socket.on('game_finished', (finished) => {
 			this.gameId = finished.game_id;
 			this.podium = finished.podium;
 			this.playersCount = finished.players_count;
 			this.phase = 'finished';
+		});
+	}
+
+	private showReveal(ended: QuestionEnded, before: ReadonlyMap<string, number> | null): void {
+		this.ended = ended;
+		this.answered = ended.answered;
+		this.playersCount = ended.players_count;
+		this.top = [...ended.top];
+		this.moves = movements(ended.top, before);
+		this.phase = 'reveal';
+		// Keep this question's ranks (beyond the top 5) to measure the next movement, also
+		// in the tab's storage for a reload during the next reveal.
+		const gameId = this.gameId;
+		void this.refreshLeaderboard(RANKS_KEPT).then((entries) => {
+			if (!entries) return;
+			this.previousRanks = rankMap(entries);
+			if (this.rankStore) saveRanks(this.rankStore, gameId, ended.question_index, this.previousRanks);
 		});
 	}
 

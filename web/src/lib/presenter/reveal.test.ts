@@ -4,10 +4,12 @@ import {
 	correctLabels,
 	MAX_BINS,
 	MAX_LISTED,
+	loadRanks,
 	movements,
 	normaliseText,
 	rankMap,
 	revealBars,
+	saveRanks,
 	type ChoiceBar,
 	type HistogramBin,
 	type ListedAnswer
@@ -167,5 +169,30 @@ describe('leaderboard movement', () => {
 
 	it('shows none before there is a last reveal', () => {
 		expect(movements([entry('a', 1)], null)).toEqual([{ kind: 'none' }]);
+	});
+});
+
+describe('rank memory across a reload', () => {
+	const memoryStore = () => {
+		const items = new Map<string, string>();
+		return { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
+	};
+
+	it('gives back the ranks of a reveal, keeping only the two latest', () => {
+		const store = memoryStore();
+		saveRanks(store, 'g', 0, new Map([['a', 1]]));
+		saveRanks(store, 'g', 1, new Map([['a', 2], ['b', 1]]));
+		saveRanks(store, 'g', 2, new Map([['b', 2]]));
+		expect(loadRanks(store, 'g', 1)).toEqual(new Map([['a', 2], ['b', 1]]));
+		expect(loadRanks(store, 'g', 2)).toEqual(new Map([['b', 2]]));
+		expect(loadRanks(store, 'g', 0)).toBeNull();
+		expect(loadRanks(store, 'other', 1)).toBeNull();
+	});
+
+	it('survives garbage in storage', () => {
+		const store = memoryStore();
+		store.setItem('cq:host:ranks:g', '{not json');
+		expect(loadRanks(store, 'g', 0)).toBeNull();
+		saveRanks(store, 'g', 0, new Map([['a', 1]]));
 	});
 });

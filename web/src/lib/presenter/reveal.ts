@@ -224,3 +224,36 @@ export function movements(entries: readonly LeaderboardEntry[], previous: Readon
 export function rankMap(entries: readonly LeaderboardEntry[]): Map<string, number> {
 	return new Map(entries.map((e) => [e.player_id, e.rank]));
 }
+
+/** The part of the Web Storage API the rank memory needs (sessionStorage in the page). */
+export type RankStore = Pick<Storage, 'getItem' | 'setItem'>;
+
+const ranksKey = (gameId: string) => `cq:host:ranks:${gameId}`;
+
+/**
+ * Keep the ranks of reveal `index` in the tab's session storage, so a presenter that
+ * reloads during the next reveal can still show movement. Only the two latest reveals
+ * are kept: the one before the current reveal is all that movement needs.
+ */
+export function saveRanks(store: RankStore, gameId: string, index: number, ranks: ReadonlyMap<string, number>): void {
+	try {
+		const kept: Record<string, [string, number][]> = JSON.parse(store.getItem(ranksKey(gameId)) ?? '{}');
+		kept[String(index)] = [...ranks];
+		const latest = Object.keys(kept).map(Number).sort((a, b) => b - a).slice(0, 2);
+		const trimmed = Object.fromEntries(latest.map((i) => [String(i), kept[String(i)]]));
+		store.setItem(ranksKey(gameId), JSON.stringify(trimmed));
+	} catch {
+		// Storage full, disabled or holding garbage: movement after a reload is a nicety.
+	}
+}
+
+/** The ranks kept for reveal `index`, or null (never seen in this tab). */
+export function loadRanks(store: RankStore, gameId: string, index: number): Map<string, number> | null {
+	try {
+		const kept: Record<string, [string, number][]> = JSON.parse(store.getItem(ranksKey(gameId)) ?? '{}');
+		const entries = kept[String(index)];
+		return Array.isArray(entries) ? new Map(entries) : null;
+	} catch {
+		return null;
+	}
+}

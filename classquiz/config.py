@@ -86,9 +86,11 @@ class Settings(BaseSettings):
     # succeed or not, within this many seconds.
     register_rate_limit: int = Field(default=10, ge=1)
     register_rate_limit_window_s: int = Field(default=60 * 60, ge=1)
-    # Argon2id hashes computed at once per process, for new passwords and, separately,
-    # for logins (each takes 64 MiB and ~0.2 s of a core).
-    password_hash_concurrency: int = Field(default=2, ge=1)
+    # Argon2id computations at once per process (each takes 64 MiB and ~0.2 s of a core):
+    # new hashes (registrations, password changes) in one lane, login checks in another.
+    # One new hash at a time leaves the other core to logins during a registration flood.
+    password_hash_concurrency: int = Field(default=1, ge=1)
+    password_verify_concurrency: int = Field(default=2, ge=1)
     # Wrong one-time codes (TOTP or backup) per account within the window, after which
     # every code check of that account is refused for the same time.
     totp_rate_limit_failures: int = Field(default=5, ge=1)

@@ -89,7 +89,7 @@ def build_services(settings: Settings, redis: Redis) -> Services:
             signer,
             settings.redis_prefix,
             settings.token_expiry_s,
-            Passwords(settings.password_hash_concurrency),
+            Passwords(settings.password_hash_concurrency, settings.password_verify_concurrency),
             TotpService(
                 redis,
                 settings.redis_prefix,

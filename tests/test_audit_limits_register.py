@@ -47,7 +47,8 @@ def test_registration_settings_have_safe_defaults() -> None:
     defaults = Settings(_env_file=None)
     assert defaults.register_rate_limit == 10
     assert defaults.register_rate_limit_window_s == 3600
-    assert defaults.password_hash_concurrency == 2
+    assert defaults.password_hash_concurrency == 1
+    assert defaults.password_verify_concurrency == 2
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ Hashing therefore runs in two bounded lanes, each an asyncio semaphore in front
 of its own small thread pool: new hashes (registrations) and verifications
 (logins). A flood in one lane waits in its own queue, in the event loop where
 a cancelled request simply leaves it, and never delays the other lane; memory
-stays bounded at (2 × concurrency) × 64 MiB.
+stays bounded at (hash + verify concurrency) × 64 MiB. New hashes default to one at a
+time: on a small machine two of them already take both cores (the audit's re-run saw a
+login take 2-5 s beside a flood with two), and registrations are rare, logins are not.
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ class _Lane:
 class Passwords:
     """Argon2id off the event loop, bounded (see the module docstring for why)."""
 
-    def __init__(self, concurrency: int) -> None:
-        self._hashing = _Lane("argon2-hash", concurrency)
-        self._verifying = _Lane("argon2-verify", concurrency)
+    def __init__(self, hash_concurrency: int, verify_concurrency: int) -> None:
+        self._hashing = _Lane("argon2-hash", hash_concurrency)
+        self._verifying = _Lane("argon2-verify", verify_concurrency)
 
     async def hash(self, password: str) -> str:
         return await self._hashing.run(lambda: _hasher.hash(password))

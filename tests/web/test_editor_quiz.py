@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import ClientSession
 from playwright.async_api import BrowserContext, Dialog, Locator, Page, expect
 
-from tests.web.conftest import axe_scan, shot
+from tests.web.conftest import ARTIFACTS, axe_scan, shot
 from tests.web.teacher_flows import register
 
 QUIZ_URL = re.compile(r"/quizzes/([0-9a-f-]{36})$")
@@ -32,7 +33,7 @@ def question(page: Page, n: int) -> Locator:
     return page.get_by_role("group", name=f"Question {n}", exact=True)
 
 
-async def fill_choices(group: Locator, texts: list[str], correct: list[int] = ()) -> None:  # type: ignore[assignment]
+async def fill_choices(group: Locator, texts: list[str], correct: Sequence[int] = ()) -> None:
     for i, text in enumerate(texts, start=1):
         if i > 2:
             await group.get_by_role("button", name="Add choice").click()
@@ -93,14 +94,20 @@ async def test_a_quiz_of_every_type_is_written_in_the_browser_and_saved(
     await first.get_by_role("spinbutton", name="Time (seconds)").fill("30")
     await first.get_by_role("combobox", name="Points").select_option("2")
     await first.get_by_role("textbox", name="Image URL").fill("https://example.org/paris.png")
+    # (no Internet here: the browser cannot load it, and the editor says so)
+    await expect(first.get_by_text("The image could not be loaded")).to_be_visible()
 
     multiple = await new_question(page, 2, "multiple", "Prime numbers?")
     await fill_choices(multiple, ["2", "3", "4"], [1, 2])
 
     true_false = await new_question(page, 3, "true_false", "The sun is a star.")
     # true/false comes with its two choices, the first marked correct; no Add choice.
-    await expect(true_false.get_by_role("textbox", name="Choice 1", exact=True)).to_have_value("True")
-    await expect(true_false.get_by_role("textbox", name="Choice 2", exact=True)).to_have_value("False")
+    await expect(true_false.get_by_role("textbox", name="Choice 1", exact=True)).to_have_value(
+        "True"
+    )
+    await expect(true_false.get_by_role("textbox", name="Choice 2", exact=True)).to_have_value(
+        "False"
+    )
     await expect(true_false.get_by_role("button", name="Add choice")).to_have_count(0)
     await true_false.get_by_role("checkbox", name="Choice 1 correct").check()
 
@@ -131,6 +138,12 @@ async def test_a_quiz_of_every_type_is_written_in_the_browser_and_saved(
 
     await axe_scan(page)
     await shot(page, "editor-every-type-desktop")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(
+        path=str(ARTIFACTS / "editor-desktop-view.png"),
+        clip={"x": 560, "y": 0, "width": 800, "height": 1080},
+        scale="css",
+    )
     quiz_id = await save_new(page)
     await expect(page.get_by_role("status").filter(has_text="Quiz saved.")).to_be_attached()
     await expect(page.get_by_text("All changes saved")).to_be_visible()
@@ -224,9 +237,9 @@ async def test_questions_and_choices_reorder_by_keyboard(
     await down.focus()
     await page.keyboard.press("Enter")
     # The question moved and the focus went with it (now Question 2's Move up).
-    await expect(question(page, 1).get_by_role("textbox", name="Question", exact=True)).to_have_value(
-        "Second"
-    )
+    await expect(
+        question(page, 1).get_by_role("textbox", name="Question", exact=True)
+    ).to_have_value("Second")
     await expect(
         question(page, 2).get_by_role("button", name="Move up: Question 2")
     ).to_be_focused()
@@ -256,9 +269,7 @@ async def drag(page: Page, handle: Locator, target: Locator) -> None:
     assert start and end
     await page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     await page.mouse.down()
-    await page.mouse.move(
-        end["x"] + end["width"] / 2, end["y"] + end["height"] / 2 + 2, steps=12
-    )
+    await page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2 + 2, steps=12)
     await page.mouse.up()
 
 
@@ -276,7 +287,10 @@ async def test_questions_and_choices_reorder_by_drag(
         first.locator("[data-drag-choice]").nth(0),
         first.get_by_role("textbox", name="Choice 3", exact=True),
     )
-    texts = [await first.get_by_role("textbox", name=f"Choice {i}", exact=True).input_value() for i in (1, 2, 3)]
+    texts = [
+        await first.get_by_role("textbox", name=f"Choice {i}", exact=True).input_value()
+        for i in (1, 2, 3)
+    ]
     assert texts == ["b", "c", "a"]
 
     # Question 2 dragged above question 1.
@@ -285,9 +299,9 @@ async def test_questions_and_choices_reorder_by_drag(
         question(page, 2).locator("[data-drag-question]"),
         question(page, 1).get_by_role("heading", name="Question 1"),
     )
-    await expect(question(page, 1).get_by_role("textbox", name="Question", exact=True)).to_have_value(
-        "Second"
-    )
+    await expect(
+        question(page, 1).get_by_role("textbox", name="Question", exact=True)
+    ).to_have_value("Second")
 
     quiz_id = await save_new(page)
     _, saved = await api_get(http, projector_context, f"/api/v1/quizzes/{quiz_id}")
@@ -345,7 +359,9 @@ async def test_a_draft_survives_a_reload_and_leaving_warns(phone: Page) -> None:
     page = phone
     await open_new_quiz(page)
     await page.get_by_role("textbox", name="Title").fill("Half written")
-    await question(page, 1).get_by_role("textbox", name="Question", exact=True).fill("Not saved yet")
+    await (
+        question(page, 1).get_by_role("textbox", name="Question", exact=True).fill("Not saved yet")
+    )
 
     # Leaving inside the app asks first; Cancel stays with the work.
     await page.get_by_role("link", name="Back to my quizzes").click()
@@ -380,9 +396,11 @@ async def test_a_draft_survives_a_reload_and_leaving_warns(phone: Page) -> None:
 
     # Leave anyway: the draft stays for next time; a discarded one is gone.
     await page.get_by_role("link", name="Back to my quizzes").click()
-    await page.get_by_role("dialog", name="Leave without saving?").get_by_role(
-        "button", name="Leave without saving"
-    ).click()
+    await (
+        page.get_by_role("dialog", name="Leave without saving?")
+        .get_by_role("button", name="Leave without saving")
+        .click()
+    )
     await expect(page).to_have_url(re.compile(r"/quizzes$"))
     await page.get_by_role("link", name="New quiz").click()
     await offer.get_by_role("button", name="Discard draft").click()
@@ -436,6 +454,13 @@ async def test_the_editor_fits_a_phone(phone: Page) -> None:
     assert viewport and width <= viewport["width"], f"{width} px wide"
     await axe_scan(page)
     await shot(page, "editor-phone")
+    await (
+        question(page, 1)
+        .get_by_role("heading", name="Question 1")
+        .evaluate("e => e.scrollIntoView()")
+    )
+    await page.evaluate("window.scrollBy(0, -16)")
+    await page.screenshot(path=str(ARTIFACTS / "editor-phone-view.png"), scale="css")
 
 
 async def test_someone_elses_or_a_missing_quiz_says_so(projector: Page) -> None:

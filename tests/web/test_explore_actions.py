@@ -6,24 +6,15 @@ first and come back to the same search."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from aiohttp import ClientSession
-from playwright.async_api import BrowserContext, Page, Route, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.conftest import ApiUser
 from tests.web.conftest import axe_scan, shot
 from tests.web.explore_support import make_quiz, unique_word, wait_until_found, with_typo
 from tests.web.teacher_flows import register
-
-
-async def as_teacher(
-    http: ClientSession, context: BrowserContext, method: str, path: str
-) -> tuple[int, Any]:
-    """Call the API as the teacher signed in in `context` (their session cookie as a bearer)."""
-    token = next(c["value"] for c in await context.cookies() if c["name"] == "access_token")
-    async with http.request(method, path, headers={"Authorization": f"Bearer {token}"}) as resp:
-        return resp.status, await resp.json()
+from tests.web.test_teacher_quizzes import api_get, record_created_games
 
 
 async def test_copy_to_my_quizzes_makes_a_private_copy_and_opens_the_editor(
@@ -42,13 +33,13 @@ async def test_copy_to_my_quizzes_makes_a_private_copy_and_opens_the_editor(
     await expect(projector).to_have_url(re.compile(r"/quizzes/[0-9a-f-]{36}$"))
     copy_id = projector.url.rsplit("/", 1)[1]
     assert copy_id != original["id"]
-    status, copy = await as_teacher(http, projector_context, "GET", f"/api/v1/quizzes/{copy_id}")
+    status, copy = await api_get(http, projector_context, f"/api/v1/quizzes/{copy_id}")
     assert status == 200
-    status, me = await as_teacher(http, projector_context, "GET", "/api/v1/users/me")
+    status, me = await api_get(http, projector_context, "/api/v1/users/me")
     assert status == 200 and copy["owner_id"] == me["id"] != original["owner_id"]
     assert copy["public"] is False
     assert copy["question_count"] == original["question_count"] == 7
-    status, mine = await as_teacher(http, projector_context, "GET", "/api/v1/quizzes")
+    status, mine = await api_get(http, projector_context, "/api/v1/quizzes")
     assert [q["id"] for q in mine["items"]] == [copy_id]
 
 
@@ -71,15 +62,7 @@ async def test_host_from_a_hit_opens_the_presenter(
     await axe_scan(phone)
     await shot(phone, "explore-host-dialog-phone")
 
-    created: list[dict[str, Any]] = []
-
-    async def record(route: Route) -> None:
-        response = await route.fetch()
-        if route.request.method == "POST" and response.status == 201:
-            created.append(await response.json())
-        await route.fulfill(response=response)
-
-    await phone.route("**/api/v1/games", record)
+    created = await record_created_games(phone)
     await dialog.get_by_role("button", name="Start hosting").click()
     await expect(phone).to_have_url(re.compile(r"/host"))
     [game] = created

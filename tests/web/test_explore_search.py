@@ -18,13 +18,7 @@ from playwright.async_api import Error as PlaywrightError
 from tests.conftest import ApiUser, separate_app
 from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
 from tests.web.explore_support import make_quiz, unique_word, wait_until_found, with_typo
-
-
-async def fits_the_screen(page: Page) -> None:
-    viewport = page.viewport_size
-    assert viewport is not None
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], f"{width} px wide on {viewport['width']}"
+from tests.web.test_teacher_quizzes import fits_the_screen
 
 
 def search_requests(page: Page) -> list[dict[str, list[str]]]:

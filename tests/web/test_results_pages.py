@@ -10,12 +10,14 @@ import csv
 import io
 import json
 import re
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
 from playwright.async_api import BrowserContext, Download, Page, expect
 
+from classquiz.game.final import FinalPlayer
 from classquiz.runtime import Services
 from tests.conftest import ApiUser
 from tests.test_results import BASE, make_game, svc, user_id
@@ -46,7 +48,9 @@ async def test_list_tabs_keyboard_and_downloads(
     await sign_in_as(projector_context, user, app_url)
     page = projector
 
-    await page.goto("/results")
+    await page.goto("/quizzes")  # signed in: the header leads to the results
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Results").click()
+    await expect(page).to_have_url(re.compile(r"/results$"))
     games = page.get_by_role("list", name="Finished games")
     await expect(games.get_by_role("listitem")).to_have_count(20)
     # Newest first: the game just played, then the older ones from the latest down.
@@ -257,3 +261,42 @@ async def test_a_players_own_results(
     await page.goto(f"/results/{played.game_id}/me#token={other.player_tokens['Ada']}")
     await expect(page.get_by_role("alert")).to_contain_text("no longer valid")
     await expect(page.get_by_role("status")).to_have_count(0)
+
+
+async def test_players_tab_pages_a_big_class(
+    user: ApiUser, app_url: str, svc: Services, projector_context: BrowserContext, projector: Page
+) -> None:
+    """30 players: the Players tab shows 25, then the other 5 (paged on the server)."""
+    game = make_game(await user_id(user), title="Big class")
+    crowd = [
+        FinalPlayer(
+            player_id=uuid.uuid4(),
+            nickname=f"Player {i:02}",
+            score=3000 - i * 10,
+            rank=i + 1,
+            correct_count=0,
+            answered_count=0,
+        )
+        for i in range(30)
+    ]
+    assert await svc.results.finish(game.model_copy(update={"players": crowd, "answers": []}))
+    await sign_in_as(projector_context, user, app_url)
+    page = projector
+    await page.goto(f"/results/{game.game_id}")
+    await page.get_by_role("tab", name="Players").click()
+    ranking = page.get_by_role("list", name="Ranking").locator(":scope > li")
+    await expect(ranking).to_have_count(25)
+    await expect(ranking.nth(0)).to_contain_text("Player 00")
+    previous = page.get_by_role("button", name="Previous")
+    await expect(previous).to_be_disabled()
+    await expect(page.get_by_text("Page 1 of 2")).to_be_visible()
+    await page.get_by_role("button", name="Next").click()
+    await expect(ranking).to_have_count(5)
+    await expect(ranking.nth(0)).to_contain_text("Player 25")
+    await expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    # Another tab and back: still on the second page.
+    await page.get_by_role("tab", name="Overview").click()
+    await page.get_by_role("tab", name="Players").click()
+    await expect(ranking.nth(0)).to_contain_text("Player 25")
+    await previous.click()
+    await expect(ranking).to_have_count(25)

@@ -113,6 +113,7 @@ describe('formatting', () => {
 		expect(percent(7 / 13)).toBe(54);
 		expect(percent(null)).toBeNull();
 		expect(seconds(3417)).toBe('3.4');
+		expect(seconds(38)).toBe('0.04');
 		expect(seconds(undefined)).toBeNull();
 	});
 });

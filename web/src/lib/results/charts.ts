@@ -156,9 +156,10 @@ export function percent(value: number | null | undefined): number | null {
 	return value === null || value === undefined ? null : Math.round(value * 100);
 }
 
-/** Milliseconds as seconds with one decimal ("3.4"). */
+/** Milliseconds as seconds: one decimal ("3.4"), two under a second ("0.04") so it never reads 0. */
 export function seconds(ms: number | null | undefined): string | null {
-	return ms === null || ms === undefined ? null : (Math.round(ms / 100) / 10).toFixed(1);
+	if (ms === null || ms === undefined) return null;
+	return ms < 1000 ? (Math.round(ms / 10) / 100).toFixed(2) : (Math.round(ms / 100) / 10).toFixed(1);
 }
 
 /** A player's stored answer in words: choice texts for choice ids, as is otherwise. */

@@ -46,9 +46,13 @@ async def test_a_reload_mid_question_lands_back_in_it_and_can_answer(
 
         assert (await host.call("end_question"))["ok"]
         await expect(phone.get_by_role("status").filter(has_text="Correct")).to_be_visible()
-        # A reload in the reveal keeps the player in the game and waiting for the next one.
+        # A reload in the reveal keeps the player in the game, still showing its result
+        # (welcome.your_result), and waiting for the next one.
         await phone.reload()
-        await expect(phone.get_by_role("status")).to_contain_text("Wait for the next one")
+        result = phone.get_by_role("status").filter(has_text="Correct")
+        await expect(result).to_contain_text("Rank 1")
+        await expect(result).to_contain_text("You are in the lead!")
+        await expect(phone.get_by_text("Wait for the next question.")).to_be_visible()
         await check_state(phone, "reveal-after-reload")
         assert (await host.call("next_question"))["ok"]
         await expect(phone.get_by_role("heading", name="Primes?")).to_be_visible()

@@ -5,18 +5,21 @@ python-socketio players."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import ApiUser
 from tests.web.conftest import axe_scan, shot
-from tests.web.test_presenter_game import (  # noqa: F401 (the `players` fixture)
-    Players,
-    answered,
-    create_game,
-    long_quiz,
-    open_lobby,
-    players,
-)
+from tests.web.test_presenter_game import Players, answered, create_game, long_quiz, open_lobby
+
+
+@pytest.fixture
+async def players(base_url: str) -> AsyncIterator[Players]:
+    crowd = Players(base_url)
+    yield crowd
+    await crowd.close()
 
 
 async def test_reload_mid_question_and_in_the_reveal_keeps_count_distribution_and_movement(

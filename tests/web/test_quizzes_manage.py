@@ -282,20 +282,33 @@ async def test_a_broken_table_lists_its_problems_row_by_row_and_creates_nothing(
     await shot(phone, "quizzes-import-errors-phone")
 
 
-async def test_the_templates_download(projector: Page, tmp_path: Path) -> None:
-    await register(projector)
+async def test_the_templates_download_and_the_xlsx_one_imports_as_it_is(
+    projector: Page, projector_context: BrowserContext, http: ClientSession, tmp_path: Path
+) -> None:
+    teacher = await as_api_user(http, projector_context, await register(projector))
     section = await open_import(projector)
-    for name, check in (
-        ("Download the CSV template", lambda data: b"type" in data.splitlines()[0].lower()),
-        ("Download the XLSX template", lambda data: data.startswith(b"PK")),
-    ):
+    saved: dict[str, Path] = {}
+    for extension in ("csv", "xlsx"):
         async with projector.expect_download() as download_info:
-            await section.get_by_role("link", name=name).click()
+            await section.get_by_role(
+                "link", name=f"Download the {extension.upper()} template"
+            ).click()
         download = await download_info.value
-        extension = name.split()[2].lower()
         assert download.suggested_filename.endswith(f".{extension}"), download.suggested_filename
-        saved = tmp_path / download.suggested_filename
-        await download.save_as(saved)
-        assert check(saved.read_bytes()), f"{name}: {saved.read_bytes()[:60]!r}"
+        saved[extension] = tmp_path / download.suggested_filename
+        await download.save_as(saved[extension])
+    header = saved["csv"].read_bytes().splitlines()[0].decode("utf-8-sig").lower()
+    assert "type" in header and "question" in header, header
+    assert saved["xlsx"].read_bytes().startswith(b"PK"), "a workbook is a zip file"
     await axe_scan(projector)
     await shot(projector, "quizzes-import-projector")
+
+    # The workbook, filled with its examples, is a quiz of every type as it comes.
+    await choose_file(
+        projector, section.get_by_role("button", name="Choose a table"), saved["xlsx"]
+    )
+    title = saved["xlsx"].stem
+    await expect(item(projector, title)).to_contain_text("7 questions")
+    [quiz] = await my_quizzes(teacher)
+    _, full = await teacher.request("GET", f"/api/v1/quizzes/{quiz['id']}")
+    assert [q["type"] for q in full["questions"]] == EXAMPLE_TYPES

@@ -184,7 +184,7 @@ async def test_results_on_a_phone_and_for_strangers(
 
     await sign_in_as(phone_context, other_user, app_url)
     await page.goto(f"/results/{played.game_id}")  # another teacher's game: not found
-    await expect(page.get_by_role("alert")).to_contain_text("do not exist")
+    await expect(page.get_by_role("alert")).to_contain_text("do not exist", timeout=15_000)
     await expect(page.get_by_role("tab")).to_have_count(0)
 
     await sign_in_as(phone_context, user, app_url)
@@ -300,3 +300,19 @@ async def test_players_tab_pages_a_big_class(
     await expect(ranking.nth(0)).to_contain_text("Player 25")
     await previous.click()
     await expect(ranking).to_have_count(25)
+
+
+async def test_results_followed_before_they_are_stored(
+    user: ApiUser, app_url: str, svc: Services, projector_context: BrowserContext, projector: Page
+) -> None:
+    """The presenter's Results link is followed as the game ends: the page waits for the
+    results to be stored instead of saying at once that there are none."""
+    game = make_game(await user_id(user), title="Stored a moment later")
+    await sign_in_as(projector_context, user, app_url)
+    await projector.goto(f"/results/{game.game_id}")
+    await asyncio.sleep(1.5)
+    assert await svc.results.finish(game)
+    await expect(projector.get_by_role("heading", level=1)).to_have_text(
+        "Stored a moment later", timeout=10_000
+    )
+    await expect(projector.get_by_role("alert")).to_have_count(0)

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import ClientSession
-from playwright.async_api import BrowserContext, Dialog, Locator, Page, expect
+from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 
-from tests.web.conftest import ARTIFACTS, axe_scan, shot
+from tests.web.conftest import ARTIFACTS, BrowserProblems, _context, axe_scan, shot
 from tests.web.teacher_flows import register
 
 QUIZ_URL = re.compile(r"/quizzes/([0-9a-f-]{36})$")
@@ -89,6 +89,7 @@ async def test_a_quiz_of_every_type_is_written_in_the_browser_and_saved(
     await page.get_by_role("textbox", name="Title").fill("Every type")
     await page.get_by_role("textbox", name="Description").fill("All seven")
     await page.get_by_role("checkbox", name="Public").check()
+    await page.get_by_role("textbox", name="Tags").fill("science,  geography ,")
     await first.get_by_role("textbox", name="Question", exact=True).fill("Capital of France?")
     await fill_choices(first, ["Berlin", "Paris", "Rome"], [2])
     await first.get_by_role("spinbutton", name="Time (seconds)").fill("30")
@@ -150,10 +151,11 @@ async def test_a_quiz_of_every_type_is_written_in_the_browser_and_saved(
 
     status, saved = await api_get(http, projector_context, f"/api/v1/quizzes/{quiz_id}")
     assert status == 200
-    assert (saved["title"], saved["description"], saved["public"]) == (
+    assert (saved["title"], saved["description"], saved["public"], saved["tags"]) == (
         "Every type",
         "All seven",
         True,
+        ["science", "geography"],
     )
 
     def pick(q: dict[str, Any]) -> dict[str, Any]:
@@ -473,3 +475,37 @@ async def test_someone_elses_or_a_missing_quiz_says_so(projector: Page) -> None:
     await projector.evaluate("localStorage.clear()")
     await projector.goto("/quizzes/new")
     await expect(projector.locator("#main").get_by_role("link", name="Sign in")).to_be_visible()
+
+
+async def test_usable_at_200_percent_zoom(
+    browser: Browser, browser_problems: BrowserProblems, app_url: str
+) -> None:
+    """200 % zoom on a phone halves its width in CSS pixels: a choice row with its
+    handle, letter, text, correct box and buttons, and the slider's five numbers,
+    must still fit without sideways scrolling."""
+    context = await _context(
+        browser,
+        browser_problems,
+        app_url,
+        viewport={"width": 206, "height": 457},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = await context.new_page()
+        await open_new_quiz(page)
+        await fill_choices(question(page, 1), ["One", "Two", "Three"], [1])
+        await new_question(page, 2, "slider", "How many?")
+        await new_question(page, 3, "text", "Name it")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        wide = await page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+            " > 206.5).map(e => e.tagName + '.' + e.className.toString().slice(0, 60)).slice(0, 8)"
+        )
+        assert width <= 206, f"{width} px wide at 200 % zoom: {wide}"
+        await axe_scan(page)
+        await shot(page, "editor-zoom-200")
+    finally:
+        await context.close()
+    browser_problems.assert_none()

@@ -132,9 +132,16 @@ describe('the API shape', () => {
 		quiz.title = 'Round';
 		quiz.questions = [filled(newQuestion(), ['a', 'b'], [0]), { ...newQuestion('slider'), text: 'S' }];
 		const body = toApi(quiz);
-		const again = fromApi({ ...body, description: body.description ?? '', public: false, language: null, tags: [], questions: body.questions as unknown as Record<string, unknown>[] });
+		const again = fromApi({ ...body, description: body.description ?? '', public: false, language: null, tags: body.tags ?? [], questions: body.questions as unknown as Record<string, unknown>[] });
 		expect(toApi(again)).toEqual(body);
 		expect(sameQuiz(quiz, again)).toBe(true);
+	});
+
+	it('sends tags typed with commas as a list, and shows a list as such text', () => {
+		const quiz = { ...newQuiz(), tags: ' maths, , year 7 ,' };
+		expect(toApi(quiz).tags).toEqual(['maths', 'year 7']);
+		const back = fromApi({ title: '', tags: toApi(quiz).tags ?? [], description: '', public: false, language: null, questions: [] });
+		expect(back.tags).toBe('maths, year 7');
 	});
 
 	it('notices a change that would be saved, not a change of keys', () => {

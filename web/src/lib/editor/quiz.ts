@@ -69,7 +69,8 @@ export interface EditorQuiz {
 	description: string;
 	public: boolean;
 	language: string | null;
-	tags: string[];
+	/** As typed: tags separated by commas (split only when sent). */
+	tags: string;
 	questions: EditorQuestion[];
 }
 
@@ -102,7 +103,7 @@ export function newQuestion(type: QuestionType = 'single'): EditorQuestion {
 
 /** A new quiz: no title yet and one `single` question (UI.md). */
 export function newQuiz(): EditorQuiz {
-	return { title: '', description: '', public: false, language: null, tags: [], questions: [newQuestion()] };
+	return { title: '', description: '', public: false, language: null, tags: '', questions: [newQuestion()] };
 }
 
 /**
@@ -177,6 +178,14 @@ function numberOrNull(value: unknown): number | null {
 	return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+/** Tags typed as "maths, year 7" → ["maths", "year 7"]; empty pieces dropped. */
+export function splitTags(text: string): string[] {
+	return text
+		.split(',')
+		.map((tag) => tag.trim())
+		.filter(Boolean);
+}
+
 /** The body of POST/PUT /api/v1/quizzes: only the fields of each question's type. */
 export function toApi(quiz: EditorQuiz): Schemas['QuizIn'] {
 	return {
@@ -184,7 +193,7 @@ export function toApi(quiz: EditorQuiz): Schemas['QuizIn'] {
 		description: quiz.description,
 		public: quiz.public,
 		language: quiz.language,
-		tags: quiz.tags,
+		tags: splitTags(quiz.tags),
 		questions: quiz.questions.map((q) => {
 			const marked = MARKED_TYPES.has(q.type);
 			return {
@@ -222,7 +231,7 @@ export function fromApi(quiz: Pick<Schemas['QuizOut'], 'title' | 'description' |
 		description: quiz.description,
 		public: quiz.public,
 		language: quiz.language ?? null,
-		tags: [...quiz.tags],
+		tags: quiz.tags.join(', '),
 		questions: quiz.questions.map((raw: StoredQuestion) => {
 			const base = newQuestion();
 			const type = (QUESTION_TYPES as readonly unknown[]).includes(raw.type) ? (raw.type as QuestionType) : 'single';
@@ -281,7 +290,7 @@ export function toPublic(question: EditorQuestion): PublicQuestion {
 
 /** The field paths the server may name (`questions.1.choices.2.text`), for `fieldFor`. */
 export function fieldPaths(quiz: EditorQuiz): string[] {
-	const paths = ['title', 'description', 'public', 'questions'];
+	const paths = ['title', 'description', 'public', 'tags', 'language', 'questions'];
 	quiz.questions.forEach((q, i) => {
 		const p = `questions.${i}`;
 		paths.push(p, `${p}.type`, `${p}.text`, `${p}.image`, `${p}.time_limit_s`, `${p}.points`);
@@ -310,6 +319,7 @@ function looksLikeQuiz(value: unknown): value is EditorQuiz {
 	const quiz = value as Record<string, unknown>;
 	return (
 		typeof quiz.title === 'string' &&
+		typeof quiz.tags === 'string' &&
 		Array.isArray(quiz.questions) &&
 		quiz.questions.every(
 			(q) =>

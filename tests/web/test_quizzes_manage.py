@@ -224,6 +224,14 @@ async def test_export_then_import_gives_the_same_quiz(
     await choose_file(phone, section.get_by_role("button", name="Choose a quiz file"), newer)
     await expect(phone.get_by_role("alert")).to_contain_text("“newer.json” was not imported")
     await expect(phone.get_by_role("alert")).to_contain_text("99")
+    # A rule broken in the third question: the question is named, counted from 1.
+    document["version"] = 1
+    document["quiz"]["questions"][2]["text"] = ""
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps(document), encoding="utf-8")
+    await choose_file(phone, section.get_by_role("button", name="Choose a quiz file"), rule)
+    await expect(phone.get_by_role("alert")).to_contain_text("“rule.json” was not imported")
+    await expect(phone.get_by_role("alert")).to_contain_text("Question 3:")
     assert len(await my_quizzes(teacher)) == 2
 
 

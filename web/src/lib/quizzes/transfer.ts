@@ -7,14 +7,15 @@
  * the endpoint takes (a JSON body, a multipart form) and reads the refusal back,
  * so the web app, scripts and the mobile app get the same answer for the same file.
  */
+import type { Translate } from '$lib/teacher/errors';
 
 /** The downloadable question table templates, by extension. */
-export const TEMPLATE_FORMATS = ["csv", "xlsx"] as const;
+export const TEMPLATE_FORMATS = ['csv', 'xlsx'] as const;
 export type TemplateFormat = (typeof TEMPLATE_FORMATS)[number];
 
 /** Where the template of a format downloads from (no sign-in needed). */
 export function templateUrl(format: TemplateFormat): string {
-  return `/api/v1/quizzes/import/template.${format}`;
+	return `/api/v1/quizzes/import/template.${format}`;
 }
 
 /**
@@ -23,12 +24,11 @@ export function templateUrl(format: TemplateFormat): string {
  * saves the file under the server's name for it.
  */
 export function exportUrl(quizId: string): string {
-  return `/api/v1/quizzes/${encodeURIComponent(quizId)}/export`;
+	return `/api/v1/quizzes/${encodeURIComponent(quizId)}/export`;
 }
 
 /** A quiz file as read in the browser: the parsed JSON, or why it is not JSON at all. */
-export type QuizFile =
-  { ok: true; document: unknown } | { ok: false; reason: "empty" | "not_json" };
+export type QuizFile = { ok: true; document: unknown } | { ok: false; reason: 'empty' | 'not_json' };
 
 /**
  * The JSON of a chosen file. Only a file that is not JSON is refused here (it
@@ -36,36 +36,32 @@ export type QuizFile =
  * version this server reads is the server's answer.
  */
 export function readQuizFile(text: string): QuizFile {
-  const trimmed = text.replace(/^\uFEFF/, "").trim();
-  if (!trimmed) return { ok: false, reason: "empty" };
-  try {
-    return { ok: true, document: JSON.parse(trimmed) };
-  } catch {
-    return { ok: false, reason: "not_json" };
-  }
+	const trimmed = text.replace(/^\uFEFF/, '').trim();
+	if (!trimmed) return { ok: false, reason: 'empty' };
+	try {
+		return { ok: true, document: JSON.parse(trimmed) };
+	} catch {
+		return { ok: false, reason: 'not_json' };
+	}
 }
 
 /** The body of a table import: the file, and the title only when one was typed. */
-export function tableForm(
-  file: Blob,
-  filename: string,
-  title: string,
-): FormData {
-  const form = new FormData();
-  form.append("file", file, filename);
-  if (title.trim()) form.append("title", title.trim());
-  return form;
+export function tableForm(file: Blob, filename: string, title: string): FormData {
+	const form = new FormData();
+	form.append('file', file, filename);
+	if (title.trim()) form.append('title', title.trim());
+	return form;
 }
 
 /** One problem of a refused table; `row` and `column` are null for the whole file. */
 export interface TableProblem {
-  row: number | null;
-  column: string | null;
-  message: string;
+	row: number | null;
+	column: string | null;
+	message: string;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -75,15 +71,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * keeps only field paths, so the rows are read here. Empty for any other body.
  */
 export function tableProblems(body: unknown): TableProblem[] {
-  if (
-    !isRecord(body) ||
-    !isRecord(body.error) ||
-    !Array.isArray(body.error.details)
-  )
-    return [];
-  return body.error.details.filter(isRecord).map((detail) => ({
-    row: typeof detail.row === "number" ? detail.row : null,
-    column: typeof detail.column === "string" ? detail.column : null,
-    message: typeof detail.message === "string" ? detail.message : "",
-  }));
+	if (!isRecord(body) || !isRecord(body.error) || !Array.isArray(body.error.details)) return [];
+	return body.error.details.filter(isRecord).map((detail) => ({
+		row: typeof detail.row === 'number' ? detail.row : null,
+		column: typeof detail.column === 'string' ? detail.column : null,
+		message: typeof detail.message === 'string' ? detail.message : ''
+	}));
+}
+
+/**
+ * One problem of a refused quiz file in words a teacher can act on: "Question 4:
+ * …" when the server names a question (its `question_index` counts from 0), else
+ * the field it names (`format: …`), else the server's message alone.
+ */
+export function documentProblemText(
+	problem: { field: string | null; message: string; question_index?: number },
+	t: Translate
+): string {
+	if (typeof problem.question_index === 'number') {
+		return t('quizzes.import.in_question', { n: problem.question_index + 1, message: problem.message });
+	}
+	return problem.field ? `${problem.field}: ${problem.message}` : problem.message;
 }

@@ -406,6 +406,7 @@ async def test_free_mode_normalises_and_keeps_names_unique_case_insensitively(
         "min_length": 1,
         "max_length": 20,
         "charset": "any",
+        "roster_available": None,
     }
 
 
@@ -482,14 +483,15 @@ async def test_roster_mode_over_sockets(
     assert "list" in error["message"]
     error = await sockets.refusal(pin, "Grace\u200bHopper")
     assert error["code"] == "nickname_invalid"
-    # the host's view lists the roster spellings; the public PIN look-up hides the roster
+    # the host's view lists the roster spellings; the PIN look-up lists only the names
+    # still free, for the phone's picker (docs/security.md, "The roster picker")
     second = await sockets.host(game)
     names = {p["nickname"] for p in (await second.wait("welcome"))["game"]["players"]}
     assert names == {"Ada Lovelace", "Zoë Ñúñez"}
     async with http.get(f"/api/v1/games/{pin}") as resp:
         info = await resp.json()
     assert info["nicknames"]["mode"] == "roster"
-    assert "Grace" not in str(info)
+    assert info["nicknames"]["roster_available"] == ["Grace Hopper"]
 
 
 async def test_generated_mode_with_three_rerolls_then_limit_reached(

@@ -49,6 +49,10 @@ class NicknameSettings(BaseModel):
     filter_profanity: bool = True
     blocklist: list[NameText] = Field(default_factory=list, max_length=500)
     roster: list[RosterName] = Field(default_factory=list, max_length=10_000)
+    # In roster mode, GET /games/{pin} lists the names still free so a phone can offer a
+    # picker instead of a text field (to those who may join: docs/security.md). Off for a
+    # teacher who would rather not show the class list before anyone has joined.
+    roster_picker: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> NicknameSettings:
@@ -91,6 +95,26 @@ class NicknameRulesOut(BaseModel):
     min_length: int
     max_length: int
     charset: str
+    roster_available: list[str] | None = Field(
+        default=None,
+        description=(
+            "roster mode with the game's `roster_picker` on, while new players are"
+            " accepted: the class list's names nobody has taken yet, sorted; for a game"
+            " with a password only when the request's `password` is right. null otherwise"
+        ),
+    )
+
+
+class GameInfoQuery(BaseModel):
+    """Query parameters are lenient: unknown ones (cache busters) are ignored."""
+
+    password: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None,
+        description=(
+            "the join password, to see `nicknames.roster_available` of a game that has"
+            " one; a wrong one is 403 `wrong_password` and counts as a failed attempt"
+        ),
+    )
 
 
 class GameInfoOut(BaseModel):

@@ -271,6 +271,22 @@ class GameStore:
         out.sort(key=lambda p: p["nickname"].casefold())
         return out
 
+    async def taken_nicknames(self, pin: str, nickname_keys: list[str]) -> set[str]:
+        """Which of these uniqueness keys cannot be joined with now: a player holds it, or
+        it was banned (one round trip)."""
+        if not nickname_keys:
+            return set()
+        k = self.keys(pin)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(k.nicks, nickname_keys)
+            pipe.smismember(k.banned, nickname_keys)
+            holders, banned = await pipe.execute()
+        return {
+            key
+            for key, holder, ban in zip(nickname_keys, holders, banned, strict=True)
+            if holder or ban
+        }
+
     async def answered_count(self, pin: str, question_index: int) -> tuple[int, int]:
         keys = self.keys(pin)
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut
+from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, GameInfoQuery
 from classquiz.routers.api import ApiRouter
 from classquiz.routers.auth import require_session
 from classquiz.runtime import services
@@ -32,13 +32,16 @@ async def create_game(request: web.Request, body: GameCreateIn) -> GameCreatedOu
     "GET",
     "/{pin}",
     summary="What a client needs to join the game with this PIN",
+    query=GameInfoQuery,
     response=GameInfoOut,
-    errors=(404, 429),
+    errors=(403, 404, 422, 429),
 )
-async def describe_game(request: web.Request) -> GameInfoOut:
+async def describe_game(request: web.Request, query: GameInfoQuery) -> GameInfoOut:
     svc = services(request)
     address = request_address(request, svc.settings.trusted_proxy_networks)
+    # A wrong password counts like a wrong join password: the roster must not become a
+    # way around the join limiter (docs/security.md).
     async with svc.limiter.guard(
-        address, {"game_not_found"}, "too many failed attempts; wait a minute"
+        address, {"game_not_found", "wrong_password"}, "too many failed attempts; wait a minute"
     ):
-        return await svc.games.describe(request.match_info["pin"])
+        return await svc.games.describe(request.match_info["pin"], query.password)

@@ -33,6 +33,7 @@ from classquiz.game.autofinish import (
 )
 from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
 from classquiz.game.final import FinishedGame, finished_game
+from classquiz.game.nicknames import normalize_nickname
 from classquiz.game.rules import (
     GRACE_MS,
     InvalidAnswer,
@@ -47,7 +48,7 @@ from classquiz.services.delivery import ResultDelivery
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.notifier import Notifier
 from classquiz.services.quizzes import QuizService
-from classquiz.services.rooms import RoomService
+from classquiz.services.rooms import RoomService, password_admits
 from classquiz.services.tokens import HOST, TokenSigner
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,10 @@ class GameService:
             join_url=f"{self.public_url}/play?pin={pin}",
         )
 
-    async def describe(self, pin: str) -> GameInfoOut:
+    async def describe(self, pin: str, password: str | None = None) -> GameInfoOut:
+        """What a client needs to join; in roster mode (picker on) the free names too, for
+        whoever may join: a game with a password shows them only to the right password,
+        and a wrong one is `wrong_password` (counted by the caller's failure limiter)."""
         if not pin.isdigit() or len(pin) != 6:
             raise ApiError(404, "game_not_found", "there is no game with this PIN")
         meta = await self.store.meta(pin)
@@ -193,22 +197,43 @@ class GameService:
         assert meta is not None
         rules = game.settings["nicknames"]
         status = meta.get("status", "lobby")
+        accepting = (
+            status != "finished"
+            and meta.get("locked") != "1"
+            and int(meta.get("active", 0))
+            < min(game.settings["max_players"], self.max_players_per_game)
+        )
+        if password is not None and not password_admits(game.password, password):
+            raise ApiError(403, "wrong_password", "the game password is wrong")
+        available = None
+        if (
+            rules["mode"] == "roster"
+            and rules.get("roster_picker", True)
+            and accepting
+            and (game.password is None or password is not None)
+        ):
+            available = await self._free_roster_names(pin, game)
         return GameInfoOut(
             pin=pin,
             title=game.title,
             status=status,  # type: ignore[arg-type]
-            accepting_players=status != "finished"
-            and meta.get("locked") != "1"
-            and int(meta.get("active", 0))
-            < min(game.settings["max_players"], self.max_players_per_game),
+            accepting_players=accepting,
             requires_password=game.password is not None,
             nicknames=NicknameRulesOut(
                 mode=rules["mode"],
                 min_length=rules["min_length"],
                 max_length=rules["max_length"],
                 charset=rules["charset"],
+                roster_available=available,
             ),
         )
+
+    async def _free_roster_names(self, pin: str, game: LiveGame) -> list[str]:
+        """The class list's names (as players will see them) that no player holds now."""
+        by_key = game.nickname_policy.roster_by_key
+        taken = await self.store.taken_nicknames(pin, list(by_key))
+        free = [normalize_nickname(name) for key, name in by_key.items() if key not in taken]
+        return sorted(free, key=str.casefold)
 
     # -- host commands ---------------------------------------------------------------------
 

@@ -210,10 +210,7 @@ class RoomService:
         if meta.get("locked") == "1":
             raise refuse("game_locked")
         game = await self.live.get(pin, game_id=meta["id"])
-        if game.password is not None and not (
-            isinstance(password, str)
-            and hmac.compare_digest(password.encode(), game.password.encode())
-        ):
+        if not password_admits(game.password, password):
             raise refuse("wrong_password")
         policy = game.nickname_policy
         try:
@@ -407,6 +404,14 @@ class RoomService:
     def _notifier(self) -> Notifier:
         assert self.notifier is not None, "the transport did not register a notifier"
         return self.notifier
+
+
+def password_admits(expected: str | None, given: Any) -> bool:
+    """Whether `given` opens a game whose join password is `expected` (None: no password).
+    Compared in constant time; the handshake and the roster look-up share this rule."""
+    if expected is None:
+        return True
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def game_state(game: LiveGame, meta: dict[str, str]) -> dict[str, Any]:

@@ -65,13 +65,20 @@ async def test_a_wrong_password_is_refused_then_the_right_one_joins(
 async def test_a_roster_game_takes_only_names_from_the_class_list(
     phone: Page, user: ApiUser, base_url: str
 ) -> None:
+    # The teacher turned the picker off: the phone asks to type the name.
     game = await create_game(
-        user, nicknames={"mode": "roster", "roster": ["Ada Lovelace", "Alan Turing"]}
+        user,
+        nicknames={
+            "mode": "roster",
+            "roster": ["Ada Lovelace", "Alan Turing"],
+            "roster_picker": False,
+        },
     )
     host = await connect_host(base_url, game)
     try:
         await phone.goto(f"/play?pin={game['pin']}")
         await expect(phone.get_by_text("exactly as it is on the class list")).to_be_visible()
+        await expect(phone.get_by_role("radio")).to_have_count(0)
         await phone.get_by_role("textbox", name="Nickname").fill("Bob")
         await phone.get_by_role("button", name="Join").click()
         await expect(phone.get_by_role("alert")).to_contain_text("not on the class list")

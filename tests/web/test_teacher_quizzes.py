@@ -200,6 +200,7 @@ async def test_every_host_setting_reaches_the_live_game(
         "min_length": 2,
         "max_length": 12,
         "charset": "letters_digits_space",
+        "roster_available": None,
     }
     game = GameKeys(settings.redis_prefix, created["pin"]).game
     stored = json.loads(await redis_client.hget(game, "settings"))
@@ -228,6 +229,10 @@ async def test_a_roster_game_takes_the_pasted_class_list(
     # As pasted from a spreadsheet column: blank lines, stray spaces, a repeat.
     await roster.fill("Doe, Jane\n\n  Ada Lovelace \nGrace Hopper\nada lovelace\n")
     await expect(dialog).to_contain_text("3 names")
+    # The picker is on by default; this teacher would rather not show the list.
+    picker = dialog.get_by_role("checkbox", name="Let players pick their name from the list")
+    await expect(picker).to_be_checked()
+    await picker.uncheck()
     await axe_scan(phone)
     await fits_the_screen(phone)
     await shot(phone, "teacher-host-dialog-phone")
@@ -240,10 +245,12 @@ async def test_a_roster_game_takes_the_pasted_class_list(
     async with http.get(f"/api/v1/games/{created['pin']}") as resp:
         info = await resp.json()
     assert info["nicknames"]["mode"] == "roster"
+    assert info["nicknames"]["roster_available"] is None  # picker off
     assert info["requires_password"] is False
     game = GameKeys(settings.redis_prefix, created["pin"]).game
     stored = json.loads(await redis_client.hget(game, "settings"))
     assert stored["nicknames"]["roster"] == ["Doe, Jane", "Ada Lovelace", "Grace Hopper"]
+    assert stored["nicknames"]["roster_picker"] is False
     # Left empty: the schema default, within the server's cap.
     assert stored["max_players"] == min(2000, settings.max_players_per_game)
 

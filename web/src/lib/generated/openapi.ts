@@ -630,6 +630,18 @@ export interface components {
             requires_password: boolean;
             nicknames: components["schemas"]["NicknameRulesOut"];
         };
+        /**
+         * GameInfoQuery
+         * @description Query parameters are lenient: unknown ones (cache busters) are ignored.
+         */
+        GameInfoQuery: {
+            /**
+             * Password
+             * @description the join password, to see `nicknames.roster_available` of a game that has one; a wrong one is 403 `wrong_password` and counts as a failed attempt
+             * @default null
+             */
+            password: string | null;
+        };
         /** GameSettings */
         GameSettings: {
             nicknames?: components["schemas"]["NicknameSettings"];
@@ -739,6 +751,12 @@ export interface components {
             max_length: number;
             /** Charset */
             charset: string;
+            /**
+             * Roster Available
+             * @description roster mode with the game's `roster_picker` on, while new players are accepted: the class list's names nobody has taken yet, sorted; for a game with a password only when the request's `password` is right. null otherwise
+             * @default null
+             */
+            roster_available: string[] | null;
         };
         /** NicknameSettings */
         NicknameSettings: {
@@ -773,6 +791,11 @@ export interface components {
             blocklist?: string[];
             /** Roster */
             roster?: string[];
+            /**
+             * Roster Picker
+             * @default true
+             */
+            roster_picker: boolean;
         };
         /** OkOut */
         OkOut: {
@@ -2509,7 +2532,9 @@ export interface operations {
     };
     describe_game: {
         parameters: {
-            query?: never;
+            query?: {
+                password?: string | null;
+            };
             header?: never;
             path: {
                 pin: string;
@@ -2527,8 +2552,26 @@ export interface operations {
                     "application/json": components["schemas"]["GameInfoOut"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

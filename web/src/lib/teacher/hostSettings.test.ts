@@ -22,7 +22,8 @@ describe('settingsFrom', () => {
 				charset: 'any',
 				filter_profanity: true,
 				blocklist: [],
-				roster: []
+				roster: [],
+				roster_picker: true
 			},
 			password: null,
 			lock_on_start: false,

@@ -17,6 +17,8 @@ export interface HostForm {
 	filterProfanity: boolean;
 	blocklist: string;
 	roster: string;
+	/** Roster mode: phones offer the free names as a list (GET /games/{pin}). */
+	rosterPicker: boolean;
 	password: string;
 	maxPlayers: number | null;
 	lockOnStart: boolean;
@@ -36,6 +38,7 @@ export function defaultHostForm(): HostForm {
 		filterProfanity: true,
 		blocklist: '',
 		roster: '',
+		rosterPicker: true,
 		password: '',
 		maxPlayers: null,
 		lockOnStart: false,
@@ -86,7 +89,8 @@ export function settingsFrom(form: HostForm): SettingsOut {
 			charset: form.charset,
 			filter_profanity: form.filterProfanity,
 			blocklist: parseList(form.blocklist, { commas: true }),
-			roster: form.mode === 'roster' ? parseList(form.roster) : []
+			roster: form.mode === 'roster' ? parseList(form.roster) : [],
+			roster_picker: form.rosterPicker
 		},
 		password: form.password === '' ? null : form.password,
 		...(maxPlayers === null || maxPlayers === undefined || Number.isNaN(maxPlayers)

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from tests.conftest import ApiUser, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser
 
 QUIZZES = "/api/v1/quizzes"
 

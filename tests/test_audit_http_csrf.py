@@ -16,7 +16,9 @@ import orjson
 import pytest
 from aiohttp import ClientSession
 
-from tests.conftest import ApiUser, register_user, sample_quiz, separate_app
+from tests.support.apps import separate_app
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser, register_user
 
 QUIZZES = "/api/v1/quizzes"
 EVIL = "https://evil.school.example"

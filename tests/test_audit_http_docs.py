@@ -18,7 +18,7 @@ import pytest
 from aiohttp import ClientSession
 from openapi_spec_validator import validate
 
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 
 CHROMIUM = Path("/usr/bin/chromium")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}

@@ -29,7 +29,7 @@ from multidict import CIMultiDictProxy
 
 from classquiz import create_app
 from classquiz.security_headers import CSP_SCRIPT_HASHES
-from tests.conftest import make_settings, separate_app
+from tests.support.apps import make_settings, separate_app
 
 REPO = Path(__file__).resolve().parents[1]
 PATHS = [

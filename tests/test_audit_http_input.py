@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classquiz.db.engine import database
-from tests.conftest import ApiUser, register_user, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser, register_user
 
 QUIZZES = "/api/v1/quizzes"
 SECRET = "Pa55-secret-do-not-log"

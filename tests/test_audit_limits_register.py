@@ -19,7 +19,7 @@ from aiohttp import ClientSession, TCPConnector
 from aiohttp.test_utils import TestServer
 
 from classquiz.config import Settings
-from tests.conftest import separate_app
+from tests.support.apps import separate_app
 from tests.test_security_limits import new_address
 
 REGISTRATIONS = 3

@@ -22,8 +22,9 @@ from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
 from classquiz.runtime import SERVICES
-from tests.conftest import ApiUser, register_user, separate_app
-from tests.socketkit import Recorder
+from tests.support.apps import separate_app
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser, register_user
 from tests.test_multiprocess import _stored_rows
 
 TRUE_FALSE = {

@@ -18,8 +18,8 @@ from aiohttp import ClientSession
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
-from tests.conftest import register_user
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import register_user
 from tests.test_audit_results_autofinish import TRUE_FALSE
 from tests.test_multiprocess import ServerProcess, _prefix, _start, _stored_rows, _wait_ready
 

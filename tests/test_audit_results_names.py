@@ -19,7 +19,8 @@ from prometheus_client import REGISTRY
 
 from classquiz.game.nicknames import normalize_nickname
 from classquiz.services.results import ResultService
-from tests.conftest import ApiUser, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser
 from tests.test_results import PLAN, count_rows, make_game, private_results, svc, user_id
 
 __all__ = ["private_results", "svc"]  # fixtures shared with test_results

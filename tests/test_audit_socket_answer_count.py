@@ -21,8 +21,9 @@ from aiohttp import ClientSession
 
 from classquiz.game.rules import MAX_TEXT_ANSWER
 from classquiz.services.games import ANSWER_COUNT_INTERVAL_S
-from tests.conftest import register_user, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import register_user
 from tests.test_multiprocess import ServerProcess, _start, _wait_ready
 
 PLAYERS = 60

@@ -19,8 +19,9 @@ from aiohttp.test_utils import TestServer
 
 from classquiz.game.invisible import is_invisible
 from classquiz.game.rules import InvalidAnswer, grade
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 TEXT_QUESTION: dict[str, Any] = {"type": "text", "accepted_answers": ["Paris"]}
 HIDDEN = [

@@ -24,8 +24,9 @@ from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
 
 from classquiz import SIO
-from tests.conftest import register_user, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import register_user
 from tests.test_multiprocess import ServerProcess, _start, _wait_ready
 from tests.test_security_payloads import RawSocket
 

@@ -26,8 +26,10 @@ from redis.asyncio import Redis
 
 from classquiz.runtime import SERVICES
 from classquiz.services.games import GameError
-from tests.conftest import ApiUser, register_user, sample_quiz, separate_app
-from tests.socketkit import Recorder
+from tests.support.apps import separate_app
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser, register_user
 
 GRACE_S = 1.0
 

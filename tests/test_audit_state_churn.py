@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 from tests.test_game_rules_e2e import (
     Table,
     make_game,

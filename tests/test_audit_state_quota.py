@@ -27,8 +27,9 @@ from classquiz.config import Settings
 from classquiz.game.keys import pin_key
 from classquiz.game.store import GameStore
 from classquiz.services.live import LiveGames
-from tests.conftest import ApiUser, register_user, separate_app
-from tests.socketkit import Recorder
+from tests.support.apps import separate_app
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser, register_user
 
 CAP = 5
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"

@@ -20,7 +20,7 @@ from classquiz.game.keys import pin_key
 from classquiz.game.store import GameStore
 from classquiz.runtime import SERVICES
 from classquiz.services.games import FINISHED_TTL_S
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 from tests.test_game_rules_e2e import Table, make_game, paced, single, stored_results
 
 

@@ -30,8 +30,9 @@ from classquiz.socket_server.events import (
 )
 from classquiz.socket_server.payloads import EVENT_PAYLOADS
 from classquiz.socket_server.schema import build_asyncapi, render_asyncapi
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
 REGENERATE = "python -m classquiz schema > docs/asyncapi.json"

@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import ClientSession
 
 from classquiz.config import Settings
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 CROWD = 200
 BATCH = 50

@@ -15,8 +15,8 @@ from aiohttp import ClientSession
 
 from classquiz.config import Settings
 from classquiz.game.rules import GRACE_MS, score_answer
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 PLAYERS = 30
 TIME_LIMIT_S = 30

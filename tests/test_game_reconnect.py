@@ -6,8 +6,8 @@ import asyncio
 import time
 from typing import Any
 
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 
 def quiz() -> dict[str, Any]:

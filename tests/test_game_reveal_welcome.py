@@ -10,8 +10,8 @@ from typing import Any
 
 from classquiz.game.store import places_by_score
 from classquiz.socket_server.events import Welcome, YourResult
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.test_game_reconnect import make_game
 
 

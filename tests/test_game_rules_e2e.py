@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from classquiz.config import Settings
 from classquiz.game.rules import GRACE_MS, base_points
 from classquiz.game.store import GameStore
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 PACE_S = 0.11  # stay under the per-socket event limit (10 a second)
 

@@ -6,8 +6,9 @@ import asyncio
 
 from aiohttp import ClientSession
 
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 
 async def test_short_game(http: ClientSession, user: ApiUser, base_url: str) -> None:

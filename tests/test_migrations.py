@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 
 from classquiz.db.migrate import alembic_config, current_revision, upgrade_database
 from classquiz.db.models import ALL_TABLES
-from tests.conftest import _admin_url
+from tests.support.apps import admin_url
 
 FOUNDATION_TABLES = {"users", "api_keys", "quizzes"}
 
@@ -26,7 +26,7 @@ def empty_database(storage: dict[str, str]) -> Iterator[str]:
     try:
         with conn.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
-        yield _admin_url(admin, name)
+        yield admin_url(admin, name)
     finally:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

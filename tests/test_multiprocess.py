@@ -24,8 +24,9 @@ import pytest
 from aiohttp import ClientError, ClientSession
 from redis.asyncio import Redis
 
-from tests.conftest import ApiUser, register_user, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser, register_user
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "test-secret-key-that-is-long-enough"

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ApiUser, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser
 
 JS_DIR = Path(__file__).parent / "js"
 CLIENT = JS_DIR / "game_client.mjs"

@@ -15,7 +15,7 @@ import pytest
 from classquiz.errors import ApiError
 from classquiz.schemas import MAX_QUESTIONS, QuizIn
 from classquiz.services import quiz_io
-from tests.conftest import sample_quiz
+from tests.support.quizzes import sample_quiz
 
 ALL_TYPES = ["single", "multiple", "true_false", "text", "slider", "order", "poll"]
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "import-example.csv"

@@ -15,7 +15,8 @@ from aiohttp import ClientSession, FormData
 from classquiz.db.models import Quiz
 from classquiz.schemas import QuizIn
 from classquiz.services import quiz_io
-from tests.conftest import ApiUser, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser
 
 QUIZZES = "/api/v1/quizzes"
 ALL_TYPES = ["single", "multiple", "true_false", "text", "slider", "order", "poll"]

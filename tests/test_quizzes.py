@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from tests.conftest import ApiUser, register_user, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser, register_user
 
 QUIZZES = "/api/v1/quizzes"
 

@@ -25,7 +25,7 @@ from classquiz.runtime import SERVICES, Services
 from classquiz.services.results import ResultService
 from classquiz.services.results_store import ANSWERS, GAMES, PLAYERS
 from classquiz.services.tokens import ACCESS, PLAYER
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 
 BASE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NICKS = ["Ada", "Bob", "Ann", "Zoë", "=SUM(1)"]

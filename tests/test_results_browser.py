@@ -10,7 +10,7 @@ import io
 from aiohttp import ClientSession
 
 from classquiz.runtime import Services
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 from tests.test_results import NICKS, PLAN, make_game, svc, user_id
 
 __all__ = ["svc"]  # the fixture, shared with test_results

@@ -17,8 +17,9 @@ from classquiz.db.engine import connect_database, database
 from classquiz.db.models import Game, GameAnswer, GamePlayer
 from classquiz.game.final import FinishedGame
 from classquiz.runtime import SERVICES
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/x"
 

@@ -13,7 +13,8 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
-from tests.conftest import register_user, separate_app
+from tests.support.apps import separate_app
+from tests.support.users import register_user
 from tests.test_security_limits import FAILURES, Limited, limited_settings, new_address
 
 ROSTER = ["Zoë Adams", "ben  carter", "Ada Lovelace", "Cem Yılmaz"]

@@ -16,7 +16,8 @@ from classquiz.runtime import SERVICES, Services
 from classquiz.search.base import SearchQuery, SearchResultOut
 from classquiz.search.listener import SearchIndexer
 from classquiz.search.text import allowed_typos, edit_distance, is_typo_of, tokenize
-from tests.conftest import ApiUser, register_user, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser, register_user
 
 
 class RecordingIndex:

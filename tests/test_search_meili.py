@@ -28,7 +28,8 @@ from classquiz.db.models import Quiz
 from classquiz.runtime import SERVICES, Services
 from classquiz.search.base import SearchQuery, SearchUnavailable
 from classquiz.search.meili import HIT_FIELDS, MeiliSearchIndex, filter_expression
-from tests.conftest import ApiUser, register_user, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser, register_user
 
 FIXTURES = Path(__file__).parent / "fixtures" / "meilisearch"
 API_KEY = "test-master-key"

@@ -28,7 +28,9 @@ from classquiz.db.migrate import upgrade_database
 from classquiz.runtime import SERVICES, Services
 from classquiz.search.base import SearchQuery
 from classquiz.search.postgres import PostgresSearchIndex
-from tests.conftest import ApiUser, _admin_url, register_user, sample_quiz
+from tests.support.apps import admin_url
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser, register_user
 
 TAG = "srch" + uuid.uuid4().hex[:8]
 
@@ -359,7 +361,7 @@ def database_without_trigram(storage: dict[str, str]) -> Iterator[str]:
     with admin.cursor() as cur:
         cur.execute(f'CREATE ROLE "{role}" LOGIN')
         cur.execute(f'CREATE DATABASE "{name}"')
-    owner_url = _admin_url(storage["admin_url"], name)
+    owner_url = admin_url(storage["admin_url"], name)
     conn = psycopg2.connect(owner_url)
     conn.autocommit = True
     with conn.cursor() as cur:

@@ -21,8 +21,10 @@ import classquiz
 from classquiz import create_app
 from classquiz.config import DEV_SECRET_KEY, InsecureConfiguration, Settings
 from classquiz.socket_server.server import socketio_origins
-from tests.conftest import ApiUser, make_settings, register_user, sample_quiz, separate_app
-from tests.socketkit import Recorder
+from tests.support.apps import make_settings, separate_app
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser, register_user
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHOOL = "https://quiz.school.example"

@@ -28,8 +28,10 @@ from redis.asyncio import Redis
 import classquiz
 from classquiz.config import Settings
 from classquiz.services.ratelimit import EventRate, client_address
-from tests.conftest import register_user, sample_quiz, separate_app
-from tests.socketkit import Recorder
+from tests.support.apps import separate_app
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import register_user
 
 # A long window, so a burst judged slowly on a busy machine still adds up to a block; a short
 # block, so the tests that wait for the release stay quick.

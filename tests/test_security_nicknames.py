@@ -31,8 +31,9 @@ from classquiz.game.nicknames import (
     nickname_key,
     normalize_nickname,
 )
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 PACE_S = 0.12  # under the per-socket event limit of 10 a second
 

@@ -20,8 +20,10 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import register_user, sample_quiz, separate_app
-from tests.socketkit import Recorder
+from tests.support.apps import separate_app
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import register_user
 
 DEPTH = 40
 HUGE = "x" * 60_000  # below MAX_MESSAGE_BYTES (65,536), far above every text bound

@@ -27,8 +27,9 @@ from aiohttp.test_utils import TestServer
 import classquiz
 from classquiz.config import Settings
 from classquiz.services.tokens import ACCESS, HOST, PLAYER, TokenSigner
-from tests.conftest import sample_quiz, separate_app
-from tests.socketkit import Recorder
+from tests.support.apps import separate_app
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
 
 SECRET = "test-secret-key-that-is-long-enough"
 SPEC_REFUSALS = {

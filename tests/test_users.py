@@ -16,7 +16,7 @@ import pytest
 from aiohttp import ClientSession, CookieJar
 
 from classquiz.services.tokens import ACCESS, HOST, PLAYER, TokenSigner
-from tests.conftest import ApiUser, register_user
+from tests.support.users import ApiUser, register_user
 
 SECRET = "test-secret-key-that-is-long-enough"
 PASSWORD = "correct horse battery"

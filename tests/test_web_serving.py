@@ -25,7 +25,7 @@ from classquiz.routers.web import (
     inline_script_hashes,
 )
 from classquiz.security_headers import CSP_SCRIPT_HASHES
-from tests.conftest import separate_app
+from tests.support.apps import separate_app
 
 BOOT_SCRIPT = "\n\t\t\t\t{ window.booted = true; }\n\t\t\t"
 INDEX_HTML = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">

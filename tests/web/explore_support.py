@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import ClientSession
 
-from tests.conftest import ApiUser, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser
 
 
 def unique_word(length: int = 6) -> str:

@@ -1,7 +1,7 @@
 """Helpers for the player-screen browser tests (tests/web/test_player_*.py).
 
 The presenter screen is written in parallel, so the host side here is a real
-python-socketio host client (tests/socketkit.py) driving the real server, and
+python-socketio host client (tests/support/sockets.py) driving the real server, and
 games are created over the real REST API.
 """
 
@@ -11,8 +11,9 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.web.conftest import axe_scan, shot
 
 

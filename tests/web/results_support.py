@@ -8,8 +8,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 
 NICKNAMES = ("Ada", "Bruno", "Chloé")
 # Per question of sample_quiz(), what each player answers (None: skips it).

@@ -10,7 +10,7 @@ import re
 from aiohttp import ClientSession
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 from tests.web.conftest import axe_scan, shot
 from tests.web.explore_support import make_quiz, unique_word, wait_until_found, with_typo
 from tests.web.teacher_flows import register

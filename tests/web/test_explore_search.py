@@ -15,7 +15,8 @@ from aiohttp import ClientSession
 from playwright.async_api import Browser, Page, Request, Route, expect
 from playwright.async_api import Error as PlaywrightError
 
-from tests.conftest import ApiUser, separate_app
+from tests.support.apps import separate_app
+from tests.support.users import ApiUser
 from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
 from tests.web.explore_support import make_quiz, unique_word, wait_until_found, with_typo
 from tests.web.test_teacher_quizzes import fits_the_screen

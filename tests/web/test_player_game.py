@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 
 from playwright.async_api import Page, Request, expect
 
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.web.player_support import check_state, connect_host, create_game, join_on_phone
 from tests.web.test_bundle_size import PLAY_BUDGET_BYTES, compressed_size
 

@@ -8,8 +8,9 @@ import re
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.web.conftest import BrowserProblems
 from tests.web.player_support import check_state, connect_host, create_game, join_on_phone
 

@@ -10,8 +10,8 @@ import re
 
 from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.web.conftest import BrowserProblems, axe_scan
 from tests.web.player_support import check_state, connect_host, create_game, join_on_phone
 

@@ -9,8 +9,8 @@ import asyncio
 
 from playwright.async_api import Page, expect
 
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.web.player_support import check_state, connect_host, create_game, join_on_phone
 from tests.web.test_presenter_game import long_quiz
 

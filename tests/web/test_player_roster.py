@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.conftest import ApiUser
-from tests.socketkit import Recorder
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.web.player_support import check_state, connect_host, create_game
 
 ROSTER = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Zoë Adams"]

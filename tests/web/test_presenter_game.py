@@ -1,7 +1,7 @@
 """The presenter screen (/host#token=…) in a real browser against the real server.
 
 The game is created over REST and the players are real python-socketio clients
-(tests/socketkit.py), so each test sees exactly what the server sent to the
+(tests/support/sockets.py), so each test sees exactly what the server sent to the
 projector: the lobby filling up, answers arriving, the reveal of every question
 type, the podium; and the presenter's own commands reaching the players (start,
 kick, ban, lock).
@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import ApiUser, sample_quiz
-from tests.socketkit import Recorder
+from tests.support.quizzes import sample_quiz
+from tests.support.sockets import Recorder
+from tests.support.users import ApiUser
 from tests.web.conftest import PROJECTOR_VIEWPORT, BrowserProblems, _context, axe_scan, shot
 
 # Long enough that no question closes by itself while a test looks at it.

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 from tests.web.conftest import axe_scan, shot
 from tests.web.test_presenter_game import Players, answered, create_game, long_quiz, open_lobby
 

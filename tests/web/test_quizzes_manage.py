@@ -15,7 +15,8 @@ from typing import Any
 from aiohttp import ClientSession
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
-from tests.conftest import ApiUser, sample_quiz
+from tests.support.quizzes import sample_quiz
+from tests.support.users import ApiUser
 from tests.web.conftest import REPO, axe_scan, shot
 from tests.web.teacher_flows import Teacher, create_sample_quiz, register
 from tests.web.test_teacher_quizzes import fits_the_screen

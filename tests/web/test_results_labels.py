@@ -8,7 +8,7 @@ import uuid
 from classquiz.db.engine import database
 from classquiz.db.models import Game
 from classquiz.services.results_store import fetch_game
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 from tests.web.results_support import play_sample_game
 
 

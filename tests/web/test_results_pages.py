@@ -19,7 +19,7 @@ from playwright.async_api import BrowserContext, Download, Page, expect
 
 from classquiz.game.final import FinalPlayer
 from classquiz.runtime import Services
-from tests.conftest import ApiUser
+from tests.support.users import ApiUser
 from tests.test_results import BASE, make_game, svc, user_id
 from tests.web.conftest import axe_scan, shot
 from tests.web.results_support import play_sample_game

@@ -14,7 +14,8 @@ import pyotp
 from aiohttp import ClientSession
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.conftest import register_user, separate_app
+from tests.support.apps import separate_app
+from tests.support.users import register_user
 from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
 from tests.web.teacher_flows import PASSWORD, new_teacher, register, sign_in
 

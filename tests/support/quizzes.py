@@ -1,0 +1,69 @@
+"""A valid quiz with one question of every type, the starting point of most tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def sample_quiz(**overrides: Any) -> dict[str, Any]:
+    """A valid quiz with one question of every type."""
+    quiz: dict[str, Any] = {
+        "title": "Sample quiz",
+        "description": "Every question type once",
+        "public": False,
+        "language": "en",
+        "tags": ["sample"],
+        "questions": [
+            {
+                "type": "single",
+                "text": "2 + 2?",
+                "time_limit_s": 10,
+                "points": 1,
+                "choices": [{"text": "3"}, {"text": "4", "correct": True}, {"text": "5"}],
+            },
+            {
+                "type": "multiple",
+                "text": "Primes?",
+                "time_limit_s": 10,
+                "points": 2,
+                "choices": [
+                    {"text": "2", "correct": True},
+                    {"text": "3", "correct": True},
+                    {"text": "4"},
+                ],
+            },
+            {
+                "type": "true_false",
+                "text": "The sky is blue",
+                "time_limit_s": 5,
+                "choices": [{"text": "True", "correct": True}, {"text": "False"}],
+            },
+            {
+                "type": "text",
+                "text": "Capital of France?",
+                "time_limit_s": 20,
+                "accepted_answers": ["Paris"],
+            },
+            {
+                "type": "slider",
+                "text": "Degrees in a right angle",
+                "time_limit_s": 20,
+                "slider": {"min": 0, "max": 180, "step": 1, "correct": 90, "tolerance": 2},
+            },
+            {
+                "type": "order",
+                "text": "Smallest first",
+                "time_limit_s": 20,
+                "choices": [{"text": "1"}, {"text": "2"}, {"text": "3"}],
+            },
+            {
+                "type": "poll",
+                "text": "Favourite colour?",
+                "time_limit_s": 20,
+                "points": 0,
+                "choices": [{"text": "Red"}, {"text": "Blue"}],
+            },
+        ],
+    }
+    quiz.update(overrides)
+    return quiz

@@ -24,6 +24,7 @@ from classquiz.config import Settings
 from classquiz.db.migrate import upgrade_database
 from classquiz.devservers import resolve_storage
 from tests.support.apps import admin_url, make_settings
+from tests.support.live import SocketGroup
 from tests.support.users import ApiUser, register_user
 
 RUN_ID = uuid.uuid4().hex[:10]
@@ -96,3 +97,10 @@ async def user(http: ClientSession) -> ApiUser:
 @pytest.fixture
 async def other_user(http: ClientSession) -> ApiUser:
     return await register_user(http)
+
+
+@pytest.fixture
+async def sockets(base_url: str) -> AsyncIterator[SocketGroup]:
+    """Socket.IO clients of the shared app, closed after the test."""
+    async with SocketGroup(base_url) as group:
+        yield group

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from classquiz.game.keys import GameKeys
 from classquiz.runtime import SERVICES
 from tests.support.apps import separate_app
+from tests.support.live import SocketGroup, create_game
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser, register_user
 from tests.test_multiprocess import _stored_rows
@@ -39,26 +40,20 @@ class Table:
     """One game on `app`: a host and two players, played question by question."""
 
     def __init__(self, app: TestServer, owner: ApiUser, game: dict[str, Any]) -> None:
-        self.url = str(app.make_url("")).rstrip("/")
         self.owner = owner
         self.game = game
+        self.sockets = SocketGroup(str(app.make_url("")).rstrip("/"))
         self.host: Recorder | None = None
         self.players: list[Recorder] = []
-        self.clients: list[Recorder] = []
 
     async def seat(self) -> None:
         self.host = await self.connect_host()
         for name in ("Ada", "Bob"):
-            player = await Recorder(self.url).connect({"pin": self.game["pin"], "nickname": name})
-            self.players.append(player)
-            self.clients.append(player)
+            self.players.append(await self.sockets.player(self.game, name))
         await self.host.wait("player_joined", count=2)
 
     async def connect_host(self) -> Recorder:
-        host = await Recorder(self.url).connect({"host_token": self.game["host_token"]})
-        self.clients.append(host)
-        await host.wait("welcome")
-        return host
+        return await self.sockets.host(self.game)
 
     async def play(self, qi: int) -> None:
         """Both players answer question `qi`; it ends at once (everyone answered)."""
@@ -75,16 +70,12 @@ class Table:
         await self.host.wait("question_ended", count=qi + 1)
 
     async def close(self) -> None:
-        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+        await self.sockets.close()
 
 
 async def open_table(app: TestServer, http: ClientSession, questions: int) -> Table:
     owner = await register_user(http)
-    quiz = {"title": "Walk-away quiz", "questions": [TRUE_FALSE] * questions}
-    status, created = await owner.request("POST", "/api/v1/quizzes", json=quiz)
-    assert status == 201, created
-    status, game = await owner.request("POST", "/api/v1/games", json={"quiz_id": created["id"]})
-    assert status == 201, game
+    game = await create_game(owner, [TRUE_FALSE] * questions, title="Walk-away quiz")
     table = Table(app, owner, game)
     await table.seat()
     return table

@@ -13,10 +13,9 @@ import pytest
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
+from tests.support.live import SocketGroup, create_game
 from tests.support.users import ApiUser
 from tests.test_game_rules_e2e import (
-    Table,
-    make_game,
     paced,
     single,
     stored_results,
@@ -25,15 +24,6 @@ from tests.test_game_rules_e2e import (
 
 CYCLES = 100
 KICKS = 10
-
-
-@pytest.fixture
-async def table(base_url: str) -> AsyncIterator[Table]:
-    t = Table(base_url)
-    try:
-        yield t
-    finally:
-        await t.close()
 
 
 @pytest.fixture
@@ -46,25 +36,25 @@ async def redis(storage: dict[str, str]) -> AsyncIterator[Redis]:
 
 
 async def test_lobby_churn_is_forgotten_and_never_stored(
-    user: ApiUser, table: Table, redis: Redis, storage: dict[str, str]
+    user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str]
 ) -> None:
-    game = await make_game(user, [single("One")], {"max_players": 2})
+    game = await create_game(user, [single("One")], settings={"max_players": 2})
     pin = game["pin"]
     keys = GameKeys(storage["redis_prefix"], pin)
-    host = await table.host(game)
+    host = await sockets.host(game)
 
     first_token = ""
     for i in range(CYCLES):
-        player = await table.player(game, f"Churn{i}")
+        player = await sockets.player(game, f"Churn{i}")
         first_token = first_token or player.events["welcome"][0]["player"]["player_token"]
         assert await player.call("leave") == {"ok": True}
         await wait_disconnected(player)
     for i in range(KICKS):
-        player = await table.player(game, f"Kicked{i}")
+        player = await sockets.player(game, f"Kicked{i}")
         player_id = player.events["welcome"][0]["player"]["player_id"]
         assert (await paced(host, "kick_player", {"player_id": player_id}))["ok"]
         await wait_disconnected(player)
-    troll = await table.player(game, "Troll")
+    troll = await sockets.player(game, "Troll")
     troll_me = troll.events["welcome"][0]["player"]
     ack = await paced(host, "kick_player", {"player_id": troll_me["player_id"], "ban": True})
     assert ack["ok"]
@@ -76,14 +66,14 @@ async def test_lobby_churn_is_forgotten_and_never_stored(
     assert await redis.zcard(keys.scores) == 0
     assert await redis.hlen(keys.streaks) == 0
     # a left player's token is dead, the banned one still says so (SPEC §4)
-    assert await table.refused({"player_token": first_token}) == "invalid_token"
-    assert await table.refused({"player_token": troll_me["player_token"]}) == "banned"
-    assert await table.refused({"pin": pin, "nickname": "Troll"}) == "banned"
-    ada = await table.player(game, "Ada")
-    bob = await table.player(game, "Churn0")  # a left player's nickname is free again
-    assert await table.refused({"pin": pin, "nickname": "Cyd"}) == "game_full"
+    assert await sockets.refused({"player_token": first_token}) == "invalid_token"
+    assert await sockets.refused({"player_token": troll_me["player_token"]}) == "banned"
+    assert await sockets.refused({"pin": pin, "nickname": "Troll"}) == "banned"
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Churn0")  # a left player's nickname is free again
+    assert await sockets.refused({"pin": pin, "nickname": "Cyd"}) == "game_full"
     assert await redis.hlen(keys.players) == 2
-    host = await table.host(game)  # a fresh host socket (it replaces the first) sees the roster
+    host = await sockets.host(game)  # a fresh host socket (it replaces the first) sees the roster
     roster = host.events["welcome"][0]["game"]["players"]
     assert [p["nickname"] for p in roster] == ["Ada", "Churn0"]
 

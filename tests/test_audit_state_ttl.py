@@ -20,17 +20,9 @@ from classquiz.game.keys import pin_key
 from classquiz.game.store import GameStore
 from classquiz.runtime import SERVICES
 from classquiz.services.games import FINISHED_TTL_S
+from tests.support.live import SocketGroup, create_game
 from tests.support.users import ApiUser
-from tests.test_game_rules_e2e import Table, make_game, paced, single, stored_results
-
-
-@pytest.fixture
-async def table(base_url: str) -> AsyncIterator[Table]:
-    t = Table(base_url)
-    try:
-        yield t
-    finally:
-        await t.close()
+from tests.test_game_rules_e2e import paced, single, stored_results
 
 
 @pytest.fixture
@@ -69,15 +61,15 @@ def assert_all_expire(ttls: dict[str, int], phase: str, at_most_ms: int) -> None
 
 
 async def test_every_key_of_a_game_expires_in_every_phase(
-    user: ApiUser, table: Table, redis: Redis, storage: dict[str, str], store: GameStore
+    user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str], store: GameStore
 ) -> None:
     prefix = storage["redis_prefix"]
-    game = await make_game(user, [single("One"), single("Two")])
+    game = await create_game(user, [single("One"), single("Two")])
     pin = game["pin"]
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
-    bob = await table.player(game, "Bob")
-    troll = await table.player(game, "Troll")
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Bob")
+    troll = await sockets.player(game, "Troll")
     troll_id = troll.events["welcome"][0]["player"]["player_id"]
     assert (await paced(host, "kick_player", {"player_id": troll_id, "ban": True}))["ok"]
     await host.wait("player_left")
@@ -141,39 +133,39 @@ async def plant_leftovers(redis: Redis, prefix: str, pin: str) -> None:
 
 
 async def test_a_reused_pin_sees_nothing_of_the_game_before(
-    user: ApiUser, table: Table, redis: Redis, storage: dict[str, str], store: GameStore
+    user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str], store: GameStore
 ) -> None:
     prefix = storage["redis_prefix"]
-    first = await make_game(user, [single("One")])
+    first = await create_game(user, [single("One")])
     pin = first["pin"]
     store.draw_pin = lambda: pin
 
     # Game A: a lobby and one answered question, then the teacher walks away.
-    host = await table.host(first)
-    ada = await table.player(first, "Ada")
-    await table.player(first, "Bob")
+    host = await sockets.host(first)
+    ada = await sockets.player(first, "Ada")
+    await sockets.player(first, "Bob")
     assert (await paced(host, "start_game"))["ok"]
     await ada.wait("question_started")
     assert (await paced(ada, "submit_answer", {"question_index": 0, "answer": 0}))["ok"]
     assert (await paced(host, "end_question"))["ok"]
     await ada.wait("question_ended")
-    await table.close()
-    table.clients.clear()
+    await sockets.close()
+    sockets.clients.clear()
     await let_time_pass(redis, prefix, pin)
     await plant_leftovers(redis, prefix, pin)
 
     # Game B draws the same PIN.
-    second = await make_game(user, [single("Again")])
+    second = await create_game(user, [single("Again")])
     assert second["pin"] == pin
-    host = await table.host(second)
+    host = await sockets.host(second)
     state = host.events["welcome"][0]["game"]
     assert state["players"] == [] and state["players_count"] == 0, state
     async with user.http.get(f"/api/v1/games/{pin}") as resp:
         assert (await resp.json())["accepting_players"] is True
     # the old nicknames (and the planted ban) are free again
-    carol = await table.player(second, "Carol")
-    ada = await table.player(second, "Ada")
-    ghost = await table.player(second, "Ghost")
+    carol = await sockets.player(second, "Carol")
+    ada = await sockets.player(second, "Ada")
+    ghost = await sockets.player(second, "Ghost")
     joined = await host.wait("player_joined", count=3)
     assert joined["players_count"] == 3
     assert (await paced(host, "start_game"))["ok"]

@@ -30,6 +30,7 @@ from classquiz.socket_server.events import (
 )
 from classquiz.socket_server.payloads import EVENT_PAYLOADS
 from classquiz.socket_server.schema import build_asyncapi, render_asyncapi
+from tests.support.live import SocketGroup, create_game
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser
@@ -135,18 +136,16 @@ class Session:
     """The clients of one game: every ack is kept with its event, calls are paced."""
 
     def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.recorders: list[Recorder] = []
+        self.sockets = SocketGroup(base_url)
         self.acks: list[tuple[str, Any]] = []
         self._calls: dict[int, list[float]] = {}
 
+    @property
+    def recorders(self) -> list[Recorder]:
+        return self.sockets.clients
+
     async def connect(self, auth: dict[str, Any], polling: bool = False) -> Recorder:
-        # long-polling first, upgraded to WebSocket (the browser default)
-        rec = Recorder(self.base_url, transports=["polling", "websocket"] if polling else None)
-        self.recorders.append(rec)
-        await rec.connect(auth)
-        await rec.wait("welcome")
-        return rec
+        return await self.sockets.connect(auth, polling=polling)
 
     async def call(self, rec: Recorder, event: str, data: Any = None) -> Any:
         # Stay well below the per-socket event rate limit (10 a second).
@@ -165,8 +164,7 @@ class Session:
         return ack
 
     async def close(self) -> None:
-        for rec in self.recorders:
-            await rec.close()
+        await self.sockets.close()
 
     def validation_failures(self) -> list[str]:
         failures = []
@@ -189,25 +187,13 @@ class Session:
         return failures
 
 
-async def _create_game(
-    user: ApiUser, quiz: dict[str, Any], settings: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    status, created = await user.request("POST", "/api/v1/quizzes", json=quiz)
-    assert status == 201, created
-    status, game = await user.request(
-        "POST", "/api/v1/games", json={"quiz_id": created["id"], "settings": settings or {}}
-    )
-    assert status == 201, game
-    return game
-
-
 async def test_every_event_and_ack_of_a_real_game_matches_the_models(
     http: ClientSession, user: ApiUser, base_url: str
 ) -> None:
     quiz = sample_quiz()
     kinds = [q["type"] for q in quiz["questions"]]
     assert kinds == ["single", "multiple", "true_false", "text", "slider", "order", "poll"]
-    game = await _create_game(user, quiz)
+    game = await create_game(user, quiz["questions"], settings={})
     pin = game["pin"]
     s = Session(base_url)
     try:
@@ -324,7 +310,7 @@ async def test_every_event_and_ack_of_a_real_game_matches_the_models(
         await s.refused(a, "submit_answer", {"question_index": 6, "answer": 0}, "wrong_state")
 
         # -- a second game with generated nicknames, ended from the lobby -----------------------
-        other = await _create_game(user, sample_quiz(), {"nicknames": {"mode": "generated"}})
+        other = await create_game(user, settings={"nicknames": {"mode": "generated"}})
         host2 = await s.connect({"host_token": other["host_token"]})
         e = await s.connect({"pin": other["pin"]})
         await host2.wait("player_joined")

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from classquiz.config import Settings
 from classquiz.game.rules import GRACE_MS, base_points
 from classquiz.game.store import GameStore
+from tests.support.live import SocketGroup, create_game
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser
 
@@ -33,65 +34,6 @@ def single(text: str = "Pick", time_limit_s: int = 30, **extra: Any) -> dict[str
         "choices": [{"text": "A", "correct": True}, {"text": "B"}, {"text": "C"}],
         **extra,
     }
-
-
-async def make_game(
-    user: ApiUser, questions: list[dict[str, Any]], settings: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    status, quiz = await user.request(
-        "POST", "/api/v1/quizzes", json={"title": "Rules", "questions": questions}
-    )
-    assert status == 201, quiz
-    body: dict[str, Any] = {"quiz_id": quiz["id"]}
-    if settings is not None:
-        body["settings"] = settings
-    status, game = await user.request("POST", "/api/v1/games", json=body)
-    assert status == 201, game
-    return game
-
-
-class Table:
-    """The sockets of one test, all closed at the end."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.clients: list[Recorder] = []
-
-    async def host(self, game: dict[str, Any]) -> Recorder:
-        client = await self.connect({"host_token": game["host_token"]})
-        await client.wait("welcome")
-        return client
-
-    async def player(self, game: dict[str, Any], nickname: str, **auth: Any) -> Recorder:
-        client = await self.connect({"pin": game["pin"], "nickname": nickname, **auth})
-        await client.wait("welcome")
-        return client
-
-    async def connect(self, auth: dict[str, Any]) -> Recorder:
-        client = Recorder(self.base_url)
-        self.clients.append(client)
-        return await client.connect(auth)
-
-    async def refused(self, auth: Any) -> str:
-        """The refusal code of a handshake with `auth` (fails if it was accepted)."""
-        client = Recorder(self.base_url)
-        self.clients.append(client)
-        error = await client.try_connect(auth)
-        assert error is not None, f"{auth!r} was accepted"
-        assert set(error) >= {"code", "message"}, error
-        return error["code"]
-
-    async def close(self) -> None:
-        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
-
-
-@pytest.fixture
-async def table(base_url: str) -> AsyncIterator[Table]:
-    t = Table(base_url)
-    try:
-        yield t
-    finally:
-        await t.close()
 
 
 @pytest.fixture(autouse=True)
@@ -142,11 +84,11 @@ async def stored_results(user: ApiUser, game_id: str) -> dict[str, Any]:
 # -- game flow and timing ------------------------------------------------------------------------
 
 
-async def test_commands_in_the_wrong_state(user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single(), single("Second")])
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
-    bob = await table.player(game, "Bob")
+async def test_commands_in_the_wrong_state(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single(), single("Second")])
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Bob")
 
     # Before start_game: no question is open.
     assert code(await paced(ada, "submit_answer", {"question_index": 0, "answer": 0})) == (
@@ -187,12 +129,12 @@ async def test_commands_in_the_wrong_state(user: ApiUser, table: Table) -> None:
 
 
 async def test_question_ends_by_itself_at_the_deadline(
-    http: ClientSession, user: ApiUser, table: Table
+    http: ClientSession, user: ApiUser, sockets: SocketGroup
 ) -> None:
-    game = await make_game(user, [single(time_limit_s=5), single("Second")])
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
-    await table.player(game, "Bob")
+    game = await create_game(user, [single(time_limit_s=5), single("Second")])
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    await sockets.player(game, "Bob")
 
     assert await host.call("start_game") == {"ok": True, "question_index": 0}
     started = await ada.wait("question_started")
@@ -278,12 +220,14 @@ async def test_too_late_in_the_answer_script(settings: Settings) -> None:
 
 
 async def test_auto_end_off_keeps_the_question_open(
-    http: ClientSession, user: ApiUser, table: Table
+    http: ClientSession, user: ApiUser, sockets: SocketGroup
 ) -> None:
-    game = await make_game(user, [single(), single("Second")], {"auto_end_question": False})
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
-    bob = await table.player(game, "Bob")
+    game = await create_game(
+        user, [single(), single("Second")], settings={"auto_end_question": False}
+    )
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Bob")
     assert await host.call("start_game") == {"ok": True, "question_index": 0}
     acks = await asyncio.gather(
         ada.call("submit_answer", {"question_index": 0, "answer": 0}),
@@ -302,12 +246,12 @@ async def test_auto_end_off_keeps_the_question_open(
 
 
 async def test_end_game_during_a_question_keeps_the_answers(
-    http: ClientSession, user: ApiUser, table: Table
+    http: ClientSession, user: ApiUser, sockets: SocketGroup
 ) -> None:
-    game = await make_game(user, [single(), single("Second")])
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
-    bob = await table.player(game, "Bob")
+    game = await create_game(user, [single(), single("Second")])
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Bob")
     assert await host.call("start_game") == {"ok": True, "question_index": 0}
     ack = await ada.call("submit_answer", {"question_index": 0, "answer": 0})
     assert ack["ok"] is True
@@ -344,7 +288,7 @@ async def test_end_game_during_a_question_keeps_the_answers(
 # -- invalid answers ---------------------------------------------------------------------------
 
 
-async def test_invalid_answers(user: ApiUser, table: Table) -> None:
+async def test_invalid_answers(user: ApiUser, sockets: SocketGroup) -> None:
     questions = [
         single(),
         {
@@ -371,10 +315,10 @@ async def test_invalid_answers(user: ApiUser, table: Table) -> None:
         },
         {"type": "text", "text": "Word", "time_limit_s": 30, "accepted_answers": ["yes"]},
     ]
-    game = await make_game(user, questions)
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
-    bob = await table.player(game, "Bob")
+    game = await create_game(user, questions)
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Bob")
 
     async def expect(qi: int, answer: Any, expected: str, field: str | None = None) -> None:
         ack = await paced(ada, "submit_answer", {"question_index": qi, "answer": answer})
@@ -460,112 +404,112 @@ async def test_invalid_answers(user: ApiUser, table: Table) -> None:
 # -- the handshake -----------------------------------------------------------------------------
 
 
-async def test_unknown_and_malformed_pins(table: Table) -> None:
-    assert await table.refused({"pin": "012345", "nickname": "Ada"}) == "game_not_found"
-    assert await table.refused({"pin": "12ab56", "nickname": "Ada"}) == "game_not_found"
-    assert await table.refused({"pin": "1234567", "nickname": "Ada"}) == "game_not_found"
-    assert await table.refused({"pin": ["123456"], "nickname": "Ada"}) == "game_not_found"
+async def test_unknown_and_malformed_pins(sockets: SocketGroup) -> None:
+    assert await sockets.refused({"pin": "012345", "nickname": "Ada"}) == "game_not_found"
+    assert await sockets.refused({"pin": "12ab56", "nickname": "Ada"}) == "game_not_found"
+    assert await sockets.refused({"pin": "1234567", "nickname": "Ada"}) == "game_not_found"
+    assert await sockets.refused({"pin": ["123456"], "nickname": "Ada"}) == "game_not_found"
 
 
-async def test_game_over(user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single()])
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
+async def test_game_over(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single()])
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
     token = ada.events["welcome"][0]["player"]["player_token"]
     assert (await host.call("end_game"))["ok"]
     await ada.wait("game_finished")
     await ada.close()
-    assert await table.refused({"player_token": token}) == "game_over"
-    assert await table.refused({"host_token": game["host_token"]}) == "game_over"
-    assert await table.refused({"pin": game["pin"], "nickname": "Late"}) == "game_over"
+    assert await sockets.refused({"player_token": token}) == "game_over"
+    assert await sockets.refused({"host_token": game["host_token"]}) == "game_over"
+    assert await sockets.refused({"pin": game["pin"], "nickname": "Late"}) == "game_over"
     # A player token wins over a pin and nickname sent with it.
     assert (
-        await table.refused({"player_token": token, "pin": game["pin"], "nickname": "Zed"})
+        await sockets.refused({"player_token": token, "pin": game["pin"], "nickname": "Zed"})
         == "game_over"
     )
 
 
-async def test_locked_game(http: ClientSession, user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single()])
-    host = await table.host(game)
-    ada = await table.player(game, "Ada")
+async def test_locked_game(http: ClientSession, user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single()])
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
     token = ada.events["welcome"][0]["player"]["player_token"]
     assert await host.call("lock_game", {"locked": True}) == {"ok": True, "locked": True}
     async with http.get(f"/api/v1/games/{game['pin']}") as resp:
         assert (await resp.json())["accepting_players"] is False
-    assert await table.refused({"pin": game["pin"], "nickname": "Bob"}) == "game_locked"
+    assert await sockets.refused({"pin": game["pin"], "nickname": "Bob"}) == "game_locked"
     await ada.close()
     await host.wait("player_status")
-    back = await table.connect({"player_token": token})
+    back = await sockets.connect({"player_token": token})
     welcome = await back.wait("welcome")
     assert welcome["player"]["nickname"] == "Ada"
     assert await host.call("lock_game", {"locked": False}) == {"ok": True, "locked": False}
-    await table.player(game, "Bob")
+    await sockets.player(game, "Bob")
 
 
-async def test_full_game(user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single()], {"max_players": 2})
-    await table.host(game)
-    ada = await table.player(game, "Ada")
-    await table.player(game, "Bob")
-    assert await table.refused({"pin": game["pin"], "nickname": "Cy"}) == "game_full"
+async def test_full_game(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single()], settings={"max_players": 2})
+    await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    await sockets.player(game, "Bob")
+    assert await sockets.refused({"pin": game["pin"], "nickname": "Cy"}) == "game_full"
     # A returning player still gets in.
     token = ada.events["welcome"][0]["player"]["player_token"]
     await ada.close()
-    again = await table.connect({"player_token": token})
+    again = await sockets.connect({"player_token": token})
     assert (await again.wait("welcome"))["player"]["nickname"] == "Ada"
 
 
-async def test_password(http: ClientSession, user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single()], {"password": "sesame"})
-    await table.host(game)
+async def test_password(http: ClientSession, user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single()], settings={"password": "sesame"})
+    await sockets.host(game)
     async with http.get(f"/api/v1/games/{game['pin']}") as resp:
         assert (await resp.json())["requires_password"] is True
     pin = game["pin"]
-    assert await table.refused({"pin": pin, "nickname": "Ada"}) == "wrong_password"
-    assert await table.refused({"pin": pin, "nickname": "Ada", "password": "open"}) == (
+    assert await sockets.refused({"pin": pin, "nickname": "Ada"}) == "wrong_password"
+    assert await sockets.refused({"pin": pin, "nickname": "Ada", "password": "open"}) == (
         "wrong_password"
     )
-    ada = await table.player(game, "Ada", password="sesame")
+    ada = await sockets.player(game, "Ada", password="sesame")
     assert ada.events["welcome"][0]["player"]["nickname"] == "Ada"
 
 
-async def test_nicknames(user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single()])
-    await table.host(game)
+async def test_nicknames(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single()])
+    await sockets.host(game)
     pin = game["pin"]
-    ada = await table.player(game, "Ada")
+    ada = await sockets.player(game, "Ada")
     assert ada.events["welcome"][0]["player"]["nickname"] == "Ada"
-    assert await table.refused({"pin": pin, "nickname": "ada"}) == "nickname_taken"
-    assert await table.refused({"pin": pin, "nickname": "  ADA "}) == "nickname_taken"
-    assert await table.refused({"pin": pin, "nickname": "x" * 21}) == "nickname_invalid"
-    assert await table.refused({"pin": pin, "nickname": "A\u200bda"}) == "nickname_invalid"
-    assert await table.refused({"pin": pin, "nickname": ""}) == "nickname_invalid"
-    assert await table.refused({"pin": pin}) == "nickname_invalid"
-    spaced = await table.player(game, "  Grace   Hopper ")
+    assert await sockets.refused({"pin": pin, "nickname": "ada"}) == "nickname_taken"
+    assert await sockets.refused({"pin": pin, "nickname": "  ADA "}) == "nickname_taken"
+    assert await sockets.refused({"pin": pin, "nickname": "x" * 21}) == "nickname_invalid"
+    assert await sockets.refused({"pin": pin, "nickname": "A\u200bda"}) == "nickname_invalid"
+    assert await sockets.refused({"pin": pin, "nickname": ""}) == "nickname_invalid"
+    assert await sockets.refused({"pin": pin}) == "nickname_invalid"
+    spaced = await sockets.player(game, "  Grace   Hopper ")
     assert spaced.events["welcome"][0]["player"]["nickname"] == "Grace Hopper"
 
 
-async def test_invalid_tokens(user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single()])
-    await table.host(game)
-    ada = await table.player(game, "Ada")
+async def test_invalid_tokens(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single()])
+    await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
     token = ada.events["welcome"][0]["player"]["player_token"]
-    assert await table.refused({"player_token": "garbage"}) == "invalid_token"
+    assert await sockets.refused({"player_token": "garbage"}) == "invalid_token"
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    assert await table.refused({"player_token": tampered}) == "invalid_token"
-    assert await table.refused({"player_token": game["host_token"]}) == "invalid_token"
-    assert await table.refused({"host_token": token}) == "invalid_token"
-    assert await table.refused(None) == "invalid_token"
-    assert await table.refused({}) == "invalid_token"
+    assert await sockets.refused({"player_token": tampered}) == "invalid_token"
+    assert await sockets.refused({"player_token": game["host_token"]}) == "invalid_token"
+    assert await sockets.refused({"host_token": token}) == "invalid_token"
+    assert await sockets.refused(None) == "invalid_token"
+    assert await sockets.refused({}) == "invalid_token"
 
 
-async def test_kick_and_ban(user: ApiUser, table: Table) -> None:
-    game = await make_game(user, [single()])
-    host = await table.host(game)
+async def test_kick_and_ban(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, [single()])
+    host = await sockets.host(game)
     pin = game["pin"]
-    ada = await table.player(game, "Ada")
-    bob = await table.player(game, "Bob")
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Bob")
     ada_me = ada.events["welcome"][0]["player"]
     bob_me = bob.events["welcome"][0]["player"]
 
@@ -579,9 +523,9 @@ async def test_kick_and_ban(user: ApiUser, table: Table) -> None:
         "player": {"player_id": ada_me["player_id"], "nickname": "Ada"},
         "players_count": 1,
     }
-    assert await table.refused({"player_token": ada_me["player_token"]}) == "banned"
-    assert await table.refused({"pin": pin, "nickname": "Ada"}) == "banned"
-    assert await table.refused({"pin": pin, "nickname": "aDA"}) == "banned"
+    assert await sockets.refused({"player_token": ada_me["player_token"]}) == "banned"
+    assert await sockets.refused({"pin": pin, "nickname": "Ada"}) == "banned"
+    assert await sockets.refused({"pin": pin, "nickname": "aDA"}) == "banned"
     assert code(await host.call("kick_player", {"player_id": ada_me["player_id"]})) == (
         "player_not_found"
     )
@@ -593,8 +537,8 @@ async def test_kick_and_ban(user: ApiUser, table: Table) -> None:
     await wait_disconnected(bob)
     left = await host.wait("player_left", count=2)
     assert left["players_count"] == 0
-    assert await table.refused({"player_token": bob_me["player_token"]}) == "invalid_token"
-    again = await table.player(game, "Bob")
+    assert await sockets.refused({"player_token": bob_me["player_token"]}) == "invalid_token"
+    again = await sockets.player(game, "Bob")
     me = again.events["welcome"][0]["player"]
     assert me["nickname"] == "Bob" and me["player_id"] != bob_me["player_id"]
     joined = await host.wait("player_joined", count=3)

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.apps import separate_app
+from tests.support.live import SocketGroup
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 from tests.support.users import register_user
@@ -78,7 +79,8 @@ class Table:
         self.url = url
         self.http = http
         self.token = token
-        self.clients: list[Recorder] = []
+        self.sockets = SocketGroup(url)
+        self.clients = self.sockets.clients
 
     async def setup(self, questions: list[int] | None = None) -> Table:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -98,11 +100,7 @@ class Table:
         return self
 
     async def connect(self, auth: dict[str, Any]) -> Recorder:
-        client = Recorder(self.url)
-        self.clients.append(client)
-        await client.connect(auth)
-        await client.wait("welcome")
-        return client
+        return await self.sockets.connect(auth)
 
     async def status(self) -> str:
         async with self.http.get(f"/api/v1/games/{self.pin}") as resp:
@@ -122,9 +120,8 @@ async def table(payload_server: tuple[str, str]) -> AsyncIterator[Table]:
     url, token = payload_server
     async with ClientSession(url) as http:
         kit = Table(url, http, token)
-        await kit.setup()
-        yield kit
-        await asyncio.gather(*(c.close() for c in kit.clients), return_exceptions=True)
+        async with kit.sockets:
+            yield await kit.setup()
 
 
 def assert_invalid(ack: Any, field: str | None, context: Any) -> None:
@@ -284,7 +281,7 @@ async def test_binary_attachments_close_the_connection(payload_server: tuple[str
             ack = await table.ada.call("submit_answer", {"question_index": 0, "answer": "y" * 200})
             assert ack["ok"] is True, ack
         finally:
-            await asyncio.gather(*(c.close() for c in table.clients), return_exceptions=True)
+            await table.sockets.close()
 
 
 async def test_a_payload_that_is_not_an_object_names_the_payload(table: Table) -> None:
@@ -531,4 +528,4 @@ async def test_fuzzing_submit_answer_never_breaks_the_socket_or_the_game(
             board = await table.host.call("get_leaderboard")
             assert board["total"] == 2 and player.client.connected
         finally:
-            await asyncio.gather(*(c.close() for c in table.clients), return_exceptions=True)
+            await table.sockets.close()

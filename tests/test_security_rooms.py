@@ -20,7 +20,6 @@ from typing import Any
 
 import jwt
 import pytest
-import socketio
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
@@ -28,6 +27,7 @@ import classquiz
 from classquiz.config import Settings
 from classquiz.services.tokens import ACCESS, HOST, PLAYER, TokenSigner
 from tests.support.apps import separate_app
+from tests.support.live import SocketGroup, create_game
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 
@@ -70,34 +70,6 @@ def new_address() -> str:
 # -- a separate app, behind a "proxy" -------------------------------------------------------------
 
 
-class Client(Recorder):
-    """A Recorder speaking from a made-up address (X-Forwarded-For through a trusted proxy)."""
-
-    def __init__(self, url: str, address: str) -> None:
-        super().__init__(url)
-        self.headers = {"X-Forwarded-For": address}
-
-    async def connect(self, auth: dict[str, Any]) -> Client:
-        await self.client.connect(
-            self.url, headers=self.headers, auth=auth, transports=self.transports, wait_timeout=10
-        )
-        return self
-
-    async def try_connect(self, auth: Any) -> Any:
-        try:
-            await self.client.connect(
-                self.url,
-                headers=self.headers,
-                auth=auth,
-                transports=self.transports,
-                wait_timeout=10,
-            )
-        except socketio.exceptions.ConnectionError:
-            await asyncio.sleep(0)
-            return self.connect_error
-        return None
-
-
 class Room:
     """One test's view of the separate app: a logged-in user, its address, its sockets."""
 
@@ -107,7 +79,7 @@ class Room:
         self.token = token
         self.settings = settings
         self.address = new_address()
-        self.clients: list[Client] = []
+        self.sockets = SocketGroup(url, address=self.address)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -121,34 +93,21 @@ class Room:
             return resp.status, await resp.read()
 
     async def game(self, settings: dict[str, Any] | None = None, questions: int = 1) -> dict:
-        quiz = sample_quiz(title="Room security")
-        quiz["questions"] = quiz["questions"][:questions]
-        status, created = await self.request("POST", "/api/v1/quizzes", json=quiz)
-        assert status == 201, created
-        body = {"quiz_id": created["id"], "settings": settings or {}}
-        status, game = await self.request("POST", "/api/v1/games", json=body)
-        assert status == 201, game
-        return game
+        return await create_game(
+            self, title="Room security", first=questions, settings=settings or {}
+        )
 
-    def client(self, address: str | None = None) -> Client:
-        client = Client(self.url, address or self.address)
-        self.clients.append(client)
-        return client
+    def client(self, address: str | None = None) -> Recorder:
+        return self.sockets.client(address=address)
 
-    async def host(self, game: dict[str, Any]) -> Client:
-        client = await self.client().connect({"host_token": game["host_token"]})
-        await client.wait("welcome")
-        return client
+    async def host(self, game: dict[str, Any]) -> Recorder:
+        return await self.sockets.host(game)
 
-    async def join(self, auth: dict[str, Any]) -> tuple[Client, dict[str, Any]]:
-        client = await self.client().connect(auth)
-        return client, await client.wait("welcome")
+    async def join(self, auth: dict[str, Any]) -> tuple[Recorder, dict[str, Any]]:
+        return await self.sockets.join(auth)
 
     async def refusal(self, auth: Any, address: str | None = None) -> str:
-        error = await self.client(address).try_connect(auth)
-        assert isinstance(error, dict), f"not refused: {auth!r} -> {error!r}"
-        assert error["message"] and error["message"] != error["code"]
-        return error["code"]
+        return await self.sockets.refused(auth, address=address)
 
     async def info(self, pin: str) -> dict[str, Any]:
         async with self.http.get(
@@ -157,7 +116,7 @@ class Room:
             assert resp.status == 200
             return await resp.json()
 
-    async def finish_and_store(self, host: Client, game: dict[str, Any]) -> None:
+    async def finish_and_store(self, host: Recorder, game: dict[str, Any]) -> None:
         ack = await host.call("end_game")
         assert ack["ok"], ack
         for _ in range(100):
@@ -208,8 +167,8 @@ async def room(room_server: tuple[TestServer, str, str]) -> AsyncIterator[Room]:
     settings: Settings = test_server.app[classquiz.SERVICES].settings
     async with ClientSession(url) as http:
         kit = Room(url, http, token, settings)
-        yield kit
-        await asyncio.gather(*(c.close() for c in kit.clients), return_exceptions=True)
+        async with kit.sockets:
+            yield kit
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Real Socket.IO clients for tests: connect with an `auth` object, record every event."""
+"""Real Socket.IO clients for tests: connect with an `auth` object (and optional HTTP
+headers, e.g. X-Forwarded-For), record every event."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ import socketio
 class Recorder:
     """A python-socketio AsyncClient that keeps every received event in order."""
 
-    def __init__(self, url: str, transports: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        transports: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.url = url
         self.transports = transports or ["websocket"]
+        self.headers = headers or {}
         self.client = socketio.AsyncClient(reconnection=False)
         self.events: dict[str, list[Any]] = defaultdict(list)
         self.order: list[str] = []
@@ -37,14 +44,20 @@ class Recorder:
                 future.set_result(data)
 
     async def connect(self, auth: dict[str, Any]) -> Recorder:
-        await self.client.connect(self.url, auth=auth, transports=self.transports, wait_timeout=10)
+        await self.client.connect(
+            self.url, headers=self.headers, auth=auth, transports=self.transports, wait_timeout=10
+        )
         return self
 
     async def try_connect(self, auth: Any) -> Any:
         """Connect expecting a refusal; returns the connect_error data (or None if accepted)."""
         try:
             await self.client.connect(
-                self.url, auth=auth, transports=self.transports, wait_timeout=10
+                self.url,
+                headers=self.headers,
+                auth=auth,
+                transports=self.transports,
+                wait_timeout=10,
             )
         except socketio.exceptions.ConnectionError:
             await asyncio.sleep(0)

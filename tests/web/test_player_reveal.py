@@ -35,7 +35,8 @@ async def test_eighth_place_sees_the_gap_and_keeps_it_after_a_reload(
             assert (await other.call("submit_answer", {"question_index": 0, "answer": four}))["ok"]
             await asyncio.sleep(0.15)
         await phone.get_by_role("button", name="5").click()
-        await expect(phone.get_by_role("status").filter(has_text="Answer received")).to_be_visible()
+        # The phone's answer is the last one, so the question closes at once: "Answer
+        # received" may show for a moment only, and the result below proves the answer.
         await host.wait("question_ended")
 
         board = (await host.call("get_leaderboard", {"limit": 100}))["entries"]

@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from classquiz.runtime import SERVICES
 from classquiz.services.games import GameError
 from tests.support.apps import separate_app
-from tests.support.quizzes import sample_quiz
+from tests.support.live import SocketGroup, create_game
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser, register_user
 
@@ -37,30 +37,17 @@ GRACE_S = 1.0
 class Room:
     def __init__(self, server: TestServer, http: ClientSession, owner: ApiUser) -> None:
         self.server = server
-        self.url = str(server.make_url("")).rstrip("/")
         self.http = http
         self.owner = owner
-        self.clients: list[Recorder] = []
+        self.sockets = SocketGroup(str(server.make_url("")).rstrip("/"))
         self.prefix: str = server.app[SERVICES].settings.redis_prefix
         self.redis: Redis = server.app[SERVICES].redis
 
     async def game(self, questions: int = 1) -> dict[str, Any]:
-        quiz = sample_quiz(title="Game over")
-        quiz["questions"] = quiz["questions"][:questions]
-        status, created = await self.owner.request("POST", "/api/v1/quizzes", json=quiz)
-        assert status == 201, created
-        status, game = await self.owner.request(
-            "POST", "/api/v1/games", json={"quiz_id": created["id"]}
-        )
-        assert status == 201, game
-        return game
+        return await create_game(self.owner, title="Game over", first=questions)
 
     async def connect(self, auth: dict[str, Any]) -> Recorder:
-        client = Recorder(self.url)
-        self.clients.append(client)
-        await client.connect(auth)
-        await client.wait("welcome")
-        return client
+        return await self.sockets.connect(auth)
 
     async def game_keys(self, pin: str) -> list[bytes]:
         return [key async for key in self.redis.scan_iter(match=f"{self.prefix}:game:{{{pin}}}*")]
@@ -87,8 +74,8 @@ async def room(server: TestServer, storage: dict[str, str]) -> AsyncIterator[Roo
     ) as test_server:
         async with ClientSession(str(test_server.make_url("")).rstrip("/")) as http:
             kit = Room(test_server, http, await register_user(http))
-            yield kit
-            await asyncio.gather(*(c.close() for c in kit.clients), return_exceptions=True)
+            async with kit.sockets:
+                yield kit
 
 
 async def _disconnected(client: Recorder, within_s: float) -> float:
@@ -127,9 +114,7 @@ async def test_sockets_of_a_finished_game_are_closed_after_the_grace(room: Room)
     for client in (host, ada, bob):
         await _disconnected(client, within_s=GRACE_S + 2)
     assert time.monotonic() - finished_at >= GRACE_S * 0.9
-    again = Recorder(room.url)
-    room.clients.append(again)
-    assert (await again.try_connect({"host_token": game["host_token"]}))["code"] == "game_over"
+    assert await room.sockets.refused({"host_token": game["host_token"]}) == "game_over"
 
 
 async def test_an_old_host_socket_does_not_reach_the_next_game_on_its_pin(room: Room) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -31,8 +30,7 @@ from classquiz.game.nicknames import (
     nickname_key,
     normalize_nickname,
 )
-from tests.support.quizzes import sample_quiz
-from tests.support.sockets import Recorder
+from tests.support.live import SocketGroup, create_game
 from tests.support.users import ApiUser
 
 PACE_S = 0.12  # under the per-socket event limit of 10 a second
@@ -333,72 +331,29 @@ def test_nickname_key_ignores_case(raw: str) -> None:
 # -- over real sockets ----------------------------------------------------------------------------
 
 
-async def make_game(user: ApiUser, settings_: dict[str, Any] | None = None) -> dict[str, Any]:
-    quiz = sample_quiz(title="Nicknames")
-    quiz["questions"] = quiz["questions"][:1]
-    status, created = await user.request("POST", "/api/v1/quizzes", json=quiz)
-    assert status == 201, created
-    body: dict[str, Any] = {"quiz_id": created["id"], "settings": settings_ or {}}
-    status, game = await user.request("POST", "/api/v1/games", json=body)
-    assert status == 201, game
-    return game
-
-
-class Sockets:
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.clients: list[Recorder] = []
-
-    def new(self) -> Recorder:
-        client = Recorder(self.base_url)
-        self.clients.append(client)
-        return client
-
-    async def join(self, pin: str, nickname: Any = None, **auth: Any) -> tuple[Recorder, dict]:
-        client = self.new()
-        data = {"pin": pin, **auth}
-        if nickname is not None:
-            data["nickname"] = nickname
-        await client.connect(data)
-        return client, await client.wait("welcome")
-
-    async def refusal(self, pin: str, nickname: Any = None, **auth: Any) -> dict[str, Any]:
-        data = {"pin": pin, **auth}
-        if nickname is not None:
-            data["nickname"] = nickname
-        error = await self.new().try_connect(data)
-        assert isinstance(error, dict), error
-        return error
-
-    async def host(self, game: dict[str, Any]) -> Recorder:
-        client = self.new()
-        await client.connect({"host_token": game["host_token"]})
-        await client.wait("welcome")
-        return client
-
-
-@pytest.fixture
-async def sockets(base_url: str) -> AsyncIterator[Sockets]:
-    kit = Sockets(base_url)
-    yield kit
-    await asyncio.gather(*(client.close() for client in kit.clients), return_exceptions=True)
+def player_auth(pin: str, nickname: Any = None, **auth: Any) -> dict[str, Any]:
+    """A player's handshake `auth`: the PIN, the nickname when there is one, and more."""
+    data = {"pin": pin, **auth}
+    if nickname is not None:
+        data["nickname"] = nickname
+    return data
 
 
 async def test_free_mode_normalises_and_keeps_names_unique_case_insensitively(
-    user: ApiUser, sockets: Sockets, http: ClientSession
+    user: ApiUser, sockets: SocketGroup, http: ClientSession
 ) -> None:
-    game = await make_game(user)
+    game = await create_game(user, first=1, settings={})
     pin = game["pin"]
     host = await sockets.host(game)
-    _, welcome = await sockets.join(pin, "  Ada    Lovelace ")
+    _, welcome = await sockets.join(player_auth(pin, "  Ada    Lovelace "))
     assert welcome["player"]["nickname"] == "Ada Lovelace"
     joined = await host.wait("player_joined")
     assert joined["player"]["nickname"] == "Ada Lovelace"
     for clash in ("ada lovelace", "ADA LOVELACE", "Ａｄａ Lovelace", "ada\tlovelace"):
-        error = await sockets.refusal(pin, clash)
+        error = await sockets.refusal(player_auth(pin, clash))
         assert error["code"] == "nickname_taken", (clash, error)
         assert "taken" in error["message"]
-    _, welcome = await sockets.join(pin, "Ｂｏｂ")
+    _, welcome = await sockets.join(player_auth(pin, "Ｂｏｂ"))
     assert welcome["player"]["nickname"] == "Bob"
     async with http.get(f"/api/v1/games/{pin}") as resp:
         info = await resp.json()
@@ -411,9 +366,11 @@ async def test_free_mode_normalises_and_keeps_names_unique_case_insensitively(
     }
 
 
-async def test_form_refusals_over_sockets(user: ApiUser, sockets: Sockets) -> None:
-    game = await make_game(
-        user, {"nicknames": {"min_length": 3, "max_length": 8, "charset": "letters_digits"}}
+async def test_form_refusals_over_sockets(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(
+        user,
+        first=1,
+        settings={"nicknames": {"min_length": 3, "max_length": 8, "charset": "letters_digits"}},
     )
     pin = game["pin"]
     cases = [
@@ -430,59 +387,61 @@ async def test_form_refusals_over_sockets(user: ApiUser, sockets: Sockets) -> No
         "     ",  # blank
     ]
     for nickname in cases:
-        error = await sockets.refusal(pin, nickname)
+        error = await sockets.refusal(player_auth(pin, nickname))
         assert error["code"] == "nickname_invalid", (nickname, error)
         assert len(error["message"]) > 10 and error["message"] != error["code"]
     for nickname in (42, ["Ada"], {"x": 1}, True):
-        error = await sockets.refusal(pin, nickname)
+        error = await sockets.refusal(player_auth(pin, nickname))
         assert error["code"] == "nickname_invalid", (nickname, error)
-    error = await sockets.refusal(pin)  # no nickname at all in free mode
+    error = await sockets.refusal(player_auth(pin))  # no nickname at all in free mode
     assert error["code"] == "nickname_invalid"
-    _, welcome = await sockets.join(pin, "Ada42")
+    _, welcome = await sockets.join(player_auth(pin, "Ada42"))
     assert welcome["player"]["nickname"] == "Ada42"
 
 
-async def test_blocklist_and_profanity_over_sockets(user: ApiUser, sockets: Sockets) -> None:
-    game = await make_game(user, {"nicknames": {"blocklist": ["Voldemort"]}})
+async def test_blocklist_and_profanity_over_sockets(user: ApiUser, sockets: SocketGroup) -> None:
+    game = await create_game(user, first=1, settings={"nicknames": {"blocklist": ["Voldemort"]}})
     pin = game["pin"]
     for nickname in ("Voldemort", "VOLDEMORT", " voldemort ", "sh1t", "s.h.i.t", "S H I T"):
-        error = await sockets.refusal(pin, nickname)
+        error = await sockets.refusal(player_auth(pin, nickname))
         assert error["code"] == "nickname_not_allowed", (nickname, error)
         assert error["message"] != error["code"]
-    _, welcome = await sockets.join(pin, "Harry")
+    _, welcome = await sockets.join(player_auth(pin, "Harry"))
     assert welcome["player"]["nickname"] == "Harry"
 
-    blocked = await make_game(user, {"nicknames": {"blocklist": ["badword"]}})
+    blocked = await create_game(user, first=1, settings={"nicknames": {"blocklist": ["badword"]}})
     for nickname in ("xxBadWordxx", "the b4d w0rd", "ＢＡＤＷＯＲＤ1"):
-        error = await sockets.refusal(blocked["pin"], nickname)
+        error = await sockets.refusal(player_auth(blocked["pin"], nickname))
         assert error["code"] == "nickname_not_allowed", (nickname, error)
-    _, welcome = await sockets.join(blocked["pin"], "Badger")
+    _, welcome = await sockets.join(player_auth(blocked["pin"], "Badger"))
     assert welcome["player"]["nickname"] == "Badger"
 
-    relaxed = await make_game(user, {"nicknames": {"filter_profanity": False}})
-    _, welcome = await sockets.join(relaxed["pin"], "sh1t")
+    relaxed = await create_game(user, first=1, settings={"nicknames": {"filter_profanity": False}})
+    _, welcome = await sockets.join(player_auth(relaxed["pin"], "sh1t"))
     assert welcome["player"]["nickname"] == "sh1t"
 
 
 async def test_roster_mode_over_sockets(
-    user: ApiUser, sockets: Sockets, http: ClientSession
+    user: ApiUser, sockets: SocketGroup, http: ClientSession
 ) -> None:
     roster = ["Ada Lovelace", "Grace Hopper", "Zoë Ñúñez"]
-    game = await make_game(user, {"nicknames": {"mode": "roster", "roster": roster}})
+    game = await create_game(
+        user, first=1, settings={"nicknames": {"mode": "roster", "roster": roster}}
+    )
     pin = game["pin"]
     host = await sockets.host(game)
-    _, welcome = await sockets.join(pin, "ada  lovelace")
+    _, welcome = await sockets.join(player_auth(pin, "ada  lovelace"))
     assert welcome["player"]["nickname"] == "Ada Lovelace"
     joined = await host.wait("player_joined")
     assert joined["player"]["nickname"] == "Ada Lovelace"
-    _, welcome = await sockets.join(pin, "ZOE\u0308 ÑÚÑEZ")
+    _, welcome = await sockets.join(player_auth(pin, "ZOE\u0308 ÑÚÑEZ"))
     assert welcome["player"]["nickname"] == "Zoë Ñúñez"
-    error = await sockets.refusal(pin, "ADA LOVELACE")  # each roster name once
+    error = await sockets.refusal(player_auth(pin, "ADA LOVELACE"))  # each roster name once
     assert error["code"] == "nickname_taken"
-    error = await sockets.refusal(pin, "Alan Turing")
+    error = await sockets.refusal(player_auth(pin, "Alan Turing"))
     assert error["code"] == "nickname_not_allowed"
     assert "list" in error["message"]
-    error = await sockets.refusal(pin, "Grace\u200bHopper")
+    error = await sockets.refusal(player_auth(pin, "Grace\u200bHopper"))
     assert error["code"] == "nickname_invalid"
     # the host's view lists the roster spellings; the PIN look-up lists only the names
     # still free, for the phone's picker (docs/security.md, "The roster picker")
@@ -496,16 +455,16 @@ async def test_roster_mode_over_sockets(
 
 
 async def test_generated_mode_with_three_rerolls_then_limit_reached(
-    user: ApiUser, sockets: Sockets
+    user: ApiUser, sockets: SocketGroup
 ) -> None:
-    game = await make_game(user, {"nicknames": {"mode": "generated"}})
+    game = await create_game(user, first=1, settings={"nicknames": {"mode": "generated"}})
     pin = game["pin"]
     host = await sockets.host(game)
-    player, welcome = await sockets.join(pin)  # no nickname in generated mode
+    player, welcome = await sockets.join(player_auth(pin))  # no nickname in generated mode
     first = welcome["player"]["nickname"]
     adjective, animal = first.split(" ")[:2]
     assert adjective in nicknames._ADJECTIVES and animal in nicknames._ANIMALS
-    _, other = await sockets.join(pin, "sh1t")  # a sent nickname is ignored
+    _, other = await sockets.join(player_auth(pin, "sh1t"))  # a sent nickname is ignored
     assert other["player"]["nickname"].split(" ")[0] in nicknames._ADJECTIVES
     seen = [first]
     for _ in range(3):
@@ -525,11 +484,11 @@ async def test_generated_mode_with_three_rerolls_then_limit_reached(
     players = (await host.wait("welcome"))["game"]["players"]
     names = {p["player_id"]: p["nickname"] for p in players}
     assert names[welcome["player"]["player_id"]] == seen[-1]
-    back = sockets.new()
+    back = sockets.client()
     await back.connect({"player_token": welcome["player"]["player_token"]})
     assert (await back.wait("welcome"))["player"]["nickname"] == seen[-1]
     # outside the lobby: wrong_state
-    _, fresh = await sockets.join(pin)
+    _, fresh = await sockets.join(player_auth(pin))
     fresh_socket = sockets.clients[-1]
     assert (await host.call("start_game"))["ok"]
     await fresh_socket.wait("question_started")
@@ -538,10 +497,12 @@ async def test_generated_mode_with_three_rerolls_then_limit_reached(
     assert fresh["player"]["nickname"]
 
 
-async def test_reroll_in_a_game_without_generated_names(user: ApiUser, sockets: Sockets) -> None:
+async def test_reroll_in_a_game_without_generated_names(
+    user: ApiUser, sockets: SocketGroup
+) -> None:
     for settings_ in ({}, {"nicknames": {"mode": "roster", "roster": ["Ada"]}}):
-        game = await make_game(user, settings_)
-        player, welcome = await sockets.join(game["pin"], "Ada")
+        game = await create_game(user, first=1, settings=settings_)
+        player, welcome = await sockets.join(player_auth(game["pin"], "Ada"))
         ack = await player.call("reroll_nickname")
         assert ack["ok"] is False and ack["error"]["code"] == "wrong_state", ack
         assert welcome["player"]["nickname"] == "Ada"

@@ -23,17 +23,11 @@ from redis.asyncio import Redis
 from classquiz.game.keys import GameKeys
 from classquiz.runtime import SERVICES
 from tests.support.apps import separate_app
+from tests.support.database import stored_rows
 from tests.support.live import SocketGroup, create_game
+from tests.support.quizzes import TRUE_FALSE
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser, register_user
-from tests.test_multiprocess import _stored_rows
-
-TRUE_FALSE = {
-    "type": "true_false",
-    "text": "The sky is blue",
-    "time_limit_s": 20,
-    "choices": [{"text": "True", "correct": True}, {"text": "False"}],
-}
 
 
 class Table:
@@ -109,8 +103,8 @@ def started_game(storage: dict[str, str], server: TestServer) -> GameFactory:
     return make
 
 
-async def stored_rows(storage: dict[str, str], table: Table) -> tuple[int, int, int]:
-    return await asyncio.to_thread(_stored_rows, storage["database_url"], table.game["game_id"])
+async def table_rows(storage: dict[str, str], table: Table) -> tuple[int, int, int]:
+    return await asyncio.to_thread(stored_rows, storage["database_url"], table.game["game_id"])
 
 
 async def wait_stored(table: Table, timeout: float) -> dict[str, Any]:
@@ -157,7 +151,7 @@ async def test_host_who_walks_away_after_the_last_reveal(
         stored = await wait_stored(table, timeout=8)
         assert [q["answered"] for q in stored["questions"]] == [2, 2]
         assert {p["nickname"] for p in stored["players"]} == {"Ada", "Bob"}
-        rows = await stored_rows(storage, table)
+        rows = await table_rows(storage, table)
         assert rows == (1, 2, 4), rows
         assert await game_status(http, table.game["pin"]) == "finished"
 
@@ -210,7 +204,7 @@ async def test_host_gone_mid_game_and_back_in_time_keeps_the_game(
         stored = await wait_stored(table, timeout=8)
         assert stored["game"]["question_count"] == 3
         assert [q["answered"] for q in stored["questions"]] == [2, 0, 0]
-        rows = await stored_rows(storage, table)
+        rows = await table_rows(storage, table)
         assert rows == (1, 2, 2), rows
 
 

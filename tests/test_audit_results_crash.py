@@ -18,10 +18,11 @@ from aiohttp import ClientSession
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
+from tests.support.database import stored_rows
+from tests.support.processes import ServerProcess, process_prefix, start_server, wait_ready
+from tests.support.quizzes import TRUE_FALSE
 from tests.support.sockets import Recorder
 from tests.support.users import register_user
-from tests.test_audit_results_autofinish import TRUE_FALSE
-from tests.test_multiprocess import ServerProcess, _prefix, _start, _stored_rows, _wait_ready
 
 SWEPT_LOG = "were never parked"
 
@@ -39,15 +40,15 @@ async def test_results_survive_a_crash_between_finish_and_parking(
     monkeypatch: pytest.MonkeyPatch,
     redis_client: Redis,
 ) -> None:
-    prefix = _prefix(storage)
+    prefix = process_prefix(storage)
     servers: list[ServerProcess] = []
     clients: list[Recorder] = []
     try:
         monkeypatch.setenv("CLASSQUIZ_FAULT", "crash_after_finish")
-        a = _start("A", storage, tmp_path)
+        a = start_server("A", storage, tmp_path)
         servers.append(a)
         monkeypatch.delenv("CLASSQUIZ_FAULT")
-        await _wait_ready(a)
+        await wait_ready(a)
 
         async with ClientSession(a.url) as http:
             owner = await register_user(http)
@@ -91,23 +92,23 @@ async def test_results_survive_a_crash_between_finish_and_parking(
         keys = GameKeys(prefix, pin)
         assert await redis_client.hget(keys.game, "status") == b"finished"
         assert not await redis_client.hexists(f"{prefix}:results:pending", game_id)
-        assert await asyncio.to_thread(_stored_rows, storage["database_url"], game_id) == (0, 0, 0)
+        assert await asyncio.to_thread(stored_rows, storage["database_url"], game_id) == (0, 0, 0)
 
         # Two survivors: the leased sweeper of one of them stores the game, once.
-        b = _start("B", storage, tmp_path)
-        c = _start("C", storage, tmp_path)
+        b = start_server("B", storage, tmp_path)
+        c = start_server("C", storage, tmp_path)
         servers += [b, c]
-        await asyncio.gather(_wait_ready(b), _wait_ready(c))
+        await asyncio.gather(wait_ready(b), wait_ready(c))
         deadline = time.monotonic() + 30
         while True:
-            rows = await asyncio.to_thread(_stored_rows, storage["database_url"], game_id)
+            rows = await asyncio.to_thread(stored_rows, storage["database_url"], game_id)
             if rows != (0, 0, 0):
                 break
             assert time.monotonic() < deadline, b.log_tail() + c.log_tail()
             await asyncio.sleep(0.25)
         assert rows == (1, 2, 4), rows
         await asyncio.sleep(3)  # several more sweeper ticks on both processes
-        assert await asyncio.to_thread(_stored_rows, storage["database_url"], game_id) == (1, 2, 4)
+        assert await asyncio.to_thread(stored_rows, storage["database_url"], game_id) == (1, 2, 4)
         assert not await redis_client.hexists(f"{prefix}:results:pending", game_id)
         assert await redis_client.zcard(f"{prefix}:results:unparked") == 0
         logs = [s.log_path.read_text(errors="replace") for s in (b, c)]

@@ -21,10 +21,10 @@ from aiohttp import ClientSession
 
 from classquiz.game.rules import MAX_TEXT_ANSWER
 from classquiz.services.games import ANSWER_COUNT_INTERVAL_S
+from tests.support.processes import ServerProcess, start_server, wait_ready
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 from tests.support.users import register_user
-from tests.test_multiprocess import ServerProcess, _start, _wait_ready
 
 PLAYERS = 60
 SPREAD_S = 3.0
@@ -35,10 +35,10 @@ LIMIT_PER_S = 10
 async def two_processes(
     storage: dict[str, str], tmp_path: Path
 ) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
-    a = _start("A", storage, tmp_path)
-    b = _start("B", storage, tmp_path)
+    a = start_server("A", storage, tmp_path)
+    b = start_server("B", storage, tmp_path)
     try:
-        await asyncio.gather(_wait_ready(a), _wait_ready(b))
+        await asyncio.gather(wait_ready(a), wait_ready(b))
         a.http = ClientSession(a.url)
         yield a, b
     finally:

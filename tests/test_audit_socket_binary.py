@@ -24,10 +24,10 @@ from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
 
 from classquiz import SIO
+from tests.support.processes import ServerProcess, start_server, wait_ready
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 from tests.support.users import register_user
-from tests.test_multiprocess import ServerProcess, _start, _wait_ready
 from tests.test_security_payloads import RawSocket
 
 FRAME = b"\x00" * 60_000  # below MAX_MESSAGE_BYTES: each frame alone is acceptable
@@ -177,9 +177,9 @@ def _rss_kib(pid: int) -> int:
 
 @pytest.fixture
 async def one_server(storage: dict[str, str], tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    process = _start("binary", storage, tmp_path)
+    process = start_server("binary", storage, tmp_path)
     try:
-        await _wait_ready(process)
+        await wait_ready(process)
         process.http = ClientSession(process.url)
         yield process
     finally:

@@ -13,14 +13,9 @@ import pytest
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
-from tests.support.live import SocketGroup, create_game
+from tests.support.live import SocketGroup, create_game, paced, stored_results, wait_disconnected
+from tests.support.quizzes import single_choice
 from tests.support.users import ApiUser
-from tests.test_game_rules_e2e import (
-    paced,
-    single,
-    stored_results,
-    wait_disconnected,
-)
 
 CYCLES = 100
 KICKS = 10
@@ -38,7 +33,7 @@ async def redis(storage: dict[str, str]) -> AsyncIterator[Redis]:
 async def test_lobby_churn_is_forgotten_and_never_stored(
     user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str]
 ) -> None:
-    game = await create_game(user, [single("One")], settings={"max_players": 2})
+    game = await create_game(user, [single_choice("One")], settings={"max_players": 2})
     pin = game["pin"]
     keys = GameKeys(storage["redis_prefix"], pin)
     host = await sockets.host(game)

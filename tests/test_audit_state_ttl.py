@@ -20,9 +20,9 @@ from classquiz.game.keys import pin_key
 from classquiz.game.store import GameStore
 from classquiz.runtime import SERVICES
 from classquiz.services.games import FINISHED_TTL_S
-from tests.support.live import SocketGroup, create_game
+from tests.support.live import SocketGroup, create_game, paced, stored_results
+from tests.support.quizzes import single_choice
 from tests.support.users import ApiUser
-from tests.test_game_rules_e2e import paced, single, stored_results
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ async def test_every_key_of_a_game_expires_in_every_phase(
     user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str], store: GameStore
 ) -> None:
     prefix = storage["redis_prefix"]
-    game = await create_game(user, [single("One"), single("Two")])
+    game = await create_game(user, [single_choice("One"), single_choice("Two")])
     pin = game["pin"]
     host = await sockets.host(game)
     ada = await sockets.player(game, "Ada")
@@ -136,7 +136,7 @@ async def test_a_reused_pin_sees_nothing_of_the_game_before(
     user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str], store: GameStore
 ) -> None:
     prefix = storage["redis_prefix"]
-    first = await create_game(user, [single("One")])
+    first = await create_game(user, [single_choice("One")])
     pin = first["pin"]
     store.draw_pin = lambda: pin
 
@@ -155,7 +155,7 @@ async def test_a_reused_pin_sees_nothing_of_the_game_before(
     await plant_leftovers(redis, prefix, pin)
 
     # Game B draws the same PIN.
-    second = await create_game(user, [single("Again")])
+    second = await create_game(user, [single_choice("Again")])
     assert second["pin"] == pin
     host = await sockets.host(second)
     state = host.events["welcome"][0]["game"]

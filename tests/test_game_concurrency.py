@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import ClientSession
 
 from classquiz.config import Settings
+from tests.support.live import stored_results
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser
 
@@ -25,15 +26,6 @@ def quiz() -> dict[str, Any]:
             {"type": "single", "text": "Pick again", "time_limit_s": 60, "choices": choices},
         ],
     }
-
-
-async def stored_results(user: ApiUser, game_id: str) -> dict[str, Any]:
-    for _ in range(150):
-        status, body = await user.request("GET", f"/api/v1/results/{game_id}")
-        if status == 200:
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"results of {game_id} never stored: {status} {body}")
 
 
 async def test_two_hundred_answers_at_once_and_one_burst(

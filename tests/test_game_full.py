@@ -10,11 +10,11 @@ import asyncio
 import json
 from typing import Any
 
-import psycopg2
 from aiohttp import ClientSession
 
 from classquiz.config import Settings
 from classquiz.game.rules import GRACE_MS, score_answer
+from tests.support.database import stored_rows
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser
 
@@ -177,21 +177,6 @@ def check_leaderboard(entries: list[dict[str, Any]], scores: dict[str, int], siz
         assert set(entry) == {"rank", "player_id", "nickname", "score"}
         assert entry["score"] == scores[entry["player_id"]], entry
         assert entry["rank"] == ranks[entry["player_id"]], entry
-
-
-def count_rows(database_url: str, game_id: str) -> tuple[int, int, int]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM games WHERE id = %s", (game_id,))
-            games = cur.fetchone()[0]
-            cur.execute("SELECT count(*) FROM game_players WHERE game_id = %s", (game_id,))
-            players = cur.fetchone()[0]
-            cur.execute("SELECT count(*) FROM game_answers WHERE game_id = %s", (game_id,))
-            answers = cur.fetchone()[0]
-        return games, players, answers
-    finally:
-        conn.close()
 
 
 async def test_full_game_thirty_players(
@@ -516,7 +501,7 @@ async def test_full_game_thirty_players(
                 assert abs(row["accuracy"] - right / row["answered"]) < 1e-9
 
         games_rows, player_rows, answer_rows = await asyncio.to_thread(
-            count_rows, settings.require_database_url(), game_id
+            stored_rows, settings.require_database_url(), game_id
         )
         assert (games_rows, player_rows, answer_rows) == (1, PLAYERS, total_answers)
     finally:

@@ -6,34 +6,12 @@ import asyncio
 import time
 from typing import Any
 
+from tests.support.live import create_game, wait_disconnected
+from tests.support.quizzes import single_choice
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser
 
-
-def quiz() -> dict[str, Any]:
-    choices = [{"text": "A", "correct": True}, {"text": "B"}]
-    return {
-        "title": "Comebacks",
-        "questions": [
-            {"type": "single", "text": f"Q{i}", "time_limit_s": 60, "choices": choices}
-            for i in range(3)
-        ],
-    }
-
-
-async def make_game(user: ApiUser) -> dict[str, Any]:
-    status, created = await user.request("POST", "/api/v1/quizzes", json=quiz())
-    assert status == 201, created
-    status, game = await user.request("POST", "/api/v1/games", json={"quiz_id": created["id"]})
-    assert status == 201, game
-    return game
-
-
-async def wait_disconnected(client: Recorder, timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while client.client.connected:
-        assert time.monotonic() < deadline, "the server did not disconnect the socket"
-        await asyncio.sleep(0.02)
+COMEBACKS = [single_choice(f"Q{i}", 60, choices=("A", "B")) for i in range(3)]
 
 
 async def wait_until(predicate: Any, timeout: float = 5) -> None:
@@ -44,7 +22,7 @@ async def wait_until(predicate: Any, timeout: float = 5) -> None:
 
 
 async def test_player_drops_and_returns_mid_question(user: ApiUser, base_url: str) -> None:
-    game = await make_game(user)
+    game = await create_game(user, COMEBACKS, title="Comebacks")
     clients: list[Recorder] = []
 
     async def connect(auth: dict[str, Any]) -> Recorder:
@@ -136,7 +114,7 @@ async def test_player_drops_and_returns_mid_question(user: ApiUser, base_url: st
 
 
 async def test_host_drops_and_returns_mid_question(user: ApiUser, base_url: str) -> None:
-    game = await make_game(user)
+    game = await create_game(user, COMEBACKS, title="Comebacks")
     clients: list[Recorder] = []
 
     async def connect(auth: dict[str, Any]) -> Recorder:
@@ -201,7 +179,7 @@ async def test_host_drops_and_returns_mid_question(user: ApiUser, base_url: str)
 
 
 async def test_takeover_of_player_and_host_tokens(user: ApiUser, base_url: str) -> None:
-    game = await make_game(user)
+    game = await create_game(user, COMEBACKS, title="Comebacks")
     clients: list[Recorder] = []
 
     async def connect(auth: dict[str, Any]) -> Recorder:
@@ -250,7 +228,7 @@ async def test_takeover_of_player_and_host_tokens(user: ApiUser, base_url: str) 
 
 async def test_welcome_mid_question_keeps_the_answer_secret(user: ApiUser, base_url: str) -> None:
     """SPEC §4: correctness is not revealed before the question ends, not even by a welcome."""
-    game = await make_game(user)
+    game = await create_game(user, COMEBACKS, title="Comebacks")
     clients: list[Recorder] = []
 
     async def connect(auth: dict[str, Any]) -> Recorder:

@@ -10,9 +10,13 @@ from typing import Any
 
 from classquiz.game.store import places_by_score
 from classquiz.socket_server.events import Welcome, YourResult
+from tests.support.live import create_game
+from tests.support.quizzes import single_choice
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser
-from tests.test_game_reconnect import make_game
+
+# three two-choice questions of a minute (the first choice right), as in test_game_reconnect
+COMEBACKS = [single_choice(f"Q{i}", 60, choices=("A", "B")) for i in range(3)]
 
 
 def test_places_share_rank_and_gap_on_ties() -> None:
@@ -34,7 +38,7 @@ def expected_gap(board: list[dict[str, Any]], score: int) -> int | None:
 async def test_gap_to_next_with_eight_players_and_welcome_in_reveal(
     user: ApiUser, base_url: str
 ) -> None:
-    game = await make_game(user)
+    game = await create_game(user, COMEBACKS, title="Comebacks")
     clients: list[Recorder] = []
 
     async def connect(auth: dict[str, Any]) -> Recorder:
@@ -126,7 +130,7 @@ async def test_gap_to_next_with_eight_players_and_welcome_in_reveal(
 
 async def test_reveal_of_an_older_question_is_not_repeated(user: ApiUser, base_url: str) -> None:
     """The kept payload names its question: a welcome never shows another question's reveal."""
-    game = await make_game(user)
+    game = await create_game(user, COMEBACKS, title="Comebacks")
     host = Recorder(base_url)
     ada = Recorder(base_url)
     try:

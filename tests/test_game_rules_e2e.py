@@ -16,24 +16,11 @@ from redis.asyncio import Redis
 from classquiz.config import Settings
 from classquiz.game.rules import GRACE_MS, base_points
 from classquiz.game.store import GameStore
-from tests.support.live import SocketGroup, create_game
-from tests.support.sockets import Recorder
+from tests.support.live import SocketGroup, create_game, paced, stored_results, wait_disconnected
+from tests.support.quizzes import single_choice
 from tests.support.users import ApiUser
 
-PACE_S = 0.11  # stay under the per-socket event limit (10 a second)
-
-
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def single(text: str = "Pick", time_limit_s: int = 30, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "single",
-        "text": text,
-        "time_limit_s": time_limit_s,
-        "choices": [{"text": "A", "correct": True}, {"text": "B"}, {"text": "C"}],
-        **extra,
-    }
 
 
 @pytest.fixture(autouse=True)
@@ -53,39 +40,17 @@ async def fresh_failure_budget(settings: Settings) -> AsyncIterator[None]:
         await redis.aclose()
 
 
-async def paced(client: Recorder, event: str, data: Any = None) -> Any:
-    ack = await client.call(event, data)
-    await asyncio.sleep(PACE_S)
-    return ack
-
-
 def code(ack: dict[str, Any]) -> str:
     assert ack.get("ok") is False, ack
     assert set(ack["error"]) >= {"code", "message"}, ack
     return ack["error"]["code"]
 
 
-async def wait_disconnected(client: Recorder, timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while client.client.connected:
-        assert time.monotonic() < deadline, "the server did not disconnect the socket"
-        await asyncio.sleep(0.02)
-
-
-async def stored_results(user: ApiUser, game_id: str) -> dict[str, Any]:
-    for _ in range(150):
-        status, body = await user.request("GET", f"/api/v1/results/{game_id}")
-        if status == 200:
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"results of {game_id} never stored: {status} {body}")
-
-
 # -- game flow and timing ------------------------------------------------------------------------
 
 
 async def test_commands_in_the_wrong_state(user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single(), single("Second")])
+    game = await create_game(user, [single_choice(), single_choice("Second")])
     host = await sockets.host(game)
     ada = await sockets.player(game, "Ada")
     bob = await sockets.player(game, "Bob")
@@ -131,7 +96,7 @@ async def test_commands_in_the_wrong_state(user: ApiUser, sockets: SocketGroup) 
 async def test_question_ends_by_itself_at_the_deadline(
     http: ClientSession, user: ApiUser, sockets: SocketGroup
 ) -> None:
-    game = await create_game(user, [single(time_limit_s=5), single("Second")])
+    game = await create_game(user, [single_choice(time_limit_s=5), single_choice("Second")])
     host = await sockets.host(game)
     ada = await sockets.player(game, "Ada")
     await sockets.player(game, "Bob")
@@ -189,7 +154,17 @@ async def test_too_late_in_the_answer_script(settings: Settings) -> None:
 
         async def submit(correct: bool = True, qi: int = 0) -> Any:
             return await store.submit(
-                pin, "late-game", player, qi, correct, 1, limit, True, GRACE_MS, 1, ("1",)
+                pin,
+                game_id="late-game",
+                player_id=player,
+                question_index=qi,
+                correct=correct,
+                points=1,
+                time_limit_ms=limit,
+                streak_bonus=True,
+                grace_ms=GRACE_MS,
+                stored=1,
+                buckets=("1",),
             )
 
         late = await submit()
@@ -223,7 +198,7 @@ async def test_auto_end_off_keeps_the_question_open(
     http: ClientSession, user: ApiUser, sockets: SocketGroup
 ) -> None:
     game = await create_game(
-        user, [single(), single("Second")], settings={"auto_end_question": False}
+        user, [single_choice(), single_choice("Second")], settings={"auto_end_question": False}
     )
     host = await sockets.host(game)
     ada = await sockets.player(game, "Ada")
@@ -248,7 +223,7 @@ async def test_auto_end_off_keeps_the_question_open(
 async def test_end_game_during_a_question_keeps_the_answers(
     http: ClientSession, user: ApiUser, sockets: SocketGroup
 ) -> None:
-    game = await create_game(user, [single(), single("Second")])
+    game = await create_game(user, [single_choice(), single_choice("Second")])
     host = await sockets.host(game)
     ada = await sockets.player(game, "Ada")
     bob = await sockets.player(game, "Bob")
@@ -290,7 +265,7 @@ async def test_end_game_during_a_question_keeps_the_answers(
 
 async def test_invalid_answers(user: ApiUser, sockets: SocketGroup) -> None:
     questions = [
-        single(),
+        single_choice(),
         {
             "type": "multiple",
             "text": "Two",
@@ -412,7 +387,7 @@ async def test_unknown_and_malformed_pins(sockets: SocketGroup) -> None:
 
 
 async def test_game_over(user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single()])
+    game = await create_game(user, [single_choice()])
     host = await sockets.host(game)
     ada = await sockets.player(game, "Ada")
     token = ada.events["welcome"][0]["player"]["player_token"]
@@ -430,7 +405,7 @@ async def test_game_over(user: ApiUser, sockets: SocketGroup) -> None:
 
 
 async def test_locked_game(http: ClientSession, user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single()])
+    game = await create_game(user, [single_choice()])
     host = await sockets.host(game)
     ada = await sockets.player(game, "Ada")
     token = ada.events["welcome"][0]["player"]["player_token"]
@@ -448,7 +423,7 @@ async def test_locked_game(http: ClientSession, user: ApiUser, sockets: SocketGr
 
 
 async def test_full_game(user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single()], settings={"max_players": 2})
+    game = await create_game(user, [single_choice()], settings={"max_players": 2})
     await sockets.host(game)
     ada = await sockets.player(game, "Ada")
     await sockets.player(game, "Bob")
@@ -461,7 +436,7 @@ async def test_full_game(user: ApiUser, sockets: SocketGroup) -> None:
 
 
 async def test_password(http: ClientSession, user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single()], settings={"password": "sesame"})
+    game = await create_game(user, [single_choice()], settings={"password": "sesame"})
     await sockets.host(game)
     async with http.get(f"/api/v1/games/{game['pin']}") as resp:
         assert (await resp.json())["requires_password"] is True
@@ -475,7 +450,7 @@ async def test_password(http: ClientSession, user: ApiUser, sockets: SocketGroup
 
 
 async def test_nicknames(user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single()])
+    game = await create_game(user, [single_choice()])
     await sockets.host(game)
     pin = game["pin"]
     ada = await sockets.player(game, "Ada")
@@ -491,7 +466,7 @@ async def test_nicknames(user: ApiUser, sockets: SocketGroup) -> None:
 
 
 async def test_invalid_tokens(user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single()])
+    game = await create_game(user, [single_choice()])
     await sockets.host(game)
     ada = await sockets.player(game, "Ada")
     token = ada.events["welcome"][0]["player"]["player_token"]
@@ -505,7 +480,7 @@ async def test_invalid_tokens(user: ApiUser, sockets: SocketGroup) -> None:
 
 
 async def test_kick_and_ban(user: ApiUser, sockets: SocketGroup) -> None:
-    game = await create_game(user, [single()])
+    game = await create_game(user, [single_choice()])
     host = await sockets.host(game)
     pin = game["pin"]
     ada = await sockets.player(game, "Ada")

@@ -8,135 +8,31 @@ channel, and the deadline lease moves to B when A dies mid-question.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import pytest
-from aiohttp import ClientError, ClientSession
+from aiohttp import ClientSession
 from redis.asyncio import Redis
 
+from tests.support.database import stored_rows
+from tests.support.processes import ServerProcess, process_prefix, start_server, wait_ready
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser, register_user
-
-ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "test-secret-key-that-is-long-enough"
-
-
-def _prefix(storage: dict[str, str]) -> str:
-    """The two processes' own Redis prefix (still removed with the run's keys).
-
-    Not the run's prefix: the in-process test server of the other tests (no
-    Redis manager) would compete for the deadline lease and the fan-out of
-    these games, and emit `question_ended` only to its own, empty, rooms.
-    """
-    return f"{storage['redis_prefix']}mp"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class ServerProcess:
-    name: str
-    port: int
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    http: ClientSession | None = field(default=None)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # in case a test left it stopped
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-
-def _start(name: str, storage: dict[str, str], tmp_path: Path) -> ServerProcess:
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": storage["database_url"],
-            "REDIS_URL": storage["redis_url"],
-            "REDIS_PREFIX": _prefix(storage),
-            "SECRET_KEY": SECRET_KEY,
-            "DEBUG": "true",
-            "SOCKETIO_REDIS_MANAGER": "true",
-            "LOG_LEVEL": "WARNING",
-            "CLASSQUIZ_SKIP_MIGRATE": "1",  # the storage fixture migrated the database
-        }
-    )
-    log_path = tmp_path / f"server-{name}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "classquiz",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return ServerProcess(name, port, proc, log_path)
-
-
-async def _wait_ready(server: ServerProcess, timeout: float = 25) -> None:
-    deadline = time.monotonic() + timeout
-    async with ClientSession() as http:
-        while time.monotonic() < deadline:
-            if server.proc.poll() is not None:
-                raise AssertionError(f"server {server.name} exited:\n{server.log_tail()}")
-            try:
-                async with http.get(f"{server.url}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except (ClientError, OSError):
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"server {server.name} not ready in {timeout} s:\n{server.log_tail()}")
 
 
 @pytest.fixture
 async def two_servers(
     storage: dict[str, str], tmp_path: Path
 ) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
-    a = _start("A", storage, tmp_path)
-    b = _start("B", storage, tmp_path)
+    a = start_server("A", storage, tmp_path)
+    b = start_server("B", storage, tmp_path)
     try:
-        await asyncio.gather(_wait_ready(a), _wait_ready(b))
+        await asyncio.gather(wait_ready(a), wait_ready(b))
         a.http = ClientSession(a.url)
         b.http = ClientSession(b.url)
         yield a, b
@@ -161,23 +57,6 @@ async def _create_game(owner: ApiUser, questions: list[dict[str, Any]]) -> dict[
     status, game = await owner.request("POST", "/api/v1/games", json={"quiz_id": created["id"]})
     assert status == 201, game
     return game
-
-
-def _stored_rows(database_url: str, game_id: str) -> tuple[int, int, int]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            counts = []
-            for sql in (
-                "SELECT count(*) FROM games WHERE id = %s",
-                "SELECT count(*) FROM game_players WHERE game_id = %s",
-                "SELECT count(*) FROM game_answers WHERE game_id = %s",
-            ):
-                cur.execute(sql, (game_id,))
-                counts.append(int(cur.fetchone()[0]))
-        return counts[0], counts[1], counts[2]
-    finally:
-        conn.close()
 
 
 def _answer(question: dict[str, Any], k: int) -> Any:
@@ -315,9 +194,9 @@ async def test_two_processes_play_one_game(
         identity[i]["player_id"]: scores[i] for i in range(n)
     }
     # Stored exactly once, and nothing left parked.
-    rows = await asyncio.to_thread(_stored_rows, storage["database_url"], game_id)
+    rows = await asyncio.to_thread(stored_rows, storage["database_url"], game_id)
     assert rows == (1, n, n * len(questions)), rows
-    assert not await redis_client.hexists(f"{_prefix(storage)}:results:pending", game_id)
+    assert not await redis_client.hexists(f"{process_prefix(storage)}:results:pending", game_id)
     # Both processes read the same stored results.
     owner_b = ApiUser(b.http, owner.username, owner.email, owner.password, owner.token)
     status, again = await owner_b.request("GET", f"/api/v1/results/{game_id}")
@@ -346,7 +225,7 @@ async def test_deadline_moves_to_the_surviving_process(
     owner = await register_user(a.http)
     question = {**sample_quiz()["questions"][0], "time_limit_s": 5}
     game = await _create_game(owner, [question, question])
-    lease_key = f"{_prefix(storage)}:lease:deadlines"
+    lease_key = f"{process_prefix(storage)}:lease:deadlines"
 
     clients: list[Recorder] = []
     try:

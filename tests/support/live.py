@@ -9,6 +9,7 @@ its own (a Redis helper, a validation pass over everything received).
 from __future__ import annotations
 
 import asyncio
+import time
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -123,3 +124,31 @@ class SocketGroup:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+PACE_S = 0.11  # stay under the per-socket event limit (10 a second)
+
+
+async def paced(client: Recorder, event: str, data: Any = None) -> Any:
+    """The ack of `event`, then a pause, so a burst of commands stays under the event limit."""
+    ack = await client.call(event, data)
+    await asyncio.sleep(PACE_S)
+    return ack
+
+
+async def wait_disconnected(client: Recorder, timeout: float = 5) -> None:
+    """Until the server has closed `client`'s connection; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while client.client.connected:
+        assert time.monotonic() < deadline, "the server did not disconnect the socket"
+        await asyncio.sleep(0.02)
+
+
+async def stored_results(owner: RestClient, game_id: str) -> dict[str, Any]:
+    """The game's results once the server has stored them (they are stored in the background)."""
+    for _ in range(150):
+        status, body = await owner.request("GET", f"/api/v1/results/{game_id}")
+        if status == 200:
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"results of {game_id} never stored: {status} {body}")

@@ -1,8 +1,34 @@
-"""A valid quiz with one question of every type, the starting point of most tests."""
+"""Quizzes and questions for tests: a valid quiz with one question of every type, and the
+single questions many tests build theirs from."""
 
 from __future__ import annotations
 
 from typing import Any
+
+# A true/false question whose statement is true.
+TRUE_FALSE = {
+    "type": "true_false",
+    "text": "The sky is blue",
+    "time_limit_s": 20,
+    "choices": [{"text": "True", "correct": True}, {"text": "False"}],
+}
+
+
+def single_choice(
+    text: str = "Pick",
+    time_limit_s: int = 30,
+    choices: tuple[str, ...] = ("A", "B", "C"),
+    **extra: Any,
+) -> dict[str, Any]:
+    """A single-choice question whose first choice is the right one."""
+    first, *others = choices
+    return {
+        "type": "single",
+        "text": text,
+        "time_limit_s": time_limit_s,
+        "choices": [{"text": first, "correct": True}, *({"text": t} for t in others)],
+        **extra,
+    }
 
 
 def sample_quiz(**overrides: Any) -> dict[str, Any]:

@@ -1,0 +1,124 @@
+"""Real server processes for tests: the app as it is deployed, `python -m classquiz serve`.
+
+Tests that need more than one process (the Redis manager, the deadline lease moving
+when a process dies) or a process they can kill start them here. They share the
+run's database and Redis, under their own Redis prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import ClientError, ClientSession
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SECRET_KEY = "test-secret-key-that-is-long-enough"
+
+
+def process_prefix(storage: dict[str, str]) -> str:
+    """The two processes' own Redis prefix (still removed with the run's keys).
+
+    Not the run's prefix: the in-process test server of the other tests (no
+    Redis manager) would compete for the deadline lease and the fan-out of
+    these games, and emit `question_ended` only to its own, empty, rooms.
+    """
+    return f"{storage['redis_prefix']}mp"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A `python -m classquiz serve` child process, its port and its log."""
+
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    http: ClientSession | None = field(default=None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # in case a test left it stopped
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def start_server(name: str, storage: dict[str, str], tmp_path: Path) -> ServerProcess:
+    """Start a server process on a free port, logging to `tmp_path`; see `wait_ready`."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": storage["database_url"],
+            "REDIS_URL": storage["redis_url"],
+            "REDIS_PREFIX": process_prefix(storage),
+            "SECRET_KEY": SECRET_KEY,
+            "DEBUG": "true",
+            "SOCKETIO_REDIS_MANAGER": "true",
+            "LOG_LEVEL": "WARNING",
+            "CLASSQUIZ_SKIP_MIGRATE": "1",  # the storage fixture migrated the database
+        }
+    )
+    log_path = tmp_path / f"server-{name}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "classquiz",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return ServerProcess(name, port, proc, log_path)
+
+
+async def wait_ready(server: ServerProcess, timeout: float = 25) -> None:
+    """Until /readyz answers 200; fails with the log's tail if the process exits or hangs."""
+    deadline = time.monotonic() + timeout
+    async with ClientSession() as http:
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise AssertionError(f"server {server.name} exited:\n{server.log_tail()}")
+            try:
+                async with http.get(f"{server.url}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except (ClientError, OSError):
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"server {server.name} not ready in {timeout} s:\n{server.log_tail()}")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.routers.auth import COOKIE_NAME, bearer_token
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -123,8 +123,7 @@ def csrf_middleware(origins: list[str], public_url: str) -> Callable:
         ):
             origin = request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
             if not origin_allowed(origin, request.host, allowed):
-                raise ApiError(
-                    403,
+                raise Refusal(
                     "origin_not_allowed",
                     "a request authenticated by the session cookie must come from this "
                     "site or an origin listed in CORS_ORIGINS",

@@ -24,7 +24,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
+from classquiz.routers.refusals import refusal_response
 
 # Connection failures of PostgreSQL or Redis: the request may succeed later (503, not 500).
 STORAGE_DOWN: tuple[type[BaseException], ...] = (
@@ -116,13 +117,8 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         try:
             response = await handler(request)
-        except ApiError as exc:
-            response = web.Response(
-                body=orjson.dumps(exc.body()),
-                status=exc.status,
-                content_type="application/json",
-                headers=exc.headers,
-            )
+        except Refusal as exc:
+            response = refusal_response(exc)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -191,10 +187,8 @@ def metrics_endpoint(token: str | None, debug: bool) -> Handler:
         if expected is not None:
             given = request.headers.get("Authorization", "").encode()
             if not hmac.compare_digest(given, expected):
-                raise ApiError(
-                    401,
-                    "not_authenticated",
-                    "send Authorization: Bearer <METRICS_TOKEN>",
+                return refusal_response(
+                    Refusal("not_authenticated", "send Authorization: Bearer <METRICS_TOKEN>"),
                     headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
                 )
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -24,8 +24,8 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
+from classquiz.errors import Refusal
 from classquiz.runtime import SERVICES
-from classquiz.services.games import GameError
 from tests.support.apps import separate_app
 from tests.support.live import SocketGroup, create_game
 from tests.support.sockets import Recorder
@@ -155,7 +155,7 @@ async def test_every_host_command_checks_the_game_its_token_names(room: Room) ->
         games.leaderboard(pin, old_id, 0, 10),
     ]
     for command in commands:
-        with pytest.raises(GameError) as refused:
+        with pytest.raises(Refusal) as refused:
             await command
         assert refused.value.code == "game_not_found"
     state = await games.store.state(pin)

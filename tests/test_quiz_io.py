@@ -12,7 +12,8 @@ import openpyxl
 import orjson
 import pytest
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
+from classquiz.routers.refusals import http_status
 from classquiz.schemas import MAX_QUESTIONS, QuizIn
 from classquiz.services import quiz_io
 from tests.support.quizzes import sample_quiz
@@ -62,9 +63,9 @@ def test_document_round_trip_keeps_every_question_type() -> None:
     ],
 )
 def test_document_envelope_is_checked_first(document: Any, code: str, field: str | None) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Refusal) as caught:
         quiz_io.import_document(document)
-    assert caught.value.status == 422
+    assert http_status(caught.value) == 422
     assert caught.value.details == [
         {"field": field, "code": code, "message": caught.value.details[0]["message"]}
     ]
@@ -75,7 +76,7 @@ def test_document_envelope_is_checked_first(document: Any, code: str, field: str
 def test_document_quiz_errors_name_the_field_like_quiz_creation() -> None:
     quiz = sample_quiz()
     quiz["questions"][1]["choices"] = [{"text": "a"}, {"text": "b"}]  # multiple, none correct
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Refusal) as caught:
         quiz_io.import_document({"format": "classquiz-quiz", "version": 1, "quiz": quiz})
     detail = caught.value.details[0]
     assert detail["field"] == "quiz.questions.1.choices"
@@ -222,9 +223,9 @@ def test_row_limit() -> None:
 
 
 def test_size_limit_and_unreadable_files() -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Refusal) as caught:
         quiz_io.read_table(b"x" * (quiz_io.MAX_TABLE_BYTES + 1), "q.csv")
-    assert caught.value.status == 413
+    assert http_status(caught.value) == 413
     assert table_errors(b"not a workbook", "q.xlsx")[0]["message"].startswith("the file is not")
     assert table_errors(b"PK\x03\x04broken", "q.xlsx")[0]["message"].startswith("the file is not")
     not_text = table_errors(b"\x00\x01\x02", "q.csv")[0]["message"]

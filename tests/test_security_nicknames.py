@@ -20,10 +20,10 @@ from aiohttp import ClientSession
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from classquiz.errors import Refusal
 from classquiz.game import nicknames
 from classquiz.game.nicknames import (
     NicknamePolicy,
-    NicknameRefused,
     accept_nickname,
     generate_nickname,
     is_profane,
@@ -44,7 +44,7 @@ REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn"}
 
 def refused(raw: Any, policy: NicknamePolicy | None = None) -> str:
     """The refusal code of `raw` under `policy` (fails the test if it is accepted)."""
-    with pytest.raises(NicknameRefused) as info:
+    with pytest.raises(Refusal) as info:
         accept_nickname(raw, policy or NicknamePolicy())
     assert info.value.message and info.value.message != info.value.code
     return info.value.code
@@ -74,7 +74,7 @@ def test_normalize_nfkc_trim_collapse(raw: str, display: str) -> None:
 @pytest.mark.parametrize("bad", ZERO_WIDTH + BIDI + CONTROL + BLANK_FILLERS)
 def test_invisible_bidi_and_control_characters_are_refused(bad: str) -> None:
     for raw in (f"Ada{bad}", f"{bad}Ada", f"A{bad}da", bad):
-        with pytest.raises(NicknameRefused) as info:
+        with pytest.raises(Refusal) as info:
             normalize_nickname(raw)
         assert info.value.code == "nickname_invalid"
         assert refused(raw) == "nickname_invalid"
@@ -278,7 +278,7 @@ ANY_TEXT = st.text(
 def test_normalize_is_idempotent_and_never_returns_invisible_characters(raw: str) -> None:
     try:
         display = normalize_nickname(raw)
-    except NicknameRefused as exc:
+    except Refusal as exc:
         assert exc.code == "nickname_invalid"
         return
     assert normalize_nickname(display) == display
@@ -299,7 +299,7 @@ def test_accept_nickname_either_accepts_a_clean_name_or_refuses_with_a_spec_code
     policy = NicknamePolicy(max_length=40)
     try:
         display = accept_nickname(raw, policy)
-    except NicknameRefused as exc:
+    except Refusal as exc:
         assert exc.code in ("nickname_invalid", "nickname_not_allowed")
         return
     assert 1 <= len(display) <= 40
@@ -323,7 +323,7 @@ def test_nickname_key_ignores_case(raw: str) -> None:
     for variant in variants:
         try:
             keys.add(nickname_key(normalize_nickname(variant)))
-        except NicknameRefused:
+        except Refusal:
             return  # e.g. only spaces
     assert len(keys) == 1, (raw, keys)
 

@@ -17,16 +17,10 @@ from typing import Any
 
 import better_profanity
 
+from classquiz.errors import Refusal
 from classquiz.game.invisible import has_invisible
 
 _SPACES = re.compile(r"\s+")
-
-
-class NicknameRefused(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -74,14 +68,12 @@ class NicknamePolicy:
 
 
 def normalize_nickname(raw: str) -> str:
-    """The display form; raises NicknameRefused for invisible or control characters."""
+    """The display form; raises Refusal for invisible or control characters."""
     if not isinstance(raw, str):
-        raise NicknameRefused("nickname_invalid", "the nickname must be text")
+        raise Refusal("nickname_invalid", "the nickname must be text")
     text = unicodedata.normalize("NFKC", raw)
     if has_invisible(text):
-        raise NicknameRefused(
-            "nickname_invalid", "the nickname contains invisible or control characters"
-        )
+        raise Refusal("nickname_invalid", "the nickname contains invisible or control characters")
     return _SPACES.sub(" ", text).strip()
 
 
@@ -99,13 +91,13 @@ def _charset_ok(text: str, charset: str) -> bool:
 
 def check_form(display: str, policy: NicknamePolicy) -> None:
     if not display:
-        raise NicknameRefused("nickname_invalid", "the nickname is empty")
+        raise Refusal("nickname_invalid", "the nickname is empty")
     if len(display) < policy.min_length:
-        raise NicknameRefused(
+        raise Refusal(
             "nickname_invalid", f"the nickname needs at least {policy.min_length} characters"
         )
     if len(display) > policy.max_length:
-        raise NicknameRefused(
+        raise Refusal(
             "nickname_invalid", f"the nickname may have at most {policy.max_length} characters"
         )
     if not _charset_ok(display, policy.charset):
@@ -114,26 +106,26 @@ def check_form(display: str, policy: NicknamePolicy) -> None:
             if policy.charset == "letters_digits"
             else "letters, digits and spaces"
         )
-        raise NicknameRefused("nickname_invalid", f"the nickname may only use {what}")
+        raise Refusal("nickname_invalid", f"the nickname may only use {what}")
 
 
 def accept_nickname(raw: Any, policy: NicknamePolicy, attempt: int = 0) -> str:
-    """The display nickname a new player gets under `policy`, or NicknameRefused."""
+    """The display nickname a new player gets under `policy`, or Refusal."""
     if policy.mode == "generated":
         return generate_nickname(attempt)
     if raw is None or raw == "":
-        raise NicknameRefused("nickname_invalid", "a nickname is required")
+        raise Refusal("nickname_invalid", "a nickname is required")
     display = normalize_nickname(raw)
     if policy.mode == "roster":
         match = policy.roster_by_key.get(nickname_key(display))
         if match is None:
-            raise NicknameRefused("nickname_not_allowed", "this name is not on the class list")
+            raise Refusal("nickname_not_allowed", "this name is not on the class list")
         return normalize_nickname(match)
     check_form(display, policy)
     if policy.is_blocked(display):
-        raise NicknameRefused("nickname_not_allowed", "this nickname is not allowed in this game")
+        raise Refusal("nickname_not_allowed", "this nickname is not allowed in this game")
     if policy.filter_profanity and is_profane(display):
-        raise NicknameRefused("nickname_not_allowed", "please choose a friendlier nickname")
+        raise Refusal("nickname_not_allowed", "please choose a friendlier nickname")
     return display
 
 

@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from classquiz.errors import ApiError, error_detail, invalid_payload
+from classquiz.errors import Refusal, error_detail, invalid_payload
 from classquiz.routers.auth import require_session
 
 Handler = Callable[..., Awaitable[Any]]
@@ -125,17 +125,17 @@ async def read_json(request: web.Request) -> Any:
     client cannot make us parse half a document, nor a huge one fill memory.
     """
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise ApiError(413, "payload_too_large", "the request body is too large")
+        raise Refusal("payload_too_large", "the request body is too large")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, "payload_too_large", "the request body is too large") from None
+        raise Refusal("payload_too_large", "the request body is too large") from None
     if not raw.strip():
         return {}
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        raise Refusal("invalid_json", f"the body is not valid JSON: {exc}") from None
 
 
 # Integers a JSON number can carry exactly everywhere, JavaScript clients included.
@@ -177,7 +177,7 @@ def unstorable_refused(value: Any) -> Any:
     if problem is None:
         return value
     where = f" ({problem['field']})" if problem["field"] else ""
-    raise ApiError(422, "validation_error", f"{problem['message']}{where}", [problem])
+    raise Refusal("validation_error", f"{problem['message']}{where}", [problem])
 
 
 def require_json(request: web.Request) -> None:
@@ -188,8 +188,7 @@ def require_json(request: web.Request) -> None:
     foreign origins do not pass. An empty body needs no type.
     """
     if request.body_exists and request.content_type != "application/json":
-        raise ApiError(
-            415,
+        raise Refusal(
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         )
@@ -248,4 +247,4 @@ def parse_uuid(value: str, not_found_code: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise ApiError(404, not_found_code, "not found") from None
+        raise Refusal(not_found_code, "not found") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.runtime import services
 from classquiz.services.users import Session
 
@@ -33,5 +33,5 @@ async def optional_session(request: web.Request) -> Session | None:
 async def require_session(request: web.Request) -> Session:
     session = await optional_session(request)
     if session is None:
-        raise ApiError(401, "not_authenticated", "log in or send a bearer token")
+        raise Refusal("not_authenticated", "log in or send a bearer token")
     return session

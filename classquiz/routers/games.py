@@ -7,8 +7,8 @@ from aiohttp import web
 from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, GameInfoQuery
 from classquiz.routers.api import ApiRouter
 from classquiz.routers.auth import require_session
+from classquiz.routers.refusals import request_address
 from classquiz.runtime import services
-from classquiz.services.ratelimit import request_address
 
 router = ApiRouter(prefix="/api/v1/games", tags=("games",))
 

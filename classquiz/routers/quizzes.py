@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import orjson
 from aiohttp import BodyPartReader, web
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.routers.api import ApiRouter, attachment, parse_uuid, unstorable_refused
 from classquiz.routers.auth import optional_session, require_session
 from classquiz.runtime import services
@@ -120,7 +120,7 @@ async def import_template(request: web.Request) -> web.Response:
     elif extension == "xlsx":
         body, content_type = quiz_io.template_xlsx(), XLSX
     else:
-        raise ApiError(404, "not_found", "the template exists as .csv and .xlsx")
+        raise Refusal("not_found", "the template exists as .csv and .xlsx")
     filename = f"classquiz-questions-template.{extension}"
     return web.Response(
         body=body,
@@ -224,10 +224,9 @@ async def read_table_upload(request: web.Request) -> tuple[bytes, str, str]:
     """(file bytes, file name, title) of a multipart upload, refusing oversized files
     while they stream in rather than after buffering them whole."""
     if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
-        raise ApiError(413, "payload_too_large", "the file is larger than 1 MB")
+        raise Refusal("payload_too_large", "the file is larger than 1 MB")
     if request.content_type != "multipart/form-data":
-        raise ApiError(
-            415,
+        raise Refusal(
             "unsupported_media_type",
             "send the file as multipart/form-data with a field named file",
         )
@@ -248,15 +247,14 @@ async def read_table_upload(request: web.Request) -> tuple[bytes, str, str]:
                 raw_title = await _read_limited(part, 4 * TITLE_MAX, "the title")
                 title = raw_title.decode("utf-8", "replace")
     except (ValueError, AssertionError):
-        raise ApiError(400, "invalid_form", "the multipart body cannot be read") from None
+        raise Refusal("invalid_form", "the multipart body cannot be read") from None
     if data is None:
         raise form_field_error("file", "a field named file is missing")
     return data, filename, unstorable_refused(title.strip())
 
 
-def form_field_error(field: str | None, message: str) -> ApiError:
-    return ApiError(
-        422,
+def form_field_error(field: str | None, message: str) -> Refusal:
+    return Refusal(
         "validation_error",
         f"{message} ({field})",
         [{"field": field, "code": "invalid_form_field", "message": message}],
@@ -269,8 +267,6 @@ async def _read_limited(part: BodyPartReader, limit: int, what: str) -> bytes:
     while chunk := await part.read_chunk(65_536):
         size += len(chunk)
         if size > limit:
-            raise ApiError(
-                413, "payload_too_large", f"{what} is larger than {limit // 1024:,} kB"
-            )
+            raise Refusal("payload_too_large", f"{what} is larger than {limit // 1024:,} kB")
         chunks.append(chunk)
     return b"".join(chunks)

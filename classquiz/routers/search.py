@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.routers.api import ApiRouter
 from classquiz.runtime import services
 from classquiz.search.base import SearchQuery, SearchResultOut, SearchUnavailable
@@ -23,8 +23,8 @@ router = ApiRouter(prefix="/api/v1/search", tags=("search",))
 async def search_quizzes(request: web.Request, query: SearchQuery) -> SearchResultOut:
     index = services(request).search
     if index is None:
-        raise ApiError(503, "search_unavailable", "search is not configured on this server")
+        raise Refusal("search_unavailable", "search is not configured on this server")
     try:
         return await index.search(query)
     except SearchUnavailable as exc:
-        raise ApiError(503, "search_unavailable", str(exc)) from None
+        raise Refusal("search_unavailable", str(exc)) from None

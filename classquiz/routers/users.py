@@ -6,6 +6,7 @@ from aiohttp import web
 
 from classquiz.routers.api import ApiRouter, json_response, parse_uuid
 from classquiz.routers.auth import COOKIE_NAME, require_session
+from classquiz.routers.refusals import request_address
 from classquiz.runtime import services
 from classquiz.schemas import (
     ApiKeyCreatedOut,
@@ -21,7 +22,6 @@ from classquiz.schemas import (
     TotpSetupOut,
     UserOut,
 )
-from classquiz.services.ratelimit import request_address
 from classquiz.services.users import user_out
 
 router = ApiRouter(prefix="/api/v1/users", tags=("users",))

@@ -20,7 +20,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from classquiz.db.models import User
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal, as_code
 from classquiz.faults import fault_point
 from classquiz.game.autofinish import (
     EXPIRING,
@@ -62,15 +62,6 @@ GAMES_AUTO_FINISHED = Counter(
     "Games the server finished on its own because they were abandoned",
     ["reason"],
 )
-
-
-class GameError(Exception):
-    """A refused socket command, answered with `{ok: false, error: {code, message}}`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def now_ms() -> int:
@@ -125,8 +116,7 @@ class GameService:
                 update={"max_players": min(settings.max_players, self.max_players_per_game)}
             )
         elif settings.max_players > self.max_players_per_game:
-            raise ApiError(
-                422,
+            raise Refusal(
                 "validation_error",
                 f"max_players may not exceed {self.max_players_per_game}",
                 [
@@ -166,15 +156,13 @@ class GameService:
                 game_id, str(user.id), fields, questions, self.max_live_games_per_user
             )
         except TooManyLiveGames as exc:
-            raise ApiError(
-                409,
+            raise Refusal(
                 "too_many_live_games",
                 f"you already have {exc.limit} live games; end one before starting another",
             ) from None
         except LiveStoreFull:
             log.error("Redis is at its memory cap: a new game was refused (see maxmemory)")
-            raise ApiError(
-                503,
+            raise Refusal(
                 "live_storage_full",
                 "the server has no room for another live game right now; try again later",
             ) from None
@@ -191,7 +179,7 @@ class GameService:
         whoever may join: a game with a password shows them only to the right password,
         and a wrong one is `wrong_password` (counted by the caller's failure limiter)."""
         if not pin.isdigit() or len(pin) != 6:
-            raise ApiError(404, "game_not_found", "there is no game with this PIN")
+            raise Refusal("game_not_found", "there is no game with this PIN")
         meta = await self.store.meta(pin)
         game = await self.live.get(pin, meta)
         assert meta is not None
@@ -204,7 +192,7 @@ class GameService:
             < min(game.settings["max_players"], self.max_players_per_game)
         )
         if password is not None and not password_admits(game.password, password):
-            raise ApiError(403, "wrong_password", "the game password is wrong")
+            raise Refusal("wrong_password", "the game password is wrong")
         available = None
         if (
             rules["mode"] == "roster"
@@ -248,7 +236,7 @@ class GameService:
     async def next_question(self, pin: str, game_id: str) -> dict[str, Any]:
         meta = await self._meta(pin, game_id)
         if meta["status"] != "reveal":
-            raise GameError("wrong_state", "next_question works only after a question ended")
+            raise Refusal("wrong_state", "next_question works only after a question ended")
         game = await self.live.get(pin, meta)
         qi = int(meta["qi"])
         if qi + 1 >= game.question_count:
@@ -260,18 +248,18 @@ class GameService:
     async def end_question(self, pin: str, game_id: str) -> dict[str, Any]:
         meta = await self._meta(pin, game_id)
         if meta["status"] != "question":
-            raise GameError("wrong_state", "no question is open")
+            raise Refusal("wrong_state", "no question is open")
         if not await self.close_question(pin, int(meta["qi"]), game_id):
-            raise GameError("wrong_state", "the question already ended")
+            raise Refusal("wrong_state", "the question already ended")
         return {}
 
     async def end_game(self, pin: str, game_id: str) -> dict[str, Any]:
         game = await self.live.get(pin, await self._game_meta(pin, game_id))
         result = await self.store.finish(pin, game_id)
         if result.code == "game_not_found":
-            raise GameError("game_not_found", "the game of this host token is gone")
+            raise Refusal("game_not_found", "the game of this host token is gone")
         if not result.ok:
-            raise GameError("wrong_state", "the game already ended")
+            raise Refusal("wrong_state", "the game already ended")
         fault_point("crash_after_finish")  # test-only: die before the results are parked
         await self._after_finish(game)
         return {"game_id": game.game_id}
@@ -279,7 +267,7 @@ class GameService:
     async def lock_game(self, pin: str, game_id: str, locked: bool) -> dict[str, Any]:
         await self._meta(pin, game_id)
         if not await self.store.lock(pin, game_id, locked):
-            raise GameError("game_not_found", "the game of this host token is gone")
+            raise Refusal("game_not_found", "the game of this host token is gone")
         return {"locked": locked}
 
     async def kick_player(
@@ -287,10 +275,10 @@ class GameService:
     ) -> dict[str, Any]:
         await self._game_meta(pin, game_id)
         if not isinstance(player_id, str):
-            raise GameError("player_not_found", "no such player")
+            raise Refusal("player_not_found", "no such player")
         removed = await self.rooms.remove_player(pin, player_id, "banned" if ban else "kicked")
         if removed is None:
-            raise GameError("player_not_found", "no such player")
+            raise Refusal("player_not_found", "no such player")
         sid = removed["sid"]
         if sid:
             notifier = self._notifier()
@@ -311,7 +299,7 @@ class GameService:
     ) -> dict[str, Any]:
         game = await self.live.get(pin, game_id=game_id)
         if not 0 <= question_index < game.question_count:
-            raise GameError("wrong_question", "there is no such question")
+            raise Refusal("wrong_question", "there is no such question")
         question = game.questions[question_index]
         try:
             graded = grade(question, answer)
@@ -320,10 +308,10 @@ class GameService:
             # as the script would have (the hot path keeps its single round trip).
             meta = await self.store.meta(pin) or {}
             if meta.get("status") != "question":
-                raise GameError("wrong_state", _ANSWER_ERRORS["wrong_state"]) from None
+                raise Refusal("wrong_state") from None
             if int(meta.get("qi", -1)) != question_index:
-                raise GameError("wrong_question", _ANSWER_ERRORS["wrong_question"]) from None
-            raise GameError("invalid_answer", str(exc)) from None
+                raise Refusal("wrong_question") from None
+            raise Refusal("invalid_answer", str(exc)) from None
         result = await self.store.submit(
             pin,
             game_id,
@@ -338,7 +326,8 @@ class GameService:
             graded.buckets,
         )
         if not result.ok:
-            raise GameError(result.code, _ANSWER_ERRORS.get(result.code, result.code))
+            code = as_code(result.code)
+            raise Refusal(code, "the game is gone" if code == "game_not_found" else None)
         received_at, _points, _answered, everyone = result.values
         self._schedule_answer_count(pin, question_index)
         if everyone and game.settings.get("auto_end_question", True):
@@ -359,9 +348,9 @@ class GameService:
             game.pin, from_status, from_qi, qi, limit_ms, GRACE_MS, lock, game.game_id
         )
         if result.code == "game_not_found":
-            raise GameError("game_not_found", "the game of this host token is gone")
+            raise Refusal("game_not_found", "the game of this host token is gone")
         if not result.ok:
-            raise GameError("wrong_state", "the game is not where this command expects it")
+            raise Refusal("wrong_state", "the game is not where this command expects it")
         opens_at, deadline = result.values
         await self._notifier().to_game(
             game.pin,
@@ -450,7 +439,7 @@ class GameService:
             try:
                 if await self.close_question(pin, qi):
                     fired += 1
-            except ApiError:
+            except Refusal:
                 await self.store.drop_deadline(pin, qi)  # the game vanished
         return fired
 
@@ -474,7 +463,7 @@ class GameService:
             if still_abandoned(timer, await self.store.meta(timer.pin)):
                 try:
                     await self.end_game(timer.pin, timer.game_id)
-                except (GameError, ApiError):
+                except Refusal:
                     pass  # ended meanwhile, or gone
                 else:
                     finished += 1
@@ -495,7 +484,7 @@ class GameService:
     async def final_record(self, pin: str) -> FinishedGame:
         meta = await self.store.meta(pin)
         if not meta:
-            raise GameError("game_not_found", "there is no game with this PIN")
+            raise Refusal("game_not_found", "there is no game with this PIN")
         game = await self.live.get(pin, meta)
         return finished_game(
             game_id=game.game_id,
@@ -516,14 +505,14 @@ class GameService:
         """The game hash of `pin` while game `game_id` owns it, else `game_not_found`."""
         meta = await self.store.meta(pin)
         if not meta or meta.get("id") != game_id:
-            raise GameError("game_not_found", "the game of this host token is gone")
+            raise Refusal("game_not_found", "the game of this host token is gone")
         return meta
 
     async def _meta(self, pin: str, game_id: str) -> dict[str, str]:
         """Like `_game_meta`, and `wrong_state` once the game has finished."""
         meta = await self._game_meta(pin, game_id)
         if meta.get("status") == "finished":
-            raise GameError("wrong_state", "the game has ended")
+            raise Refusal("wrong_state", "the game has ended")
         return meta
 
     async def _fanout(self, message: dict[str, Any]) -> None:
@@ -569,13 +558,3 @@ class GameService:
     def _notifier(self) -> Notifier:
         assert self.notifier is not None, "the transport did not register a notifier"
         return self.notifier
-
-
-_ANSWER_ERRORS = {
-    "wrong_state": "no question is open",
-    "wrong_question": "this is not the open question",
-    "already_answered": "you already answered this question",
-    "too_late": "time is up for this question",
-    "forbidden": "you are no longer in this game",
-    "game_not_found": "the game is gone",
-}

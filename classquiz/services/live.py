@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.game.nicknames import NicknamePolicy
 from classquiz.game.store import GameStore
 
@@ -68,14 +68,14 @@ class LiveGames:
         if meta is None:
             meta = await self.store.meta(pin)
         if not meta:
-            raise ApiError(404, "game_not_found", "there is no game with this PIN")
+            raise Refusal("game_not_found", "there is no game with this PIN")
         cached = self._cache.get(pin)
         if cached is not None and cached.game_id == meta.get("id"):
             self._cache.move_to_end(pin)
             return cached
         snapshot = await self.store.quiz_snapshot(pin)
         if snapshot is None:
-            raise ApiError(404, "game_not_found", "there is no game with this PIN")
+            raise Refusal("game_not_found", "there is no game with this PIN")
         game = LiveGame(
             game_id=meta["id"],
             quiz_id=meta["quiz_id"],

@@ -23,7 +23,7 @@ import openpyxl
 import xlsxwriter
 from pydantic import ValidationError
 
-from classquiz.errors import ApiError, invalid_payload, validation_details
+from classquiz.errors import Refusal, invalid_payload, validation_details
 from classquiz.schemas import CHOICE_TYPES, MAX_QUESTIONS, QuestionIn, QuizIn
 
 # ---------------------------------------------------------------- the JSON document
@@ -85,10 +85,10 @@ def import_document(document: Any) -> QuizIn:
         raise error from None
 
 
-def _refused(field: str, code: str, message: str) -> ApiError:
+def _refused(field: str, code: str, message: str) -> Refusal:
     detail = {"field": field or None, "code": code, "message": message}
     where = f" ({field})" if field else ""
-    return ApiError(422, code, f"{message}{where}", [detail])
+    return Refusal(code, f"{message}{where}", [detail])
 
 
 # ---------------------------------------------------------------- the question table
@@ -173,12 +173,11 @@ class TableError(Exception):
         super().__init__(f"{len(errors)} problem(s) in the table")
         self.errors = errors
 
-    def api_error(self) -> ApiError:
+    def api_error(self) -> Refusal:
         first = self.errors[0]
         where = f"row {first['row']}" if first["row"] else "the file"
         column = f", column {first['column']}" if first["column"] else ""
-        return ApiError(
-            422,
+        return Refusal(
             "invalid_table",
             f"{where}{column}: {first['message']}",
             self.errors,
@@ -192,7 +191,7 @@ def table_error(row: int | None, column: str | None, message: str) -> dict[str, 
 def read_table(data: bytes, filename: str) -> list[list[Any]]:
     """The rows of an uploaded CSV or XLSX (by content, then by name), header first."""
     if len(data) > MAX_TABLE_BYTES:
-        raise ApiError(413, "payload_too_large", "the file is larger than 1 MB")
+        raise Refusal("payload_too_large", "the file is larger than 1 MB")
     if data.startswith(b"PK\x03\x04"):
         return read_xlsx(data)
     if filename.lower().endswith((".xlsx", ".xlsm", ".xls", ".ods")):

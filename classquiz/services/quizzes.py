@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import ormar
 
 from classquiz.db.models import Quiz, User, utcnow
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.schemas import TITLE_MAX, Page, QuizIn, QuizOut, QuizSummaryOut
 from classquiz.services import quiz_io
 
@@ -131,7 +131,7 @@ class QuizService:
         """The quiz if `viewer` may read it (owner, or anyone when public), else 404."""
         quiz = await Quiz.objects.get_or_none(id=quiz_id)
         if quiz is None or not (quiz.public or (viewer is not None and quiz.owner.id == viewer.id)):
-            raise ApiError(404, "quiz_not_found", "no such quiz")
+            raise Refusal("quiz_not_found", "no such quiz")
         return quiz
 
     async def read(self, quiz_id: uuid.UUID, viewer: User | None) -> QuizOut:
@@ -184,11 +184,11 @@ class QuizService:
     async def _owned(self, owner: User, quiz_id: uuid.UUID) -> Quiz:
         quiz = await Quiz.objects.get_or_none(id=quiz_id)
         if quiz is None:
-            raise ApiError(404, "quiz_not_found", "no such quiz")
+            raise Refusal("quiz_not_found", "no such quiz")
         if quiz.owner.id != owner.id:
             if quiz.public:
-                raise ApiError(403, "forbidden", "only the quiz's owner may change it")
-            raise ApiError(404, "quiz_not_found", "no such quiz")
+                raise Refusal("forbidden", "only the quiz's owner may change it")
+            raise Refusal("quiz_not_found", "no such quiz")
         return quiz
 
     async def _saved(self, quiz: Quiz) -> None:

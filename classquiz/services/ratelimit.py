@@ -24,10 +24,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
-from aiohttp import web
 from redis.asyncio import Redis
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -46,11 +45,6 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequenc
     while _is_trusted(current, trusted) and hops:
         current = hops.pop()
     return current
-
-
-def request_address(request: web.Request, trusted: Sequence[Network]) -> str:
-    """`client_address` of an aiohttp request (REST, or the request behind a socket)."""
-    return client_address(request.remote, request.headers.get("X-Forwarded-For"), trusted)
 
 
 def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
@@ -249,24 +243,24 @@ class FailureLimiter:
         refusal: str,
         count_success: bool = False,
     ) -> contextlib.AbstractAsyncContextManager[None]:
-        """`attempt` for REST: an ApiError whose code is in `counted_codes` (and a success
-        when `count_success`) counts; a refusal is 429 `rate_limited` with Retry-After."""
+        """`attempt` for REST: a Refusal whose code is in `counted_codes` (and a success
+        when `count_success`) counts; a blocked subject is refused `rate_limited`, with
+        the seconds until it may come back."""
 
         def failed(exc: BaseException | None) -> bool:
             if exc is None:
                 return count_success
-            return isinstance(exc, ApiError) and exc.code in counted_codes
+            return isinstance(exc, Refusal) and exc.code in counted_codes
 
         return self.attempt(
             subject, failed, refused=lambda exc: too_many(refusal, exc.retry_after_s)
         )
 
 
-def too_many(message: str, retry_after_s: int) -> ApiError:
-    """The REST refusal of a limit: 429 `rate_limited` that says when to come back."""
-    return ApiError(
-        429, "rate_limited", message, headers={"Retry-After": str(max(1, retry_after_s))}
-    )
+def too_many(message: str, retry_after_s: int) -> Refusal:
+    """The refusal of a limit: `rate_limited`, saying when to come back (at least 1 s)."""
+    return Refusal("rate_limited", message, retry_after_s=max(1, retry_after_s))
+
 
 @dataclass
 class EventRate:

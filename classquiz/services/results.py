@@ -36,7 +36,7 @@ from redis.asyncio import Redis
 
 from classquiz.db.engine import database as shared_database
 from classquiz.db.models import User
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.game.final import FinishedGame
 from classquiz.game.keys import unparked_key, unparked_member
 from classquiz.schemas import Page
@@ -332,7 +332,7 @@ class ResultService:
         """The game row if `viewer` hosted it; 404 for everyone else (existence stays hidden)."""
         row = await store.fetch_game(self.db, game_id)
         if row is None or str(row.owner_id) != str(viewer.id):
-            raise ApiError(404, "game_not_found", "no such game")
+            raise Refusal("game_not_found", "no such game")
         return row
 
     async def game_results(self, game_id: uuid.UUID, viewer: User) -> GameStatsOut:
@@ -414,16 +414,14 @@ class ResultService:
             player_id = uuid.UUID(claims.subject)
             token_game = uuid.UUID(str(claims.game_id))
         except (TokenInvalid, ValueError):
-            raise ApiError(
-                401, "invalid_token", "missing, invalid or expired player token"
-            ) from None
+            raise Refusal("invalid_token", "missing, invalid or expired player token") from None
         if game_id is not None and game_id != token_game:
-            raise ApiError(401, "invalid_token", "the token belongs to another game")
+            raise Refusal("invalid_token", "the token belongs to another game")
         if await store.fetch_game(self.db, token_game) is None:
-            raise ApiError(404, "game_not_found", "the game's results are not stored yet")
+            raise Refusal("game_not_found", "the game's results are not stored yet")
         player = await store.find_player(self.db, token_game, player_id)
         if player is None:
-            raise ApiError(404, "player_not_found", "no such player in this game")
+            raise Refusal("player_not_found", "no such player in this game")
         answers = await store.game_answers(self.db, token_game, player_id)
         return PlayerResultOut(
             **_player_stats(player).model_dump(),

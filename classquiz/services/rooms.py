@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from classquiz.game.nicknames import NicknameRefused, accept_nickname, nickname_key
+from classquiz.errors import Refusal, as_code
+from classquiz.game.nicknames import accept_nickname, nickname_key
 from classquiz.game.rules import public_question
 from classquiz.game.store import GameStore
 from classquiz.services.delivery import your_result
@@ -29,52 +30,9 @@ log = logging.getLogger(__name__)
 PIN_LENGTH = 6
 
 
-class ConnectionRefused(Exception):
-    """A refused handshake, with a SPEC §4 code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def data(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
 GENERATED_ATTEMPTS = 8
 MAX_REROLLS = 3
 COUNTED_FAILURES = frozenset({"game_not_found", "wrong_password", "invalid_token"})
-REFUSAL_TEXT = {
-    "game_not_found": "there is no game with this PIN",
-    "game_over": "this game has ended",
-    "game_locked": "the host has locked this game",
-    "game_full": "this game is full",
-    "wrong_password": "wrong join password",
-    "nickname_taken": "this nickname is already taken in this game",
-    "banned": "you were removed from this game",
-    "invalid_token": "this token is not valid for this game",
-    "rate_limited": "too many attempts; wait a minute and try again",
-}
-
-
-def refuse(code: str, message: str | None = None) -> ConnectionRefused:
-    return ConnectionRefused(code, message or REFUSAL_TEXT.get(code, code))
-
-
-class RoomRefusal(Exception):
-    """A refused room command (acknowledged with an error code)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-_REROLL_ERRORS = {
-    "wrong_state": "nicknames can only be changed in the lobby",
-    "limit_reached": "no more nickname changes left",
-    "player_not_found": "you are not in this game",
-}
 
 
 @dataclass
@@ -116,7 +74,7 @@ class RoomService:
     # -- authorize ---------------------------------------------------------------------
 
     async def authorize(self, auth: Any, address: str) -> Admission:
-        """The Admission for a handshake's `auth`, or ConnectionRefused.
+        """The Admission for a handshake's `auth`, or a Refusal.
 
         A token with a genuine signature cannot be guessed, so it is never limited
         (SPEC §5: returning players and hosts always get in). Everything else
@@ -128,9 +86,9 @@ class RoomService:
             return await self._authorize(auth, address)
 
         def failed(exc: BaseException | None) -> bool:
-            return isinstance(exc, ConnectionRefused) and exc.code in COUNTED_FAILURES
+            return isinstance(exc, Refusal) and exc.code in COUNTED_FAILURES
 
-        async with self.limiter.attempt(address, failed, refused=lambda _: refuse("rate_limited")):
+        async with self.limiter.attempt(address, failed, refused=lambda _: Refusal("rate_limited")):
             return await self._authorize(auth, address)
 
     def _carries_genuine_token(self, auth: Any) -> bool:
@@ -148,7 +106,7 @@ class RoomService:
 
     async def _authorize(self, auth: Any, address: str) -> Admission:
         if not isinstance(auth, dict):
-            raise refuse("invalid_token", "the handshake carries no usable auth object")
+            raise Refusal("invalid_token", "the handshake carries no usable auth object")
         if auth.get("host_token") is not None:
             return await self._authorize_host(auth["host_token"])
         if auth.get("player_token") is not None:
@@ -157,22 +115,22 @@ class RoomService:
             return await self._authorize_new(
                 auth.get("pin"), auth.get("nickname"), auth.get("password")
             )
-        raise refuse("invalid_token", "the handshake carries no usable auth object")
+        raise Refusal("invalid_token", "the handshake carries no usable auth object")
 
     async def _game_for_token(self, token: Any, kind: str) -> tuple[Any, LiveGame]:
         try:
             claims = self.signer.verify(token, kind)
         except TokenInvalid:
-            raise refuse("invalid_token") from None
+            raise Refusal("invalid_token") from None
         if not claims.pin or not claims.game_id:
-            raise refuse("invalid_token")
+            raise Refusal("invalid_token")
         meta = await self.store.state(claims.pin)
         if meta is None:
-            raise refuse("game_over")  # a valid token whose game is gone: it ended
+            raise Refusal("game_over")  # a valid token whose game is gone: it ended
         if meta.get("id") != claims.game_id:
-            raise refuse("invalid_token")  # the PIN now belongs to another game
+            raise Refusal("invalid_token")  # the PIN now belongs to another game
         if meta.get("status") == "finished":
-            raise refuse("game_over")
+            raise Refusal("game_over")
         return claims, await self.live.get(claims.pin, game_id=meta["id"])
 
     async def _authorize_host(self, token: Any) -> Admission:
@@ -183,11 +141,11 @@ class RoomService:
         claims, game = await self._game_for_token(token, PLAYER)
         record, gone = await self.store.player(game.pin, claims.subject)
         if gone == "banned":  # before the record: a ban in the lobby keeps only this mark
-            raise refuse("banned")
+            raise Refusal("banned")
         if record is None:
-            raise refuse("invalid_token")
+            raise Refusal("invalid_token")
         if gone is not None:
-            raise refuse("invalid_token", "you left or were removed from this game; join again")
+            raise Refusal("invalid_token", "you left or were removed from this game; join again")
         return Admission(
             role="player",
             pin=game.pin,
@@ -200,23 +158,20 @@ class RoomService:
 
     async def _authorize_new(self, pin: Any, nickname: Any, password: Any) -> Admission:
         if not isinstance(pin, str | int) or not str(pin).isdigit() or len(str(pin)) != PIN_LENGTH:
-            raise refuse("game_not_found")
+            raise Refusal("game_not_found")
         pin = str(pin)
         meta = await self.store.state(pin)
         if meta is None:
-            raise refuse("game_not_found")
+            raise Refusal("game_not_found")
         if meta.get("status") == "finished":
-            raise refuse("game_over")
+            raise Refusal("game_over")
         if meta.get("locked") == "1":
-            raise refuse("game_locked")
+            raise Refusal("game_locked")
         game = await self.live.get(pin, game_id=meta["id"])
         if not password_admits(game.password, password):
-            raise refuse("wrong_password")
+            raise Refusal("wrong_password")
         policy = game.nickname_policy
-        try:
-            display = accept_nickname(nickname, policy)
-        except NicknameRefused as exc:
-            raise refuse(exc.code, exc.message) from None
+        display = accept_nickname(nickname, policy)
         key = nickname_key(display)
         player_id = str(uuid.uuid4())
         max_players = min(int(game.settings["max_players"]), self.max_players_per_game)
@@ -234,7 +189,7 @@ class RoomService:
                 display = accept_nickname(None, policy, attempt + 1)
                 key = nickname_key(display)
                 continue
-            raise refuse(result.code)
+            raise Refusal(as_code(result.code))
         token, _ = self.signer.issue(player_id, PLAYER, self.token_ttl_s, gid=game.game_id, pin=pin)
         return Admission(
             role="player",
@@ -337,7 +292,7 @@ class RoomService:
         game = await self.live.get(admission.pin)
         policy = game.nickname_policy
         if policy.mode != "generated":
-            raise RoomRefusal("wrong_state", "nicknames are not generated in this game")
+            raise Refusal("wrong_state", "nicknames are not generated in this game")
         assert admission.player_id is not None
         for attempt in range(GENERATED_ATTEMPTS):
             display = accept_nickname(None, policy, attempt)
@@ -354,8 +309,11 @@ class RoomService:
                 )
                 return display
             if result.code != "nickname_taken":
-                raise RoomRefusal(result.code, _REROLL_ERRORS.get(result.code, result.code))
-        raise RoomRefusal("nickname_taken", "no free nickname found; try again")
+                code = as_code(result.code)
+                # The one text that differs from the answer's: this is about renaming.
+                lobby_only = "nicknames can only be changed in the lobby"
+                raise Refusal(code, lobby_only if code == "wrong_state" else None)
+        raise Refusal("nickname_taken", "no free nickname found; try again")
 
     # -- welcome ----------------------------------------------------------------------------
 

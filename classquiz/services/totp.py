@@ -40,7 +40,7 @@ from redis.asyncio import Redis
 
 from classquiz.db.engine import database
 from classquiz.db.models import TotpBackupCode, User, utcnow
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.schemas import TotpSetupOut
 from classquiz.services.ratelimit import FailureLimiter
 
@@ -143,7 +143,7 @@ class TotpService:
     async def start(self, user: User) -> TotpSetupOut:
         """Draw a secret, kept (sealed) in Redis until `enable` confirms it."""
         if user.totp_secret:
-            raise ApiError(409, "totp_enabled", "the second factor is already on")
+            raise Refusal("totp_enabled", "the second factor is already on")
         secret = pyotp.random_base32()
         await self._redis.set(self._setup_key(user), self._box.seal(secret), ex=SETUP_TTL_S)
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="ClassQuiz")
@@ -152,15 +152,15 @@ class TotpService:
     async def enable(self, user: User, code: str) -> list[str]:
         """Turn TOTP on with a code of the pending secret; the new backup codes (shown once)."""
         if user.totp_secret:
-            raise ApiError(409, "totp_enabled", "the second factor is already on")
+            raise Refusal("totp_enabled", "the second factor is already on")
         pending = await self._redis.get(self._setup_key(user))
         if pending is None:
-            raise ApiError(409, "totp_not_started", "start the setup first")
+            raise Refusal("totp_not_started", "start the setup first")
         sealed = pending.decode() if isinstance(pending, bytes) else str(pending)
         async with self._attempt(user, "invalid_code"):
             step = matching_step(self._open(sealed), code, time.time())
             if step is None:
-                raise ApiError(400, "invalid_code", "wrong one-time code")
+                raise Refusal("invalid_code", "wrong one-time code")
         # The new secret's history starts with this code: it cannot be used again.
         await self._redis.set(self._step_key(user), step, ex=USED_STEP_TTL_S)
         codes = new_backup_codes()
@@ -172,8 +172,8 @@ class TotpService:
 
     async def disable(self, user: User, code: str) -> None:
         if not user.totp_secret:
-            raise ApiError(409, "totp_disabled", "the second factor is off")
-        await self.check(user, code, ApiError(400, "invalid_code", "wrong one-time code"))
+            raise Refusal("totp_disabled", "the second factor is off")
+        await self.check(user, code, Refusal("invalid_code", "wrong one-time code"))
         async with database.transaction():
             await User.objects.filter(id=user.id).update(totp_secret=None)
             await self._delete_backup_codes(user)
@@ -182,8 +182,8 @@ class TotpService:
     async def regenerate_backup_codes(self, user: User, code: str) -> list[str]:
         """Ten new backup codes replacing all old ones (used or not), after a code check."""
         if not user.totp_secret:
-            raise ApiError(409, "totp_disabled", "the second factor is off")
-        await self.check(user, code, ApiError(400, "invalid_code", "wrong one-time code"))
+            raise Refusal("totp_disabled", "the second factor is off")
+        await self.check(user, code, Refusal("invalid_code", "wrong one-time code"))
         codes = new_backup_codes()
         async with database.transaction():
             await self._replace_backup_codes(user, codes)
@@ -191,7 +191,7 @@ class TotpService:
 
     # -- checking a code ---------------------------------------------------------------------
 
-    async def check(self, user: User, code: str, wrong: ApiError) -> None:
+    async def check(self, user: User, code: str, wrong: Refusal) -> None:
         """Accept a TOTP code (once per time step) or an unused backup code, else raise
         `wrong`; wrong codes count against the account's limit (429 when reached)."""
         assert user.totp_secret is not None

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from classquiz.db.engine import database
 from classquiz.db.models import ApiKey, User, utcnow
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.schemas import (
     ApiKeyCreatedOut,
     ApiKeyOut,
@@ -89,9 +89,9 @@ class UserService:
     async def register(self, data: RegisterIn) -> User:
         email = data.email.lower()
         if await User.objects.filter(email=email).exists():
-            raise ApiError(409, "email_taken", "an account with this email already exists")
+            raise Refusal("email_taken", "an account with this email already exists")
         if await User.objects.filter(username__iexact=data.username).exists():
-            raise ApiError(409, "username_taken", "this username is taken")
+            raise Refusal("username_taken", "this username is taken")
         password_hash = await self._passwords.hash(data.password)
         try:
             # The unique index on `username` is case-sensitive: two concurrent
@@ -106,17 +106,15 @@ class UserService:
                     {"key": "classquiz:username:" + data.username.lower()},
                 )
                 if await User.objects.filter(username__iexact=data.username).exists():
-                    raise ApiError(409, "username_taken", "this username is taken")
+                    raise Refusal("username_taken", "this username is taken")
                 return await User.objects.create(
                     email=email, username=data.username, password_hash=password_hash
                 )
         except (IntegrityError, asyncpg.UniqueViolationError):
             # Lost a race with a concurrent registration of the same name.
             if await User.objects.filter(email=email).exists():
-                raise ApiError(
-                    409, "email_taken", "an account with this email already exists"
-                ) from None
-            raise ApiError(409, "username_taken", "this username is taken") from None
+                raise Refusal("email_taken", "an account with this email already exists") from None
+            raise Refusal("username_taken", "this username is taken") from None
 
     async def login(self, data: LoginIn) -> tuple[User, str]:
         login = data.login.strip()
@@ -126,12 +124,12 @@ class UserService:
             user = await User.objects.filter(username__iexact=login).get_or_none()
         ok = await self._passwords.verify(user.password_hash if user else None, data.password)
         if not ok or user is None:
-            raise ApiError(401, "invalid_credentials", "wrong login or password")
+            raise Refusal("invalid_credentials", "wrong login or password")
         if user.totp_secret:
             if not data.totp:
-                raise ApiError(401, "totp_required", "this account needs a one-time code")
+                raise Refusal("totp_required", "this account needs a one-time code")
             await self.totp.check(
-                user, data.totp, ApiError(401, "invalid_credentials", "wrong one-time code")
+                user, data.totp, Refusal("invalid_credentials", "wrong one-time code")
             )
         token, _ = self._signer.issue(str(user.id), ACCESS, self.token_expiry_s)
         return user, token
@@ -144,25 +142,25 @@ class UserService:
     # -- resolving credentials ----------------------------------------------------
 
     async def authenticate(self, credential: str) -> Session:
-        """The session behind an API key or access token, or ApiError 401."""
+        """The session behind an API key or access token, or Refusal 401."""
         if credential.startswith(API_KEY_PREFIX):
             key = await ApiKey.objects.get_or_none(key_hash=hash_api_key(credential))
             if key is None:
-                raise ApiError(401, "invalid_token", "unknown API key")
+                raise Refusal("invalid_token", "unknown API key")
             await ApiKey.objects.filter(id=key.id).update(last_used_at=utcnow())
             user = await User.objects.get_or_none(id=key.user.id)
             if user is None:
-                raise ApiError(401, "invalid_token", "unknown API key")
+                raise Refusal("invalid_token", "unknown API key")
             return Session(user=user)
         try:
             claims = self._signer.verify(credential, ACCESS)
         except TokenInvalid as exc:
-            raise ApiError(401, "invalid_token", f"invalid access token: {exc}") from None
+            raise Refusal("invalid_token", f"invalid access token: {exc}") from None
         if await self._redis.exists(self._revoked_key(claims.jti)):
-            raise ApiError(401, "invalid_token", "this token was revoked (logged out)")
+            raise Refusal("invalid_token", "this token was revoked (logged out)")
         user = await User.objects.get_or_none(id=uuid.UUID(claims.subject))
         if user is None:
-            raise ApiError(401, "invalid_token", "the account no longer exists")
+            raise Refusal("invalid_token", "the account no longer exists")
         return Session(user=user, token_jti=claims.jti, token_expires_at=claims.expires_at)
 
     def _revoked_key(self, jti: str) -> str:
@@ -186,5 +184,5 @@ class UserService:
         # (`user__id=`) into a cartesian product that ignores the owner.
         key = await ApiKey.objects.get_or_none(id=key_id)
         if key is None or key.user.id != user.id:
-            raise ApiError(404, "api_key_not_found", "no such API key")
+            raise Refusal("api_key_not_found", "no such API key")
         await ApiKey.objects.filter(id=key.id).delete()

@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from classquiz.errors import HandshakeRefusalCode
+
 # -- building blocks ----------------------------------------------------------------------------
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -103,19 +105,7 @@ class HandshakeAuth(RootModel[HostAuth | ReturningPlayerAuth | NewPlayerAuth]):
     model_config = ConfigDict(strict=True)
 
 
-RefusalCode = Literal[
-    "game_not_found",
-    "game_over",
-    "game_locked",
-    "game_full",
-    "wrong_password",
-    "nickname_taken",
-    "nickname_invalid",
-    "nickname_not_allowed",
-    "banned",
-    "rate_limited",
-    "invalid_token",
-]
+RefusalCode = HandshakeRefusalCode
 REFUSAL_CODES: tuple[str, ...] = RefusalCode.__args__  # type: ignore[attr-defined]
 
 

@@ -16,41 +16,23 @@ from typing import Any
 import socketio
 from pydantic import ValidationError
 
-from classquiz.errors import ApiError
+from classquiz.errors import Refusal
 from classquiz.observability import (
     SOCKET_CONNECTIONS,
     SOCKET_EVENT_LATENCY,
     SOCKET_EVENTS,
     SOCKET_REFUSALS,
 )
-from classquiz.services.games import GameError, GameService
+from classquiz.routers.refusals import request_address
+from classquiz.services.games import GameService
 from classquiz.services.notifier import game_room, host_room, players_room
-from classquiz.services.ratelimit import EventRate, Network, request_address
-from classquiz.services.rooms import Admission, ConnectionRefused, RoomRefusal, RoomService
+from classquiz.services.ratelimit import EventRate, Network
+from classquiz.services.rooms import Admission, RoomService
 from classquiz.socket_server.payloads import EVENT_PAYLOADS, EventPayload
+from classquiz.socket_server.refusals import Ack, connect_error, error_ack, refusal_ack
 from classquiz.socket_server.sweeper import GameOverSweeper
 
 log = logging.getLogger(__name__)
-Ack = dict[str, Any]
-
-
-def refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
-    """A refused handshake whose CONNECT_ERROR payload is `{code, message}` (SPEC §2).
-
-    python-socketio turns a single exception argument into `{"message": str(arg)}`,
-    which would stringify a dict; so the payload is set whole. `data` repeats it for
-    the JavaScript client, which exposes a CONNECT_ERROR's `data` as `err.data`.
-    """
-    exc = socketio.exceptions.ConnectionRefusedError(message)
-    exc.error_args = {"code": code, "message": message, "data": {"code": code, "message": message}}
-    return exc
-
-
-def error_ack(code: str, message: str, field: str | None = None) -> Ack:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        error["field"] = field
-    return {"ok": False, "error": error}
 
 
 class GameSocketHandlers:
@@ -93,12 +75,9 @@ class GameSocketHandlers:
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         try:
             admission = await self.rooms.authorize(auth, self.peer_address(environ))
-        except ConnectionRefused as exc:
+        except Refusal as exc:
             SOCKET_REFUSALS.labels(exc.code).inc()
-            raise refusal(exc.code, exc.message) from None
-        except ApiError as exc:
-            SOCKET_REFUSALS.labels(exc.code).inc()
-            raise refusal(exc.code, exc.message) from None
+            raise connect_error(exc) from None
         self.sessions[sid] = admission
         self.rates[sid] = EventRate(self.events_per_s, self.drop_events_per_s)
         SOCKET_CONNECTIONS.labels(admission.role).inc()
@@ -178,8 +157,8 @@ class GameSocketHandlers:
             return error_ack("invalid_payload", first.get("msg", "invalid payload"), field)
         try:
             result = await handler(admission, payload)
-        except (GameError, RoomRefusal, ApiError) as exc:
-            return error_ack(exc.code, exc.message)
+        except Refusal as exc:
+            return refusal_ack(exc)
         except Exception:
             log.exception("%s failed", event)
             return error_ack("internal_error", "the server could not handle this event")

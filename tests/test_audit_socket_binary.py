@@ -26,9 +26,8 @@ from aiohttp.test_utils import TestServer
 from classquiz import SIO
 from tests.support.processes import ServerProcess, start_server, wait_ready
 from tests.support.quizzes import sample_quiz
-from tests.support.sockets import Recorder
+from tests.support.sockets import RawSocket, Recorder
 from tests.support.users import register_user
-from tests.test_security_payloads import RawSocket
 
 FRAME = b"\x00" * 60_000  # below MAX_MESSAGE_BYTES: each frame alone is acceptable
 FLOOD_CAP = 48 * 1024 * 1024  # a flood stops here even if the server keeps reading

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from tests.support.apps import separate_app
 from tests.support.live import SocketGroup
 from tests.support.quizzes import sample_quiz
-from tests.support.sockets import Recorder
+from tests.support.sockets import RawSocket, Recorder
 from tests.support.users import register_user
 
 DEPTH = 40
@@ -310,43 +310,6 @@ async def test_a_huge_leaderboard_offset_is_refused_and_the_largest_allowed_one_
 
 
 # -- below the Socket.IO layer -------------------------------------------------------------------
-
-
-class RawSocket:
-    """Socket.IO spoken by hand over one WebSocket, to send what no client library would."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.acks: dict[int, Any] = {}
-
-    @classmethod
-    async def open(cls, http: ClientSession, auth: dict[str, Any]) -> RawSocket:
-        ws = await http.ws_connect("/socket.io/?EIO=4&transport=websocket")
-        opened = await ws.receive_str(timeout=5)
-        assert opened.startswith("0{"), opened
-        await ws.send_str("40" + json.dumps(auth))
-        raw = cls(ws)
-        while True:
-            text = await ws.receive_str(timeout=5)
-            if text.startswith("40{"):
-                return raw
-
-    async def ack(self, ack_id: int, timeout: float = 3) -> Any:
-        async with asyncio.timeout(timeout):
-            while ack_id not in self.acks:
-                msg = await self.ws.receive()
-                assert msg.type == WSMsgType.TEXT, msg
-                text: str = msg.data
-                if text == "2":
-                    await self.ws.send_str("3")
-                elif text.startswith("43"):
-                    digits = ""
-                    for char in text[2:]:
-                        if not char.isdigit():
-                            break
-                        digits += char
-                    self.acks[int(digits)] = json.loads(text[2 + len(digits) :])[0]
-        return self.acks[ack_id]
 
 
 async def test_undecodable_packets_leave_the_connection_working(table: Table) -> None:

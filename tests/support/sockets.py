@@ -4,10 +4,12 @@ headers, e.g. X-Forwarded-For), record every event."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from typing import Any
 
 import socketio
+from aiohttp import ClientSession, WSMsgType
 
 
 class Recorder:
@@ -85,3 +87,40 @@ class Recorder:
     async def close(self) -> None:
         if self.client.connected:
             await self.client.disconnect()
+
+
+class RawSocket:
+    """Socket.IO spoken by hand over one WebSocket, to send what no client library would."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.acks: dict[int, Any] = {}
+
+    @classmethod
+    async def open(cls, http: ClientSession, auth: dict[str, Any]) -> RawSocket:
+        ws = await http.ws_connect("/socket.io/?EIO=4&transport=websocket")
+        opened = await ws.receive_str(timeout=5)
+        assert opened.startswith("0{"), opened
+        await ws.send_str("40" + json.dumps(auth))
+        raw = cls(ws)
+        while True:
+            text = await ws.receive_str(timeout=5)
+            if text.startswith("40{"):
+                return raw
+
+    async def ack(self, ack_id: int, timeout: float = 3) -> Any:
+        async with asyncio.timeout(timeout):
+            while ack_id not in self.acks:
+                msg = await self.ws.receive()
+                assert msg.type == WSMsgType.TEXT, msg
+                text: str = msg.data
+                if text == "2":
+                    await self.ws.send_str("3")
+                elif text.startswith("43"):
+                    digits = ""
+                    for char in text[2:]:
+                        if not char.isdigit():
+                            break
+                        digits += char
+                    self.acks[int(digits)] = json.loads(text[2 + len(digits) :])[0]
+        return self.acks[ack_id]

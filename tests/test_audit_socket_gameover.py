@@ -187,7 +187,15 @@ async def test_the_game_id_is_checked_in_the_same_step_as_the_write(room: Room) 
     assert before is not None and before["id"] == new["game_id"]
 
     assert (await store.finish(pin, stale)).code == "game_not_found"
-    opened = await store.open_question(pin, "lobby", -1, 0, 10_000, 500, False, stale)
+    move = {
+        "expected_status": "lobby",
+        "expected_qi": -1,
+        "new_qi": 0,
+        "time_limit_ms": 10_000,
+        "grace_ms": 500,
+        "lock": False,
+    }
+    opened = await store.open_question(pin, game_id=stale, **move)
     assert opened.code == "game_not_found"
     assert (await store.close_question(pin, 0, True, stale)).code == "game_not_found"
     assert await store.lock(pin, stale, True) is False
@@ -196,6 +204,6 @@ async def test_the_game_id_is_checked_in_the_same_step_as_the_write(room: Room) 
     # with the owning game's id the same writes go through
     assert await store.lock(pin, new["game_id"], True) is True
     new_id = new["game_id"]
-    assert (await store.open_question(pin, "lobby", -1, 0, 10_000, 500, False, new_id)).ok
+    assert (await store.open_question(pin, game_id=new_id, **move)).ok
     assert (await store.close_question(pin, 0, True, new_id)).ok
     assert (await store.finish(pin, new["game_id"])).ok

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from classquiz.game.records import FinalState
 from classquiz.game.rules import competition_ranks, correct_answer
 
 PlayerStatus = Literal["active", "left", "kicked", "banned"]
@@ -87,7 +88,7 @@ def finished_game(
     created_at_ms: int | None,
     started_at_ms: int | None,
     finished_at_ms: int | None,
-    state: dict[str, Any],
+    state: FinalState,
 ) -> FinishedGame:
     """The record of a finished game from the live store's final state (pure).
 
@@ -95,35 +96,35 @@ def finished_game(
     on the live leaderboard; every player who ever joined is in it, with the
     status they ended with, ranked among all of them.
     """
-    totals: dict[str, int] = {pid: 0 for pid in state["players"]}
-    answered: dict[str, int] = {pid: 0 for pid in state["players"]}
+    totals: dict[str, int] = {pid: 0 for pid in state.players}
+    answered: dict[str, int] = {pid: 0 for pid in state.players}
     answers: list[FinalAnswer] = []
-    for qi, per_player in enumerate(state["answers"]):
+    for qi, per_player in enumerate(state.answers):
         for pid, record in per_player.items():
-            totals[pid] = totals.get(pid, 0) + int(record["p"])
+            totals[pid] = totals.get(pid, 0) + record.points
             answered[pid] = answered.get(pid, 0) + 1
             answers.append(
                 FinalAnswer(
                     player_id=uuid.UUID(pid),
                     question_index=qi,
-                    answer=record["a"],
-                    correct=None if record["c"] == -1 else bool(record["c"]),
-                    points=int(record["p"]),
-                    elapsed_ms=int(record["e"]),
+                    answer=record.answer,
+                    correct=record.correct,
+                    points=record.points,
+                    elapsed_ms=record.elapsed_ms,
                 )
             )
     ranks = competition_ranks(totals.items())
     players = [
         FinalPlayer(
             player_id=uuid.UUID(pid),
-            nickname=record["n"],
+            nickname=record.nickname,
             score=totals[pid],
             rank=ranks[pid],
-            correct_count=state["correct"].get(pid, 0),
+            correct_count=state.correct.get(pid, 0),
             answered_count=answered[pid],
-            status=state["gone"].get(pid, "active"),
+            status=state.gone.get(pid, "active"),
         )
-        for pid, record in state["players"].items()
+        for pid, record in state.players.items()
     ]
     players.sort(key=lambda p: (p.rank, p.nickname.casefold()))
     return FinishedGame(
@@ -144,8 +145,8 @@ def finished_game(
                 points=int(q.get("points", 1)),
                 time_limit_ms=int(q["time_limit_s"]) * 1000,
                 correct=correct_answer(q),
-                distribution=state["distributions"][qi],
-                answered=len(state["answers"][qi]),
+                distribution=state.distributions[qi],
+                answered=len(state.answers[qi]),
                 choices=[
                     FinalChoice(id=ci, text=str(c["text"]))
                     for ci, c in enumerate(q.get("choices") or [])

@@ -5,12 +5,12 @@ for one to be sent soon. Coalescing per process (as before) let N workers
 send N times the promised rate (audit finding 18), so the send slots live in
 Redis, one series per game:
 
-- `claim` (one script) reserves the next free slot of the game, at least one
+- `claim` (`lua/answer_count_claim.lua`) reserves the next free slot of the game, at least one
   interval after the last slot (as reserved, or as released if that was
   later), and marks the question as pending
   until then. Whoever gets the reservation sends at that instant; everyone
   else learns when that send is due and waits for it.
-- `release` (one script) clears the pending mark just before the sender reads
+- `release` (`lua/answer_count_release.lua`) clears the pending mark just before the sender reads
   the counts, so an answer recorded after the read asks for a new slot: no
   answer is left out of the last count. It also moves the game's last slot to
   the moment of the release when that is later than the reserved instant: a
@@ -31,42 +31,10 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
+from classquiz.game.scripts import plain_script
 
 Flush = Callable[[str, int], Awaitable[None]]
 
-# KEYS: the question's pending mark, the game's last reserved slot.
-# ARGV: interval (ms), how long marks outlive their slot (ms).
-# Returns {1, wait} when this caller got a slot `wait` ms from now, {0, wait} when a
-# send of this question is already due in `wait` ms.
-_CLAIM = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local due = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if due >= 0 then
-  return {0, math.max(0, due - now)}
-end
-local last = tonumber(redis.call('GET', KEYS[2]) or '-1')
-due = now
-if last >= 0 and last + tonumber(ARGV[1]) > now then
-  due = last + tonumber(ARGV[1])
-end
-local ttl = due - now + tonumber(ARGV[2])
-redis.call('SET', KEYS[1], due, 'PX', ttl)
-redis.call('SET', KEYS[2], due, 'PX', ttl)
-return {1, due - now}
-"""
-# KEYS: the question's pending mark, the game's last reserved slot.
-# ARGV: how long the slot outlives now (ms).
-_RELEASE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('DEL', KEYS[1])
-local last = tonumber(redis.call('GET', KEYS[2]) or '-1')
-if now > last then
-  redis.call('SET', KEYS[2], now, 'PX', tonumber(ARGV[1]))
-end
-return now
-"""
 MARK_MARGIN_MS = 1000  # a sender that died frees its question's mark this long after its slot
 MIN_WAIT_MS = 10
 
@@ -77,8 +45,8 @@ class AnswerCountPacer:
         self.prefix = prefix
         self.interval_ms = max(1, round(interval_s * 1000))
         self.flush = flush  # reads the counts and sends them to the host
-        self._claim = redis.register_script(_CLAIM)
-        self._release = redis.register_script(_RELEASE)
+        self._claim = plain_script(redis, "answer_count_claim")
+        self._release = plain_script(redis, "answer_count_release")
         self._dirty: dict[tuple[str, int], bool] = {}  # (pin, qi) running here -> new answers
 
     def _keys(self, pin: str, qi: int) -> tuple[str, str]:

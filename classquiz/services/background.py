@@ -1,8 +1,10 @@
 """Work every process does in the background: deadline firing and the fan-out listener.
 
 Deadlines: a sorted set of due instants in Redis, fired by whichever process
-holds a short lease (renewed every tick), so a process that dies mid-question
-does not freeze its games: another takes the lease within a second.
+holds a short lease (services/lease.py, renewed every tick), so a process that
+dies mid-question does not freeze its games: once its lease lapses (at most
+LEASE_MS after its last renewal) the next process to tick takes it over, so
+deadlines are late by at most LEASE_MS + TICK_S (1.6 s) while that happens.
 
 The same lease holder fires the abandoned-game timers (classquiz/game/autofinish.py):
 a game whose host walked away is finished by exactly one process.
@@ -16,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from typing import Any
 
 import orjson
@@ -24,17 +25,11 @@ from redis.asyncio import Redis
 
 from classquiz.game.keys import fanout_channel
 from classquiz.services.games import GameService
+from classquiz.services.lease import Lease
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1
 LEASE_MS = 1500
-
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
-"""
 
 
 class BackgroundWorkers:
@@ -42,9 +37,8 @@ class BackgroundWorkers:
         self.redis = redis
         self.prefix = prefix
         self.games = games
-        self.owner = uuid.uuid4().hex
+        self.lease = Lease(redis, f"{prefix}:lease:deadlines", LEASE_MS)
         self._tasks: list[asyncio.Task[Any]] = []
-        self._renew = redis.register_script(_RENEW)
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -67,10 +61,9 @@ class BackgroundWorkers:
         await self.redis.publish(fanout_channel(self.prefix), orjson.dumps(message))
 
     async def _deadline_loop(self) -> None:
-        lease = f"{self.prefix}:lease:deadlines"
         while True:
             try:
-                if await self._renew(keys=[lease], args=[self.owner, LEASE_MS]):
+                if await self.lease.hold():
                     await self.games.fire_due_deadlines()
                     await self.games.fire_due_auto_finishes()
             except asyncio.CancelledError:

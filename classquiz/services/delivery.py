@@ -11,27 +11,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from classquiz.game.records import Standing
 from classquiz.game.store import GameStore
 from classquiz.services.live import LiveGames
 from classquiz.services.notifier import Notifier
 
 
-def your_result(qi: int, is_poll: bool, standing: dict[str, Any]) -> dict[str, Any]:
+def your_result(qi: int, is_poll: bool, standing: Standing) -> dict[str, Any]:
     """The `your_result` payload of one player from their standing after question `qi`
     (a `GameStore.results_for` row or `GameStore.standing`): one home for its shape, used
     by the reveal's delivery and by the welcome of a player who reconnects in the reveal."""
-    answer = standing["answer"]
+    answer = standing.answer
     payload: dict[str, Any] = {
         "question_index": qi,
         "answered": answer is not None,
-        "correct": None if is_poll else bool(answer and answer["c"] == 1),
-        "points": int(answer["p"]) if answer else 0,
-        "streak": standing["streak"],
-        "score": standing["score"],
-        "rank": standing["rank"],
+        "correct": None if is_poll else bool(answer and answer.correct),
+        "points": answer.points if answer else 0,
+        "streak": standing.streak,
+        "score": standing.score,
+        "rank": standing.rank,
     }
-    if standing["gap_to_next"] is not None:
-        payload["gap_to_next"] = standing["gap_to_next"]
+    if standing.gap_to_next is not None:
+        payload["gap_to_next"] = standing.gap_to_next
     return payload
 
 
@@ -58,18 +59,18 @@ class ResultDelivery:
         game = await self.live.get(pin, game_id=game_id)
         is_poll = game.questions[qi]["type"] == "poll"
         rows = await self.store.results_for(pin, qi, list(local))
-        messages = [(local[row["player_id"]], your_result(qi, is_poll, row)) for row in rows]
+        messages = [(local[row.player_id], your_result(qi, is_poll, row)) for row in rows]
         await self._notifier().to_local_sockets("your_result", messages)
 
     async def _final_results(self, pin: str, local: dict[str, str], game_id: str | None) -> None:
         game = await self.live.get(pin, game_id=game_id)
         messages = [
             (
-                local[row["player_id"]],
+                local[row.player_id],
                 {
-                    "rank": row["rank"],
-                    "score": row["score"],
-                    "correct_count": row["correct_count"],
+                    "rank": row.rank,
+                    "score": row.score,
+                    "correct_count": row.correct_count,
                     "question_count": game.question_count,
                 },
             )

@@ -314,16 +314,16 @@ class GameService:
             raise Refusal("invalid_answer", str(exc)) from None
         result = await self.store.submit(
             pin,
-            game_id,
-            player_id,
-            question_index,
-            graded.correct,
-            int(question.get("points", 1)),
-            int(question["time_limit_s"]) * 1000,
-            bool(game.settings.get("streak_bonus", True)),
-            GRACE_MS,
-            graded.stored,
-            graded.buckets,
+            game_id=game_id,
+            player_id=player_id,
+            question_index=question_index,
+            correct=graded.correct,
+            points=int(question.get("points", 1)),
+            time_limit_ms=int(question["time_limit_s"]) * 1000,
+            streak_bonus=bool(game.settings.get("streak_bonus", True)),
+            grace_ms=GRACE_MS,
+            stored=graded.stored,
+            buckets=graded.buckets,
         )
         if not result.ok:
             code = as_code(result.code)
@@ -345,7 +345,14 @@ class GameService:
         limit_ms = int(question["time_limit_s"]) * 1000
         lock = from_status == "lobby" and bool(game.settings.get("lock_on_start"))
         result = await self.store.open_question(
-            game.pin, from_status, from_qi, qi, limit_ms, GRACE_MS, lock, game.game_id
+            game.pin,
+            game_id=game.game_id,
+            expected_status=from_status,
+            expected_qi=from_qi,
+            new_qi=qi,
+            time_limit_ms=limit_ms,
+            grace_ms=GRACE_MS,
+            lock=lock,
         )
         if result.code == "game_not_found":
             raise Refusal("game_not_found", "the game of this host token is gone")

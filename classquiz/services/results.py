@@ -50,6 +50,7 @@ from classquiz.schemas_results import (
 )
 from classquiz.services import results_export as export
 from classquiz.services import results_store as store
+from classquiz.services.lease import Lease
 from classquiz.services.tokens import PLAYER, TokenInvalid, TokenSigner
 
 log = logging.getLogger(__name__)
@@ -63,14 +64,6 @@ RESULTS_SET_ASIDE = Counter(
     "Finished games whose results can never be stored, set aside in the dead-letter hash",
 )
 
-# Release / extend the lease only while it is still ours (compare, then act).
-_RELEASE = (
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-)
-_EXTEND = (
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
-)
 
 
 def _game_info(row: Any) -> FinishedGameOut:
@@ -130,7 +123,7 @@ class ResultService:
         self.lease_key = f"{key_prefix}:results:retry-lease"
         self.unparked_key = unparked_key(key_prefix)
         self.dead_letter_key = f"{key_prefix}:results:dead"
-        self.lease_ms = lease_ms
+        self.lease = Lease(redis, self.lease_key, lease_ms)
         # Set by the wiring (runtime.build_services): how the sweeper rebuilds a record.
         self.finished_record: RecordSource | None = None
         self._task: asyncio.Task[None] | None = None
@@ -226,8 +219,7 @@ class ResultService:
         The lease only saves work: two processes writing the same snapshot at
         once are still safe (the second finds the game row and does nothing).
         """
-        token = uuid.uuid4().hex
-        if not await self.redis.set(self.lease_key, token, nx=True, px=self.lease_ms):
+        if not await self.lease.hold():
             return 0
         stored = 0
         try:
@@ -251,10 +243,10 @@ class ResultService:
                     continue
                 await self.redis.hdel(self.pending_key, game_id)
                 stored += int(written)
-                await self.redis.eval(_EXTEND, 1, self.lease_key, token, self.lease_ms)
+                await self.lease.hold()  # one more lifetime for the rest of the pass
         finally:
             with contextlib.suppress(Exception):
-                await self.redis.eval(_RELEASE, 1, self.lease_key, token)
+                await self.lease.release()
         if stored:
             log.info("stored %d pending game result(s)", stored)
         return stored

@@ -18,6 +18,7 @@ from typing import Any
 
 from classquiz.errors import Refusal, as_code
 from classquiz.game.nicknames import accept_nickname, nickname_key
+from classquiz.game.records import PlayerRecord
 from classquiz.game.rules import public_question
 from classquiz.game.store import GameStore
 from classquiz.services.delivery import your_result
@@ -151,8 +152,8 @@ class RoomService:
             pin=game.pin,
             game_id=game.game_id,
             player_id=claims.subject,
-            nickname=record["n"],
-            nickname_key=record["k"],
+            nickname=record.nickname,
+            nickname_key=record.nickname_key,
             player_token=token,
         )
 
@@ -176,13 +177,8 @@ class RoomService:
         player_id = str(uuid.uuid4())
         max_players = min(int(game.settings["max_players"]), self.max_players_per_game)
         for attempt in range(GENERATED_ATTEMPTS):
-            result = await self.store.join(
-                pin,
-                player_id,
-                key,
-                {"n": display, "k": key, "j": int(time.time() * 1000)},
-                max_players,
-            )
+            record = PlayerRecord(display, key, joined_at_ms=int(time.time() * 1000))
+            result = await self.store.join(pin, player_id, record, max_players)
             if result.ok:
                 break
             if result.code == "nickname_taken" and policy.mode == "generated":
@@ -273,7 +269,7 @@ class RoomService:
         record, gone = await self.store.player(pin, player_id)
         if record is None or gone is not None:
             return None
-        result, sid = await self.store.remove(pin, player_id, record["k"], reason)
+        result, sid = await self.store.remove(pin, player_id, record.nickname_key, reason)
         if not result.ok:
             return None
         self.local_players.get(pin, {}).pop(player_id, None)
@@ -281,7 +277,7 @@ class RoomService:
             pin,
             "player_left",
             {
-                "player": {"player_id": player_id, "nickname": record["n"]},
+                "player": {"player_id": player_id, "nickname": record.nickname},
                 "players_count": result.values[0],
             },
         )

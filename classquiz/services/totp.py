@@ -41,6 +41,7 @@ from redis.asyncio import Redis
 from classquiz.db.engine import database
 from classquiz.db.models import TotpBackupCode, User, utcnow
 from classquiz.errors import Refusal
+from classquiz.game.scripts import plain_script
 from classquiz.schemas import TotpSetupOut
 from classquiz.services.ratelimit import FailureLimiter
 
@@ -54,13 +55,6 @@ SETUP_TTL_S = 600
 USED_STEP_TTL_S = 5 * STEP_S
 TOTP_CODE = re.compile(r"^\d{6}$")
 
-# KEYS[1]: the last accepted step of an account. ARGV: step, ttl. 1 if accepted.
-_USE_STEP = """
-local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) <= last then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1
-"""
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:
@@ -124,7 +118,7 @@ class TotpService:
         self._box = SecretBox(secret_key)
         self._backup_key = derive_key(secret_key, "totp-backup-codes v1")
         self._limiter = limiter
-        self._use_step = redis.register_script(_USE_STEP)
+        self._use_step = plain_script(redis, "totp_use_step")
 
     # -- keys and hashes ---------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 -- Close question `qi` (compare and set): reveal, and reset the streak of every
--- active player who did not answer a graded question.
--- KEYS: 1 game, 2 deadlines zset, 3 answers:i, 4 streaks, 5 players, 6 gone
+-- player in the roster who did not answer a graded question. That is everyone who
+-- ever joined and was not forgotten in the lobby, those who left or were kicked
+-- after the start included (their streak is zeroed too; nothing reads it again).
+-- KEYS: 1 game, 2 deadlines zset, 3 answers:i, 4 streaks, 5 players
 -- ARGV: 1 qi, 2 deadline member, 3 graded (1/0), 4 the game id a host command checked
 --       ('' from the deadline and all-answered paths): another game that has taken
 --       the PIN since is game_not_found, its deadline untouched

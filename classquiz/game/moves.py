@@ -1,0 +1,251 @@
+"""The live store's state moves: creating a game, opening and closing questions,
+answers, finishing, and the deadlines that close questions on time.
+
+Every move is a compare-and-set Lua script (`lua/`): it checks that the game is
+still the one the caller saw, in the state the caller saw, so the host, a
+deadline and a second process can never move one game twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import OutOfMemoryError
+
+from classquiz.game.keys import game_member, owner_games_key, pin_key, unparked_key
+from classquiz.game.records import correct_flag
+from classquiz.game.scripts import game_script, plain_script
+from classquiz.game.store_base import ScriptResult, StoreBase, script_result, text
+from classquiz.schemas import MAX_QUESTIONS
+
+
+def random_pin() -> str:
+    """A 6-digit PIN from the operating system's CSPRNG: PINs must not be predictable."""
+    return f"{100_000 + secrets.randbelow(900_000)}"
+
+
+class TooManyLiveGames(Exception):
+    """The owner already has as many live (not finished) games as allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} live games per account")
+        self.limit = limit
+
+
+class LiveStoreFull(Exception):
+    """Redis reached its memory cap (`maxmemory` with `noeviction`): it refuses new
+    writes rather than evicting keys of running games."""
+
+
+class StateMoves(StoreBase):
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
+        super().__init__(redis, prefix, ttl_s)
+        # Where PINs come from; a test swaps it to make two games draw the same PIN.
+        self.draw_pin: Callable[[], str] = random_pin
+        self._create = game_script(redis, "create_game")
+        self._touch = game_script(redis, "touch")
+        self._open = game_script(redis, "open_question")
+        self._close = game_script(redis, "close_question")
+        self._finish = game_script(redis, "finish_game")
+        self._submit = game_script(redis, "submit_answer")
+        self._keep_reveal = plain_script(redis, "keep_reveal")
+
+    # -- a game's beginning and end ------------------------------------------------------
+
+    async def create(
+        self,
+        game_id: str,
+        owner_id: str,
+        fields: dict[str, Any],
+        quiz: list[dict[str, Any]],
+        max_live_per_owner: int,
+        attempts: int = 50,
+    ) -> str:
+        """Reserve a random PIN no live game uses and create the game on it, atomically
+        (create_game.lua), unless the owner already has `max_live_per_owner` live games
+        (TooManyLiveGames), or Redis is full (LiveStoreFull). Leftovers of an older game
+        on the PIN are cleared first.
+        Returns the PIN; `fields` get its `pin` added."""
+        snapshot = orjson.dumps(quiz)
+        owner_games = owner_games_key(self.prefix, owner_id)
+        for _ in range(attempts):
+            pin = self.draw_pin()
+            keys = self.keys(pin)
+            seen = [text(m) for m in await self.redis.zrange(owner_games, 0, -1)]
+            args: list[Any] = [
+                game_id,
+                self.ttl_s * 1000,
+                snapshot,
+                max_live_per_owner,
+                game_member(pin, game_id),
+                len(seen),
+                *seen,
+            ]
+            for name, value in {**fields, "pin": pin}.items():
+                args += [name, _hash_value(value)]
+            try:
+                raw = await self._create(
+                    keys=[
+                        pin_key(self.prefix, pin),
+                        keys.game,
+                        keys.quiz,
+                        owner_games,
+                        *(self.keys(member.partition(":")[0]).game for member in seen),
+                        *(k for k in keys.all(MAX_QUESTIONS) if k not in (keys.game, keys.quiz)),
+                    ],
+                    args=args,
+                )
+            except OutOfMemoryError:
+                raise LiveStoreFull from None
+            outcome = script_result(raw)
+            if outcome.code == "too_many_live_games":
+                raise TooManyLiveGames(max_live_per_owner)
+            if outcome.ok:
+                return pin
+        raise RuntimeError("no free PIN found; too many live games")
+
+    async def touch(self, pin: str, question_count: int) -> None:
+        """Push every key's expiry forward while the game is played (not once finished)."""
+        keys = self.keys(pin)
+        others = [k for k in keys.all(question_count) if k != keys.game]
+        await self._touch(
+            keys=[keys.game, pin_key(self.prefix, pin), *others], args=[self.ttl_s * 1000]
+        )
+
+    async def finish(self, pin: str, game_id: str) -> ScriptResult:
+        """Finish game `game_id`; game_not_found if another game has taken its PIN."""
+        k = self.keys(pin)
+        keys = [k.game, self.deadlines, unparked_key(self.prefix)]
+        return script_result(await self._finish(keys=keys, args=[pin, game_id]))
+
+    async def keep_for_results(self, pin: str, question_count: int, ttl_s: int) -> None:
+        """Shorten a finished game's keys, its PIN reservation included, to `ttl_s`."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in [*self.keys(pin).all(question_count), pin_key(self.prefix, pin)]:
+                pipe.expire(key, ttl_s)
+            await pipe.execute()
+
+    # -- questions -------------------------------------------------------------------------
+
+    async def open_question(
+        self,
+        pin: str,
+        *,
+        game_id: str,
+        expected_status: str,
+        expected_qi: int,
+        new_qi: int,
+        time_limit_ms: int,
+        grace_ms: int,
+        lock: bool,
+    ) -> ScriptResult:
+        """Open `new_qi` if game `game_id` still owns the PIN and is where the caller saw it."""
+        k = self.keys(pin)
+        raw = await self._open(
+            keys=[k.game, self.deadlines],
+            args=[
+                expected_status,
+                expected_qi,
+                new_qi,
+                time_limit_ms,
+                grace_ms,
+                f"{pin}:{new_qi}",
+                "1" if lock else "0",
+                game_id,
+            ],
+        )
+        return script_result(raw)
+
+    async def close_question(
+        self, pin: str, qi: int, graded: bool, game_id: str = ""
+    ) -> ScriptResult:
+        """Close question `qi`; with `game_id`, only while that game owns the PIN."""
+        k = self.keys(pin)
+        raw = await self._close(
+            keys=[k.game, self.deadlines, k.answers(qi), k.streaks, k.players],
+            args=[qi, f"{pin}:{qi}", "1" if graded else "0", game_id],
+        )
+        return script_result(raw)
+
+    async def submit(
+        self,
+        pin: str,
+        *,
+        game_id: str,
+        player_id: str,
+        question_index: int,
+        correct: bool | None,
+        points: int,
+        time_limit_ms: int,
+        streak_bonus: bool,
+        grace_ms: int,
+        stored: Any,
+        buckets: tuple[str, ...],
+    ) -> ScriptResult:
+        """Record one answer, scored by Redis' clock (submit_answer.lua): the whole hot
+        path in one round trip. `points` is the question's multiplier, `stored` the
+        answer as the results keep it, `buckets` what it adds to the distribution."""
+        k = self.keys(pin)
+        qi = question_index
+        raw = await self._submit(
+            keys=[
+                k.game,
+                k.answers(qi),
+                k.scores,
+                k.streaks,
+                k.dist(qi),
+                k.correct,
+                k.gone,
+                k.online,
+                k.players,
+            ],
+            args=[
+                player_id,
+                qi,
+                correct_flag(correct),
+                points,
+                time_limit_ms,
+                "1" if streak_bonus else "0",
+                grace_ms,
+                orjson.dumps(stored),
+                game_id,
+                *buckets,
+            ],
+        )
+        return script_result(raw)
+
+    async def keep_reveal(self, pin: str, game_id: str, question_ended: dict[str, Any]) -> None:
+        """Store the `question_ended` payload just sent, once per question (never per
+        answer), so a presenter that reloads during the reveal can draw it again."""
+        k = self.keys(pin)
+        await self._keep_reveal(
+            keys=[k.game, k.revealed], args=[orjson.dumps(question_ended), game_id]
+        )
+
+    # -- deadlines -------------------------------------------------------------------------
+
+    async def due_deadlines(self, now_ms: int, limit: int = 20) -> list[tuple[str, int]]:
+        """(pin, question index) of questions whose deadline plus grace is past `now_ms`."""
+        raw = await self.redis.zrangebyscore(self.deadlines, "-inf", now_ms, start=0, num=limit)
+        out = []
+        for member in raw:
+            pin, _, qi = text(member).partition(":")
+            out.append((pin, int(qi)))
+        return out
+
+    async def drop_deadline(self, pin: str, qi: int) -> None:
+        await self.redis.zrem(self.deadlines, f"{pin}:{qi}")
+
+
+def _hash_value(value: Any) -> str | int | float:
+    """A game hash field as stored: flags as "1"/"0", numbers and text as they are,
+    anything else (settings) as JSON."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | str):
+        return value
+    return orjson.dumps(value).decode()

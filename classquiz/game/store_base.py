@@ -1,0 +1,57 @@
+"""What every part of the live-game store shares: the connection, the key names, the
+clock, and the shape of a script's answer.
+
+The store is split by idea (`presence.py`: who is in a game and online;
+`moves.py`: creating games, state moves and deadlines; `projections.py`: reads
+shaped for one screen or message), joined again in `store.py` as `GameStore`.
+Nothing else in the server touches a game's keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from classquiz.game.keys import GameKeys, deadlines_key
+
+
+def text(value: Any) -> str:
+    """A Redis reply (bytes) or script argument as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    """`code` is "ok" or an error code; `values` the script's further return values."""
+
+    code: str
+    values: tuple[int, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.code == "ok"
+
+
+def script_result(raw: list[Any]) -> ScriptResult:
+    return ScriptResult(text(raw[0]), tuple(int(v) for v in raw[1:]))
+
+
+class StoreBase:
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+
+    def keys(self, pin: str) -> GameKeys:
+        return GameKeys(self.prefix, pin)
+
+    @property
+    def deadlines(self) -> str:
+        return deadlines_key(self.prefix)
+
+    async def now_ms(self) -> int:
+        """Redis' clock: the one deadlines and answers are judged by."""
+        seconds, micros = await self.redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000

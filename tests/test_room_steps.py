@@ -161,3 +161,37 @@ async def test_a_refused_join_changes_nothing_and_tells_nobody(
     assert forged.value.code == "invalid_token"
     assert notifier.sent == [] and notifier.disconnected == []
     assert await svc.rooms.store.roster(pin) == []
+
+
+async def test_the_host_drops_and_comes_back_and_a_kick_reaches_the_right_socket(
+    svc: Services, notifier: InMemoryNotifier, user: ApiUser
+) -> None:
+    game = await new_game(user, questions=1)
+    pin, game_id = game["pin"], game["game_id"]
+    host = await svc.rooms.authorize({"host_token": game["host_token"]}, ADDRESS)
+    await svc.rooms.attach(host, "host-1")
+    ada = await svc.rooms.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
+    await svc.rooms.attach(ada, "ada-1")
+    notifier.take()
+
+    # the host's drop: the players see the presenter go; its return: they see it back
+    assert await svc.rooms.drop(host) is True
+    assert notifier.take() == [Sent("players", pin, "host_status", {"connected": False})]
+    again = await svc.rooms.authorize({"host_token": game["host_token"]}, ADDRESS)
+    await svc.rooms.attach(again, "host-2")
+    assert notifier.take() == [Sent("players", pin, "host_status", {"connected": True})]
+
+    # a ban: the banned socket is told why and closed, the host sees the player leave
+    assert await svc.games.kick_player(pin, game_id, ada.player_id, True) == {}
+    player = {"player_id": ada.player_id, "nickname": "Ada"}
+    assert notifier.take() == [
+        Sent("host", pin, "player_left", {"player": player, "players_count": 0}),
+        Sent("socket", "ada-1", "kicked", {"reason": "banned"}),
+    ]
+    assert notifier.disconnected == ["ada-1"]
+    with pytest.raises(Refusal) as banned:
+        await svc.rooms.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
+    assert banned.value.code == "banned"
+    with pytest.raises(Refusal) as unknown:
+        await svc.games.kick_player(pin, game_id, ada.player_id, False)
+    assert unknown.value.code == "player_not_found"

@@ -21,12 +21,12 @@ from aiohttp import ClientSession
 from redis.asyncio import Redis
 
 from classquiz.services.ratelimit import FailureLimiter, RateLimited, address_group
-from tests import test_security_limits as base
-from tests.test_security_limits import FAILURES, Limited, new_address, unknown_pin
+from tests.support import limits
+from tests.support.limits import FAILURES, Limited, new_address, unknown_pin
 
 # The rate-limited app and a client on it, shared with test_security_limits.
-limited = base.limited
-http = base.http
+limited = limits.limited
+http = limits.http
 
 _v6_networks = itertools.count(random.randrange(1, 60_000))
 

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestServer
 
 from classquiz.config import Settings
 from tests.support.apps import separate_app
-from tests.test_security_limits import new_address
+from tests.support.limits import new_address
 
 REGISTRATIONS = 3
 

@@ -14,8 +14,8 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from tests.support.apps import separate_app
+from tests.support.limits import FAILURES, Limited, limited_settings, new_address
 from tests.support.users import register_user
-from tests.test_security_limits import FAILURES, Limited, limited_settings, new_address
 
 ROSTER = ["Zoë Adams", "ben  carter", "Ada Lovelace", "Cem Yılmaz"]
 

@@ -11,42 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import itertools
 import json
-import random
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import socketio
-from aiohttp import ClientSession, TCPConnector, WSMsgType
+from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 import classquiz
 from classquiz.config import Settings
 from classquiz.services.ratelimit import EventRate, client_address
+from tests.support import limits
 from tests.support.apps import separate_app
-from tests.support.quizzes import sample_quiz
-from tests.support.sockets import Recorder
-from tests.support.users import register_user
-
-# A long window, so a burst judged slowly on a busy machine still adds up to a block; a short
-# block, so the tests that wait for the release stay quick.
-FAILURES, WINDOW_S, BLOCK_S = 5, 30, 2
-_addresses = itertools.count(random.randrange(1, 200) * 10_000)
-
-
-def new_address() -> str:
-    n = next(_addresses)
-    return f"172.{16 + ((n >> 16) & 15)}.{(n >> 8) & 255}.{n & 255}"
-
-
-def unknown_pin() -> str:
-    return f"{random.randrange(0, 10**6):06d}"
-
+from tests.support.limits import (
+    BLOCK_S,
+    FAILURES,
+    Limited,
+    limited_settings,
+    new_address,
+    unknown_pin,
+)
 
 # -- client_address: whose address counts ---------------------------------------------------------
 
@@ -104,75 +91,9 @@ def test_event_rate_window() -> None:
 # -- separate apps --------------------------------------------------------------------------------
 
 
-def limited_settings(storage: dict[str, str], **extra: Any) -> dict[str, Any]:
-    return {
-        "redis_prefix": storage["redis_prefix"] + "rl",
-        "trusted_proxies": ["127.0.0.1/32"],
-        "rate_limit_failures": FAILURES,
-        "rate_limit_window_s": WINDOW_S,
-        "rate_limit_block_s": BLOCK_S,
-        "login_rate_limit_failures": FAILURES,
-        "handshake_timeout_s": 1.0,
-        **extra,
-    }
-
-
-class Limited:
-    """The rate-limited app, a user on it, and helpers speaking from chosen addresses."""
-
-    def __init__(self, test_server: TestServer, token: str) -> None:
-        self.server = test_server
-        self.url = str(test_server.make_url("")).rstrip("/")
-        self.token = token
-        self.settings: Settings = test_server.app[classquiz.SERVICES].settings
-
-    async def game(self, http: ClientSession, **settings: Any) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.token}", "X-Forwarded-For": new_address()}
-        quiz = sample_quiz(title="Limits")
-        quiz["questions"] = quiz["questions"][:1]
-        async with http.post("/api/v1/quizzes", json=quiz, headers=headers) as resp:
-            quiz_id = (await resp.json())["id"]
-        body = {"quiz_id": quiz_id, "settings": settings}
-        async with http.post("/api/v1/games", json=body, headers=headers) as resp:
-            assert resp.status == 201
-            return await resp.json()
-
-    async def lookup(self, http: ClientSession, pin: str, address: str) -> tuple[int, Any]:
-        async with http.get(f"/api/v1/games/{pin}", headers={"X-Forwarded-For": address}) as resp:
-            return resp.status, await resp.json()
-
-    async def handshake(self, auth: Any, address: str) -> tuple[Recorder, Any]:
-        """(recorder, connect_error data or None if admitted)."""
-        recorder = Recorder(self.url)
-        try:
-            await recorder.client.connect(
-                self.url,
-                auth=auth,
-                headers={"X-Forwarded-For": address},
-                transports=["websocket"],
-                wait_timeout=10,
-            )
-        except socketio.exceptions.ConnectionError:
-            await asyncio.sleep(0)
-            return recorder, recorder.connect_error
-        return recorder, None
-
-
-async def _register(url: str) -> str:
-    async with ClientSession(url) as http:
-        return (await register_user(http)).token
-
-
-@pytest.fixture(scope="module")
-async def limited(server: TestServer, storage: dict[str, str]) -> AsyncIterator[Limited]:
-    async with separate_app(storage, **limited_settings(storage)) as test_server:
-        yield Limited(test_server, await _register(str(test_server.make_url("")).rstrip("/")))
-
-
-@pytest.fixture
-async def http(limited: Limited) -> AsyncIterator[ClientSession]:
-    async with ClientSession(limited.url, connector=TCPConnector(limit=0)) as session:
-        yield session
+# The rate-limited app and a client on it (tests/support/limits.py), module-scoped here.
+limited = limits.limited
+http = limits.http
 
 
 def assert_rate_limited(status: int, body: Any) -> None:

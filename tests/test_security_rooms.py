@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
 import json
-import random
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,6 +25,7 @@ import classquiz
 from classquiz.config import Settings
 from classquiz.services.tokens import ACCESS, HOST, PLAYER, TokenSigner
 from tests.support.apps import separate_app
+from tests.support.limits import new_address
 from tests.support.live import SocketGroup, create_game
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
@@ -59,14 +58,6 @@ PLAYER_EVENTS: dict[str, dict[str, Any]] = {
     "reroll_nickname": {},
     "leave": {},
 }
-_addresses = itertools.count(random.randrange(1, 200) * 10_000)
-
-
-def new_address() -> str:
-    n = next(_addresses)
-    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
-
-
 # -- a separate app, behind a "proxy" -------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from classquiz.errors import invalid_payload, validation_details
+from classquiz.routers.refusals import http_status
 from classquiz.schemas import QuestionIn, QuizIn
 
 # ---------------------------------------------------------------- helpers
@@ -475,7 +476,7 @@ def test_invalid_payload_is_a_422_in_the_spec_shape() -> None:
     with pytest.raises(ValidationError) as info:
         QuizIn.model_validate(quiz(question("single"), question("poll", choices=choices(1, ()))))
     error = invalid_payload(info.value)
-    assert error.status == 422
+    assert http_status(error) == 422
     body = error.body()
     assert set(body) == {"error"}
     assert body["error"]["code"] == "validation_error"

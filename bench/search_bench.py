@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classquiz.config import to_driver_url  # noqa: E402
+from classquiz.contracts.search import SearchQuery  # noqa: E402
 from classquiz.db.engine import connect_database, database, disconnect_database  # noqa: E402
 from classquiz.db.migrate import upgrade_database  # noqa: E402
-from classquiz.search.base import SearchQuery  # noqa: E402
 from classquiz.search.postgres import PostgresSearchIndex  # noqa: E402
 
 LANGUAGES = ["en"] * 6 + ["de"] * 2 + ["fr", "es", "it", "nl", "pl"]

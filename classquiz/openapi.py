@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from classquiz.contracts.common import ErrorOut
 from classquiz.routers.api import Endpoint
-from classquiz.schemas import ErrorOut
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 STATUS_TEXT = {

@@ -20,15 +20,11 @@ import pytest
 from aiohttp import ClientSession
 from pydantic import BaseModel, RootModel, ValidationError
 
-from classquiz.socket_server.events import (
-    ACK_ERRORS,
-    CLIENT_ACKS,
-    COMMON_ACK_ERRORS,
-    HANDSHAKE,
-    SERVER_EVENTS,
-    ServerModel,
-)
-from classquiz.socket_server.payloads import EVENT_PAYLOADS
+from classquiz.contracts.acks import ACK_ERRORS, CLIENT_ACKS, COMMON_ACK_ERRORS
+from classquiz.contracts.client_events import EVENT_PAYLOADS
+from classquiz.contracts.handshake import HANDSHAKE
+from classquiz.contracts.server_events import SERVER_EVENTS
+from classquiz.contracts.wire import ServerModel
 from classquiz.socket_server.schema import build_asyncapi, render_asyncapi
 from tests.support.live import SocketGroup, create_game
 from tests.support.quizzes import sample_quiz

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from classquiz.contracts.server_events import Welcome, YourResult
 from classquiz.game.store import places_by_score
-from classquiz.socket_server.events import Welcome, YourResult
 from tests.support.live import create_game
 from tests.support.quizzes import single_choice
 from tests.support.sockets import Recorder

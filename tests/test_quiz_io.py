@@ -12,9 +12,9 @@ import openpyxl
 import orjson
 import pytest
 
+from classquiz.contracts.quizzes import MAX_QUESTIONS, QuizIn
 from classquiz.errors import Refusal
 from classquiz.routers.refusals import http_status
-from classquiz.schemas import MAX_QUESTIONS, QuizIn
 from classquiz.services import quiz_io
 from tests.support.quizzes import sample_quiz
 

@@ -12,8 +12,8 @@ import openpyxl
 import orjson
 from aiohttp import ClientSession, FormData
 
+from classquiz.contracts.quizzes import QuizIn
 from classquiz.db.models import Quiz
-from classquiz.schemas import QuizIn
 from classquiz.services import quiz_io
 from tests.support.quizzes import sample_quiz
 from tests.support.users import ApiUser

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from classquiz.contracts.quizzes import QuestionIn, QuizIn
 from classquiz.errors import invalid_payload, validation_details
 from classquiz.routers.refusals import http_status
-from classquiz.schemas import QuestionIn, QuizIn
 
 # ---------------------------------------------------------------- helpers
 

@@ -11,6 +11,7 @@ from typing import get_args
 
 import pytest
 
+from classquiz.contracts.handshake import REFUSAL_CODES, ConnectErrorData
 from classquiz.errors import (
     DEFAULT_MESSAGES,
     ERROR_CODES,
@@ -22,7 +23,6 @@ from classquiz.errors import (
 )
 from classquiz.routers.refusals import HTTP_STATUS, refusal_response
 from classquiz.services.ratelimit import too_many
-from classquiz.socket_server.events import REFUSAL_CODES, ConnectErrorData
 from classquiz.socket_server.refusals import connect_error, refusal_ack
 
 

@@ -11,9 +11,9 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from classquiz.contracts.search import SearchQuery, SearchResultOut
 from classquiz.db.models import Quiz
 from classquiz.runtime import SERVICES, Services
-from classquiz.search.base import SearchQuery, SearchResultOut
 from classquiz.search.listener import SearchIndexer
 from classquiz.search.text import allowed_typos, edit_distance, is_typo_of, tokenize
 from tests.support.quizzes import sample_quiz

@@ -23,10 +23,11 @@ import sqlalchemy
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
+from classquiz.contracts.search import SearchQuery
 from classquiz.db.engine import database
 from classquiz.db.models import Quiz
 from classquiz.runtime import SERVICES, Services
-from classquiz.search.base import SearchQuery, SearchUnavailable
+from classquiz.search.base import SearchUnavailable
 from classquiz.search.meili import HIT_FIELDS, MeiliSearchIndex, filter_expression
 from tests.support.quizzes import sample_quiz
 from tests.support.users import ApiUser, register_user

@@ -24,9 +24,9 @@ from aiohttp.test_utils import TestServer
 from ormar.databases.connection import DatabaseConnection
 
 from classquiz.config import to_driver_url
+from classquiz.contracts.search import SearchQuery
 from classquiz.db.migrate import upgrade_database
 from classquiz.runtime import SERVICES, Services
-from classquiz.search.base import SearchQuery
 from classquiz.search.postgres import PostgresSearchIndex
 from tests.support.apps import admin_url
 from tests.support.quizzes import sample_quiz

@@ -16,11 +16,11 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
+from classquiz.contracts.quizzes import MAX_QUESTIONS
 from classquiz.game.keys import game_member, owner_games_key, pin_key, unparked_key
 from classquiz.game.records import correct_flag
 from classquiz.game.scripts import game_script, plain_script
 from classquiz.game.store_base import ScriptResult, StoreBase, script_result, text
-from classquiz.schemas import MAX_QUESTIONS
 
 
 def random_pin() -> str:

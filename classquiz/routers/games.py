@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, GameInfoQuery
+from classquiz.contracts.games import GameCreatedOut, GameCreateIn, GameInfoOut, GameInfoQuery
 from classquiz.routers.api import ApiRouter
 from classquiz.routers.auth import require_session
 from classquiz.routers.refusals import request_address

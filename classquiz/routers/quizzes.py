@@ -10,13 +10,9 @@ from urllib.parse import unquote
 import orjson
 from aiohttp import BodyPartReader, web
 
-from classquiz.errors import Refusal
-from classquiz.routers.api import ApiRouter, attachment, parse_uuid, unstorable_refused
-from classquiz.routers.auth import optional_session, require_session
-from classquiz.runtime import services
-from classquiz.schemas import (
+from classquiz.contracts.common import Page
+from classquiz.contracts.quizzes import (
     TITLE_MAX,
-    Page,
     QuizDocument,
     QuizIn,
     QuizListQuery,
@@ -25,6 +21,10 @@ from classquiz.schemas import (
     QuizVisibilityIn,
     TableImportForm,
 )
+from classquiz.errors import Refusal
+from classquiz.routers.api import ApiRouter, attachment, parse_uuid, unstorable_refused
+from classquiz.routers.auth import optional_session, require_session
+from classquiz.runtime import services
 from classquiz.services import quiz_io
 from classquiz.services.results import XLSX
 

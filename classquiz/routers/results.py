@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from classquiz.contracts.common import Page, PageQuery
+from classquiz.contracts.results import ExportQuery, FinishedGameOut, GameStatsOut, PlayerResultOut
 from classquiz.routers.api import ApiRouter, attachment, parse_uuid
 from classquiz.routers.auth import bearer_token, require_session
 from classquiz.runtime import services
-from classquiz.schemas import Page, PageQuery
-from classquiz.schemas_results import ExportQuery, FinishedGameOut, GameStatsOut, PlayerResultOut
 from classquiz.services.results import XLSX
 
 router = ApiRouter(prefix="/api/v1/results", tags=("results",))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from classquiz.contracts.search import SearchQuery, SearchResultOut
 from classquiz.errors import Refusal
 from classquiz.routers.api import ApiRouter
 from classquiz.runtime import services
-from classquiz.search.base import SearchQuery, SearchResultOut, SearchUnavailable
+from classquiz.search.base import SearchUnavailable
 
 router = ApiRouter(prefix="/api/v1/search", tags=("search",))
 

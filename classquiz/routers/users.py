@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from classquiz.routers.api import ApiRouter, json_response, parse_uuid
-from classquiz.routers.auth import COOKIE_NAME, require_session
-from classquiz.routers.refusals import request_address
-from classquiz.runtime import services
-from classquiz.schemas import (
+from classquiz.contracts.common import OkOut
+from classquiz.contracts.users import (
     ApiKeyCreatedOut,
     ApiKeyIn,
     ApiKeyOut,
     BackupCodesOut,
     LoginIn,
-    OkOut,
     RegisterIn,
     TokenOut,
     TotpCodeIn,
@@ -22,6 +18,10 @@ from classquiz.schemas import (
     TotpSetupOut,
     UserOut,
 )
+from classquiz.routers.api import ApiRouter, json_response, parse_uuid
+from classquiz.routers.auth import COOKIE_NAME, require_session
+from classquiz.routers.refusals import request_address
+from classquiz.runtime import services
 from classquiz.services.users import user_out
 
 router = ApiRouter(prefix="/api/v1/users", tags=("users",))

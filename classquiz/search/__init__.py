@@ -4,13 +4,8 @@ See docs/search.md: Meilisearch when configured, else PostgreSQL full-text
 search with typo tolerance from an in-memory lexicon. `SearchIndexer` feeds either after commits.
 """
 
-from classquiz.search.base import (
-    SearchHitOut,
-    SearchIndex,
-    SearchQuery,
-    SearchResultOut,
-    SearchUnavailable,
-)
+from classquiz.contracts.search import SearchHitOut, SearchQuery, SearchResultOut
+from classquiz.search.base import SearchIndex, SearchUnavailable
 from classquiz.search.factory import create_search_index, install_search, search_lifecycle
 from classquiz.search.listener import SearchIndexer
 

@@ -31,15 +31,8 @@ from meilisearch_python_sdk import AsyncClient
 from meilisearch_python_sdk.errors import MeilisearchError
 from meilisearch_python_sdk.models.settings import MeilisearchSettings, TypoTolerance
 
-from classquiz.search.base import (
-    Progress,
-    SearchHitOut,
-    SearchQuery,
-    SearchResultOut,
-    SearchUnavailable,
-    question_texts,
-    tag_key,
-)
+from classquiz.contracts.search import SearchHitOut, SearchQuery, SearchResultOut, tag_key
+from classquiz.search.base import Progress, SearchUnavailable, question_texts
 
 if TYPE_CHECKING:
     from ormar.databases.connection import DatabaseConnection

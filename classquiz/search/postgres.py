@@ -59,13 +59,8 @@ import orjson
 import sqlalchemy
 from sqlalchemy.exc import SQLAlchemyError
 
-from classquiz.search.base import (
-    Progress,
-    SearchHitOut,
-    SearchQuery,
-    SearchResultOut,
-    SearchUnavailable,
-)
+from classquiz.contracts.search import SearchHitOut, SearchQuery, SearchResultOut
+from classquiz.search.base import Progress, SearchUnavailable
 from classquiz.search.lexicon import TypoLexicon
 from classquiz.search.text import allowed_typos, tokenize, tsquery_lexeme
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from classquiz.contracts.games import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
 from classquiz.db.models import User
 from classquiz.errors import Refusal, as_code
 from classquiz.faults import fault_point
@@ -31,7 +32,6 @@ from classquiz.game.autofinish import (
     before_expiry,
     still_abandoned,
 )
-from classquiz.game.contracts import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
 from classquiz.game.final import FinishedGame, finished_game
 from classquiz.game.nicknames import normalize_nickname
 from classquiz.game.rules import (

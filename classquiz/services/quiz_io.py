@@ -23,8 +23,9 @@ import openpyxl
 import xlsxwriter
 from pydantic import ValidationError
 
+from classquiz.contracts.common import CHOICE_TYPES
+from classquiz.contracts.quizzes import MAX_QUESTIONS, QuestionIn, QuizIn
 from classquiz.errors import Refusal, invalid_payload, validation_details
-from classquiz.schemas import CHOICE_TYPES, MAX_QUESTIONS, QuestionIn, QuizIn
 
 # ---------------------------------------------------------------- the JSON document
 

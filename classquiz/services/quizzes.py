@@ -15,9 +15,10 @@ from typing import Any, Protocol
 
 import ormar
 
+from classquiz.contracts.common import Page
+from classquiz.contracts.quizzes import TITLE_MAX, QuizIn, QuizOut, QuizSummaryOut
 from classquiz.db.models import Quiz, User, utcnow
 from classquiz.errors import Refusal
-from classquiz.schemas import TITLE_MAX, Page, QuizIn, QuizOut, QuizSummaryOut
 from classquiz.services import quiz_io
 
 log = logging.getLogger(__name__)

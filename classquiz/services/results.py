@@ -34,13 +34,8 @@ from ormar.databases.connection import DatabaseConnection
 from prometheus_client import Counter
 from redis.asyncio import Redis
 
-from classquiz.db.engine import database as shared_database
-from classquiz.db.models import User
-from classquiz.errors import Refusal
-from classquiz.game.final import FinishedGame
-from classquiz.game.keys import unparked_key, unparked_member
-from classquiz.schemas import Page
-from classquiz.schemas_results import (
+from classquiz.contracts.common import Page
+from classquiz.contracts.results import (
     FinishedGameOut,
     GameStatsOut,
     PlayerAnswerOut,
@@ -48,6 +43,11 @@ from classquiz.schemas_results import (
     PlayerStatsOut,
     QuestionStatsOut,
 )
+from classquiz.db.engine import database as shared_database
+from classquiz.db.models import User
+from classquiz.errors import Refusal
+from classquiz.game.final import FinishedGame
+from classquiz.game.keys import unparked_key, unparked_member
 from classquiz.services import results_export as export
 from classquiz.services import results_store as store
 from classquiz.services.lease import Lease

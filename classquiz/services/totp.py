@@ -38,11 +38,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.asyncio import Redis
 
+from classquiz.contracts.users import TotpSetupOut
 from classquiz.db.engine import database
 from classquiz.db.models import TotpBackupCode, User, utcnow
 from classquiz.errors import Refusal
 from classquiz.game.scripts import plain_script
-from classquiz.schemas import TotpSetupOut
 from classquiz.services.ratelimit import FailureLimiter
 
 SEALED_PREFIX = "fernet:"

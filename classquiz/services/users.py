@@ -17,16 +17,10 @@ import sqlalchemy
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 
+from classquiz.contracts.users import ApiKeyCreatedOut, ApiKeyOut, LoginIn, RegisterIn, UserOut
 from classquiz.db.engine import database
 from classquiz.db.models import ApiKey, User, utcnow
 from classquiz.errors import Refusal
-from classquiz.schemas import (
-    ApiKeyCreatedOut,
-    ApiKeyOut,
-    LoginIn,
-    RegisterIn,
-    UserOut,
-)
 from classquiz.services.passwords import Passwords
 from classquiz.services.tokens import ACCESS, TokenInvalid, TokenSigner
 from classquiz.services.totp import TotpService

@@ -16,6 +16,7 @@ from typing import Any
 import socketio
 from pydantic import ValidationError
 
+from classquiz.contracts.client_events import EVENT_PAYLOADS, EventPayload
 from classquiz.errors import Refusal
 from classquiz.observability import (
     SOCKET_CONNECTIONS,
@@ -28,7 +29,6 @@ from classquiz.services.games import GameService
 from classquiz.services.notifier import game_room, host_room, players_room
 from classquiz.services.ratelimit import EventRate, Network
 from classquiz.services.rooms import Admission, RoomService
-from classquiz.socket_server.payloads import EVENT_PAYLOADS, EventPayload
 from classquiz.socket_server.refusals import Ack, connect_error, error_ack, refusal_ack
 from classquiz.socket_server.sweeper import GameOverSweeper
 

@@ -20,17 +20,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from classquiz.socket_server.events import (
-    ACK_ERRORS,
-    CLIENT_ACKS,
-    CLIENT_EVENT_ROLE,
-    COMMON_ACK_ERRORS,
-    HANDSHAKE,
-    REFUSAL_CODES,
-    SERVER_EVENT_AUDIENCE,
-    SERVER_EVENTS,
-)
-from classquiz.socket_server.payloads import EVENT_PAYLOADS
+from classquiz.contracts.acks import ACK_ERRORS, CLIENT_ACKS, CLIENT_EVENT_ROLE, COMMON_ACK_ERRORS
+from classquiz.contracts.client_events import EVENT_PAYLOADS
+from classquiz.contracts.handshake import HANDSHAKE, REFUSAL_CODES
+from classquiz.contracts.server_events import SERVER_EVENT_AUDIENCE, SERVER_EVENTS
 
 SCHEMA_REF = "#/components/schemas/{model}"
 CHANNEL = "game"

@@ -1,21 +1,11 @@
-"""Pydantic models of everything the server sends over Socket.IO (SPEC §4).
+"""Socket.IO contracts, server → client: every event the server emits, and who gets it.
 
-The mirror image of `payloads.py`: there the client → server payloads, here
-the server → client side of the contract: the handshake `auth` a client may
-send and the `connect_error` it may get back, every server event, and the
-acknowledgement of every client event. The models are strict and forbid
-unknown fields, so validating a recorded payload against them fails on any
-undocumented field or loosely typed value; `classquiz.socket_server.schema`
-turns them into the machine-readable document `docs/asyncapi.json`.
-
-A field that the server leaves out (rather than sending `null`) is declared
-with `absent()`: its default is `None` only on the Python side and the JSON
-schema shows it as optional, never as nullable.
+SPEC §4; `SERVER_EVENTS` and `SERVER_EVENT_AUDIENCE` feed docs/asyncapi.json.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,117 +13,27 @@ from pydantic import (
     Field,
     RootModel,
     StrictBool,
-    StrictFloat,
     StrictInt,
     StrictStr,
-    create_model,
     model_validator,
 )
 
-from classquiz.errors import HandshakeRefusalCode
-
-# -- building blocks ----------------------------------------------------------------------------
-
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-
-Uuid = Annotated[StrictStr, Field(pattern=UUID_PATTERN, description="a UUID (lower-case text)")]
-Pin = Annotated[StrictStr, Field(pattern=r"^[0-9]{6}$", description="the game's 6-digit PIN")]
-Count = Annotated[StrictInt, Field(ge=0)]
-Rank = Annotated[StrictInt, Field(ge=1, description="1 = best; equal scores share a rank")]
-Score = Annotated[StrictInt, Field(ge=0)]
-QuestionIndex = Annotated[StrictInt, Field(ge=0, description="0-based, in play order")]
-ChoiceId = Annotated[
-    StrictInt, Field(ge=0, description="the choice's position in the authored quiz")
-]
-InstantMs = Annotated[StrictInt, Field(ge=0, description="an instant, server epoch milliseconds")]
-DurationMs = Annotated[StrictInt, Field(ge=0, description="a duration in milliseconds")]
-# A number on the wire: JSON integers and decimals alike (strict: no strings, no booleans).
-Number = StrictFloat
-Nickname = Annotated[StrictStr, Field(min_length=1)]
-
-QuestionType = Literal["single", "multiple", "true_false", "text", "slider", "order", "poll"]
-GameStatus = Literal["lobby", "question", "reveal", "finished"]
-
-
-def _drop_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)
-
-
-def absent(description: str) -> Any:
-    """A field the server omits when it does not apply (never sent as `null`)."""
-    return Field(default=None, description=description, json_schema_extra=_drop_default)
-
-
-class ServerModel(BaseModel):
-    """Base of every model here: strict types, unknown fields refused."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-# -- handshake -----------------------------------------------------------------------------------
-
-
-class HostAuth(ServerModel):
-    """The host's presenter screen, with the `host_token` from `POST /api/v1/games`."""
-
-    host_token: Annotated[StrictStr, Field(min_length=1)]
-
-
-class NewPlayerAuth(ServerModel):
-    """A new player joining by PIN (no `nickname` when the game generates nicknames)."""
-
-    pin: Pin
-    nickname: StrictStr = absent("required unless the game's nickname mode is `generated`")
-    password: StrictStr = absent("the join password, when the game has one")
-
-
-class ReturningPlayerAuth(ServerModel):
-    """A player coming back with the `player_token` of its `welcome`.
-
-    The token wins: a `pin`, `nickname` or `password` sent along is ignored.
-    """
-
-    player_token: Annotated[StrictStr, Field(min_length=1)]
-    pin: Pin = absent("ignored when a player_token is given")
-    nickname: StrictStr = absent("ignored when a player_token is given")
-    password: StrictStr = absent("ignored when a player_token is given")
-
-
-class HandshakeAuth(RootModel[HostAuth | ReturningPlayerAuth | NewPlayerAuth]):
-    """The `auth` object of the Socket.IO handshake; it decides the connection's role."""
-
-    model_config = ConfigDict(strict=True)
-
-
-RefusalCode = HandshakeRefusalCode
-REFUSAL_CODES: tuple[str, ...] = RefusalCode.__args__  # type: ignore[attr-defined]
-
-
-class ConnectErrorData(ServerModel):
-    """Why the handshake was refused: what a client reads as the error's `data`."""
-
-    code: RefusalCode
-    message: StrictStr
-
-
-class ConnectErrorPacket(ServerModel):
-    """The body of the Socket.IO CONNECT_ERROR packet of a refused handshake.
-
-    `code` and `message` at the top, and again as `data`: socket.io-client turns
-    the packet into `Error(message)` whose `.data` is `{code, message}`, while
-    python-socketio hands the whole object to the `connect_error` handler.
-    """
-
-    code: RefusalCode
-    message: StrictStr
-    data: ConnectErrorData
-
-    @model_validator(mode="after")
-    def _data_repeats_the_reason(self) -> ConnectErrorPacket:
-        if (self.data.code, self.data.message) != (self.code, self.message):
-            raise ValueError("`data` repeats the packet's code and message")
-        return self
-
+from classquiz.contracts.common import GameStatus, QuestionType
+from classquiz.contracts.wire import (
+    ChoiceId,
+    Count,
+    DurationMs,
+    InstantMs,
+    Nickname,
+    Number,
+    Pin,
+    QuestionIndex,
+    Rank,
+    Score,
+    ServerModel,
+    Uuid,
+    absent,
+)
 
 # -- shared shapes --------------------------------------------------------------------------------
 
@@ -445,163 +345,3 @@ SERVER_EVENT_AUDIENCE: dict[str, str] = {
     "host_status": "players",
     "replaced": "the older socket",
 }
-
-# -- acknowledgements of client events ----------------------------------------------------------
-
-CLIENT_EVENT_ROLE: dict[str, Literal["host", "player"]] = {
-    "start_game": "host",
-    "end_question": "host",
-    "next_question": "host",
-    "end_game": "host",
-    "kick_player": "host",
-    "lock_game": "host",
-    "get_leaderboard": "host",
-    "submit_answer": "player",
-    "reroll_nickname": "player",
-    "leave": "player",
-}
-
-COMMON_ACK_ERRORS: tuple[str, ...] = (
-    "forbidden",
-    "invalid_payload",
-    "rate_limited",
-    "internal_error",
-)
-"""Any event: another role's event or no session (`forbidden`), a payload that fails
-validation (`invalid_payload`, naming the `field`), too many events (`rate_limited`),
-an unexpected failure of the server (`internal_error`)."""
-
-ACK_ERRORS: dict[str, tuple[str, ...]] = {
-    "start_game": ("wrong_state", "game_not_found"),
-    "end_question": ("wrong_state", "game_not_found"),
-    "next_question": ("wrong_state", "game_not_found"),
-    "end_game": ("wrong_state", "game_not_found"),
-    "kick_player": ("player_not_found", "game_not_found"),
-    "lock_game": ("wrong_state", "game_not_found"),
-    "get_leaderboard": ("game_not_found",),
-    "submit_answer": (
-        "wrong_state",
-        "wrong_question",
-        "already_answered",
-        "too_late",
-        "invalid_answer",
-        "game_not_found",
-    ),
-    "reroll_nickname": (
-        "wrong_state",
-        "limit_reached",
-        "nickname_taken",
-        "player_not_found",
-        "game_not_found",
-    ),
-    "leave": (),
-}
-"""The error codes each event's ack may carry besides COMMON_ACK_ERRORS."""
-
-
-class Ok(ServerModel):
-    """Success without further data."""
-
-    ok: Literal[True]
-
-
-class StartGameOk(ServerModel):
-    ok: Literal[True]
-    question_index: Literal[0]
-
-
-class NextQuestionOk(ServerModel):
-    ok: Literal[True]
-    question_index: Annotated[StrictInt, Field(ge=1)]
-
-
-class NextQuestionFinished(ServerModel):
-    """`next_question` after the last question: the game finished."""
-
-    ok: Literal[True]
-    finished: Literal[True]
-
-
-class EndGameOk(ServerModel):
-    ok: Literal[True]
-    game_id: Uuid
-
-
-class LockGameOk(ServerModel):
-    ok: Literal[True]
-    locked: StrictBool
-
-
-class LeaderboardOk(ServerModel):
-    ok: Literal[True]
-    entries: list[LeaderboardEntry]
-    total: Count
-
-
-class SubmitAnswerOk(ServerModel):
-    """The answer is recorded; correctness is revealed only when the question ends."""
-
-    ok: Literal[True]
-    received_at_ms: InstantMs
-
-
-class RerollNicknameOk(ServerModel):
-    ok: Literal[True]
-    nickname: Nickname
-
-
-def _camel(event: str) -> str:
-    return "".join(part.capitalize() for part in event.split("_"))
-
-
-def _error_ack(event: str) -> type[ServerModel]:
-    """`{ok: false, error: {code, message, field?}}` with this event's codes."""
-    codes = tuple(dict.fromkeys(ACK_ERRORS[event] + COMMON_ACK_ERRORS))
-    name = _camel(event)
-    detail = create_model(
-        f"{name}ErrorDetail",
-        __base__=ServerModel,
-        __doc__=f"Why `{event}` was refused.",
-        code=(Literal[codes], ...),  # type: ignore[valid-type]
-        message=(StrictStr, Field(description="human text, for logs and fallbacks")),
-        field=(StrictStr, absent("with `invalid_payload`: the payload field that is wrong")),
-    )
-    return create_model(
-        f"{name}Refused",
-        __base__=ServerModel,
-        __doc__=f"`{event}` was refused.",
-        ok=(Literal[False], ...),
-        error=(detail, ...),
-    )
-
-
-def _ack(event: str, *success: type[ServerModel]) -> type[RootModel[Any]]:
-    variants = (*success, _error_ack(event))
-    union = variants[0]
-    for variant in variants[1:]:
-        union = union | variant  # type: ignore[assignment]
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        f"{_camel(event)}Ack",
-        __base__=RootModel[union],  # type: ignore[valid-type]
-        __doc__=f"The acknowledgement of `{event}`.",
-    )
-
-
-CLIENT_ACKS: dict[str, type[BaseModel]] = {
-    "start_game": _ack("start_game", StartGameOk),
-    "end_question": _ack("end_question", Ok),
-    "next_question": _ack("next_question", NextQuestionOk, NextQuestionFinished),
-    "end_game": _ack("end_game", EndGameOk),
-    "kick_player": _ack("kick_player", Ok),
-    "lock_game": _ack("lock_game", LockGameOk),
-    "get_leaderboard": _ack("get_leaderboard", LeaderboardOk),
-    "submit_answer": _ack("submit_answer", SubmitAnswerOk),
-    "reroll_nickname": _ack("reroll_nickname", RerollNicknameOk),
-    "leave": _ack("leave", Ok),
-}
-
-HANDSHAKE: dict[str, type[BaseModel]] = {
-    "auth": HandshakeAuth,
-    "connect_error": ConnectErrorPacket,
-}
-"""The two sides of the handshake: what the client sends, what a refusal carries."""

@@ -1,4 +1,4 @@
-"""Pydantic models of every client → server event payload (SPEC §4).
+"""Socket.IO contracts, client → server: the payload of every client event (SPEC §4).
 
 Strict types: `"1"` is not a question index and `1` is not a boolean. Text and
 nesting bounds of SPEC §2 are checked here, so the services only see sane data.

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from classquiz.contracts.common import GameStatus
 from classquiz.game.nicknames import normalize_nickname
 
 NAME_MAX = 40
@@ -120,7 +121,7 @@ class GameInfoQuery(BaseModel):
 class GameInfoOut(BaseModel):
     pin: str
     title: str
-    status: Literal["lobby", "question", "reveal", "finished"]
+    status: GameStatus
     accepting_players: bool
     requires_password: bool
     nicknames: NicknameRulesOut

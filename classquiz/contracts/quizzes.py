@@ -1,4 +1,4 @@
-"""Pydantic contracts shared by REST and sockets: requests (`*In`) and responses (`*Out`).
+"""REST contracts of quizzes: questions, quizzes, lists, the quiz document and table import.
 
 Question rules of SPEC §3 live here as validators, so a quiz that reaches the
 database is always playable; each rule names the field it is about, so a 422
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     field_validator,
@@ -23,8 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-QuestionType = Literal["single", "multiple", "true_false", "text", "slider", "order", "poll"]
-CHOICE_TYPES: frozenset[str] = frozenset({"single", "multiple", "true_false", "order", "poll"})
+from classquiz.contracts.common import CHOICE_TYPES, MAX_OFFSET, Contract, QuestionType, Trimmed
 
 MAX_QUESTIONS = 200
 MIN_TIME_LIMIT_S = 5
@@ -32,17 +30,6 @@ MAX_TIME_LIMIT_S = 240
 QUESTION_TEXT_MAX = 500
 CHOICE_TEXT_MAX = 150
 ACCEPTED_ANSWER_MAX = 200
-# Deep enough for any real list; bounded so OFFSET never sees a number PostgreSQL refuses.
-MAX_OFFSET = 1_000_000
-
-T = TypeVar("T")
-Trimmed = Annotated[str, StringConstraints(strip_whitespace=True)]
-
-
-class Contract(BaseModel):
-    """Base of every request body: unknown fields are refused, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 def rule(field: str, code: str, message: str) -> PydanticCustomError:
@@ -229,108 +216,3 @@ class QuizSummaryOut(BaseModel):
     question_count: int
     created_at: datetime
     updated_at: datetime
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
-class PageQuery(BaseModel):
-    """Query parameters are lenient: unknown ones (cache busters) are ignored."""
-
-    limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
-
-
-# ---------------------------------------------------------------- users
-
-Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{3,32}$")
-]
-
-
-class RegisterIn(Contract):
-    email: EmailStr
-    username: Username
-    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
-
-
-# A TOTP code (six digits) or a backup code (`k3x7q-m2rtd`, any case, dash optional).
-OneTimeCode = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, pattern=r"^(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$"
-    ),
-]
-
-
-class LoginIn(Contract):
-    login: Annotated[Trimmed, StringConstraints(min_length=1, max_length=254)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    totp: OneTimeCode | None = None
-
-
-class UserOut(BaseModel):
-    id: uuid.UUID
-    email: str
-    username: str
-    totp_enabled: bool
-    created_at: datetime
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int
-
-
-class ApiKeyIn(Contract):
-    name: Annotated[Trimmed, StringConstraints(min_length=1, max_length=100)] = "default"
-
-
-class ApiKeyOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-
-
-class ApiKeyCreatedOut(ApiKeyOut):
-    key: str = Field(description="the secret; shown only in this response")
-
-
-class TotpSetupOut(BaseModel):
-    secret: str
-    otpauth_uri: str
-
-
-class TotpCodeIn(Contract):
-    code: OneTimeCode
-
-
-class BackupCodesOut(BaseModel):
-    backup_codes: list[str] = Field(
-        description="ten one-time codes, each usable once instead of a TOTP code; shown only here"
-    )
-
-
-class TotpEnabledOut(BackupCodesOut):
-    ok: Literal[True] = True
-
-
-class OkOut(BaseModel):
-    ok: Literal[True] = True
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: list[dict[str, Any]] | None = None
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody

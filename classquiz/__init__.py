@@ -57,28 +57,22 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         ],
         client_max_size=MAX_JSON_BODY,  # read_json relies on it
     )
-    svc = build_services(settings, redis)
     install_security_headers(app)
-    app[SERVICES] = svc
     sio = create_socket_server(settings, client_manager=_client_manager(settings))
     sio.attach(app)
     app[SIO] = sio
+    svc = build_services(settings, redis, SocketNotifier(sio))
+    app[SERVICES] = svc
     search_context = install_search(app[SERVICES])
-    notifier = SocketNotifier(sio)
-    svc.rooms.notifier = notifier
-    svc.games.notifier = notifier
-    svc.games.delivery.notifier = notifier
-    svc.games.result_sink = svc.results.finish
     handlers = GameSocketHandlers(
         sio,
-        svc.rooms,
-        svc.games,
+        svc.room,
         trusted_proxies=settings.trusted_proxy_networks,
         events_per_s=settings.socket_events_per_s,
         drop_events_per_s=settings.socket_events_drop_per_s,
         game_over_grace_s=settings.game_over_grace_s,
     )
-    workers = BackgroundWorkers(redis, settings.redis_prefix, svc.games)
+    workers = BackgroundWorkers(redis, settings.redis_prefix, svc.flow, svc.room, svc.delivery)
 
     for router in ROUTERS:
         router.install(app)
@@ -96,7 +90,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         yield
         await handlers.sweeper.stop()
         await workers.stop()
-        await svc.games.drain()
+        await svc.tasks.drain()
         await app[SERVICES].results.stop()
         if own_database:
             await disconnect_database()

@@ -1,6 +1,9 @@
 """The services of one running app, built from the settings and kept on the app.
 
-Handlers reach them with `services(request)`; nothing else is global.
+`build_services` builds them in dependency order and hands each one everything
+it needs in its constructor: nothing is assigned after construction, so no
+service can be used half wired. Handlers reach them with `services(request)`;
+nothing else is global.
 """
 
 from __future__ import annotations
@@ -12,14 +15,21 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from classquiz.config import Settings
+from classquiz.game.autofinish import AutoFinishTimers
 from classquiz.game.store import GameStore
+from classquiz.services.admission import Gate
+from classquiz.services.delivery import Fanout, LocalPlayers, ResultDelivery
+from classquiz.services.final_records import FinalRecords
+from classquiz.services.flow import GameFlow
 from classquiz.services.games import GameService
 from classquiz.services.live import LiveGames
+from classquiz.services.notifier import Notifier
 from classquiz.services.passwords import Passwords
 from classquiz.services.quizzes import QuizService
 from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.results import ResultService
-from classquiz.services.rooms import RoomService
+from classquiz.services.room import LiveRoom
+from classquiz.services.tasks import KeptTasks
 from classquiz.services.tokens import TokenSigner
 from classquiz.services.totp import TotpService
 from classquiz.services.users import UserService
@@ -36,11 +46,14 @@ class Services:
     users: UserService
     quizzes: QuizService
     results: ResultService
-    rooms: RoomService
     limiter: FailureLimiter
     login_limiter: FailureLimiter
     register_limiter: FailureLimiter
     games: GameService
+    room: LiveRoom
+    flow: GameFlow
+    delivery: ResultDelivery
+    tasks: KeptTasks
     extra: dict[str, Any] = field(default_factory=dict)
     # Set by classquiz.search.install_search (in create_app).
     search: SearchIndex | None = None
@@ -50,7 +63,8 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 
 
-def build_services(settings: Settings, redis: Redis) -> Services:
+def build_services(settings: Settings, redis: Redis, notifier: Notifier) -> Services:
+    """Every service of the app, speaking to clients through `notifier`."""
     signer = TokenSigner(settings.secret_key)
     quizzes = QuizService()
     store = GameStore(redis, settings.redis_prefix, settings.game_ttl_s)
@@ -62,24 +76,55 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         settings.rate_limit_window_s,
         settings.rate_limit_block_s,
     )
-    rooms = RoomService(
-        store, live, signer, settings.game_token_expiry_s, settings.max_players_per_game, limiter
+    records = FinalRecords(store, live)
+    results = ResultService(
+        redis, settings.redis_prefix, signer, finished_record=records.of_finished
+    )
+    tasks = KeptTasks()
+    fanout = Fanout(redis, settings.redis_prefix)
+    timers = AutoFinishTimers(redis, settings.redis_prefix)
+    local_players: LocalPlayers = {}
+    flow = GameFlow(
+        store,
+        live,
+        notifier,
+        fanout,
+        timers,
+        tasks,
+        auto_finish_after_last_reveal_s=settings.auto_finish_after_last_reveal_s,
+    )
+    gate = Gate(
+        store,
+        live,
+        signer,
+        limiter,
+        token_ttl_s=settings.game_token_expiry_s,
+        max_players_per_game=settings.max_players_per_game,
+    )
+    room = LiveRoom(
+        store,
+        live,
+        gate,
+        flow,
+        notifier,
+        fanout,
+        local_players,
+        records,
+        timers,
+        tasks,
+        result_sink=results.finish,
+        auto_finish_without_host_s=settings.auto_finish_without_host_s,
     )
     games = GameService(
         store,
         live,
-        rooms,
         quizzes,
         signer,
         token_ttl_s=settings.game_token_expiry_s,
         public_url=settings.public_url,
         max_players_per_game=settings.max_players_per_game,
         max_live_games_per_user=settings.max_live_games_per_user,
-        auto_finish_without_host_s=settings.auto_finish_without_host_s,
-        auto_finish_after_last_reveal_s=settings.auto_finish_after_last_reveal_s,
     )
-    results = ResultService(redis, settings.redis_prefix, signer)
-    results.finished_record = games.finished_record  # what the sweeper stores
     return Services(
         settings=settings,
         redis=redis,
@@ -106,7 +151,6 @@ def build_services(settings: Settings, redis: Redis) -> Services:
         ),
         quizzes=quizzes,
         results=results,
-        rooms=rooms,
         limiter=limiter,
         login_limiter=FailureLimiter(
             redis,
@@ -125,6 +169,10 @@ def build_services(settings: Settings, redis: Redis) -> Services:
             scope="register",
         ),
         games=games,
+        room=room,
+        flow=flow,
+        delivery=ResultDelivery(store, live, local_players, notifier),
+        tasks=tasks,
     )
 
 

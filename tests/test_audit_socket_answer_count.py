@@ -20,7 +20,7 @@ import pytest
 from aiohttp import ClientSession
 
 from classquiz.game.rules import MAX_TEXT_ANSWER
-from classquiz.services.games import ANSWER_COUNT_INTERVAL_S
+from classquiz.services.flow import ANSWER_COUNT_INTERVAL_S
 from tests.support.processes import ServerProcess, start_server, wait_ready
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder

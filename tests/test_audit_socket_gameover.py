@@ -137,7 +137,7 @@ async def test_an_old_host_socket_does_not_reach_the_next_game_on_its_pin(room: 
 
 async def test_every_host_command_checks_the_game_its_token_names(room: Room) -> None:
     """The service refuses a host command for a game that no longer owns the PIN."""
-    games = room.server.app[SERVICES].games
+    games = room.server.app[SERVICES].room
     old = await room.game()
     await room.expire(old["pin"])
     following = await room.game(questions=2)

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from classquiz.game.keys import pin_key
 from classquiz.game.store import GameStore
 from classquiz.runtime import SERVICES
-from classquiz.services.games import FINISHED_TTL_S
+from classquiz.services.room import FINISHED_TTL_S
 from tests.support.live import SocketGroup, create_game, paced, stored_results
 from tests.support.quizzes import single_choice
 from tests.support.users import ApiUser

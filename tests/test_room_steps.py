@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from classquiz.config import Settings
 from classquiz.errors import Refusal
 from classquiz.runtime import Services, build_services
+from classquiz.services.admission import Admission
 from tests.support.notifier import InMemoryNotifier, Sent
 from tests.support.quizzes import sample_quiz
 from tests.support.users import ApiUser
@@ -41,13 +42,24 @@ async def svc(
     `server` is required for the database connection it owns and for the REST API
     the games are created with."""
     redis = Redis.from_url(settings.require_redis_url())
-    services = build_services(settings, redis)
-    services.rooms.notifier = notifier
-    services.games.notifier = notifier
-    services.games.delivery.notifier = notifier
+    services = build_services(settings, redis, notifier)
     yield services
-    await services.games.drain()
+    await services.tasks.drain()
     await redis.aclose()
+
+
+async def join(
+    svc: Services, notifier: InMemoryNotifier, admission: Admission, sid: str
+) -> None:
+    """The join step as the transport calls it. The socket enters the game's groups and
+    gets exactly one welcome (sent in the background); both are checked here and the
+    welcome taken out, so the tests read only what the others were told."""
+    await svc.room.join(admission, sid)
+    await svc.tasks.drain()
+    assert notifier.entered[-1] == (sid, admission.pin, admission.role)
+    welcomes = [(m.audience, m.target) for m in notifier.sent if m.event == "welcome"]
+    assert welcomes == [("socket", sid)]
+    notifier.sent = [m for m in notifier.sent if m.event != "welcome"]
 
 
 async def new_game(user: ApiUser, questions: int = 2) -> dict[str, Any]:
@@ -65,54 +77,54 @@ async def test_join_drop_reconnect_replace_and_leave_tell_the_host_each_once(
 ) -> None:
     game = await new_game(user)
     pin = game["pin"]
-    rooms = svc.rooms
+    room = svc.room
 
-    host = await rooms.authorize({"host_token": game["host_token"]}, ADDRESS)
+    host = await room.authorize({"host_token": game["host_token"]}, ADDRESS)
     assert (host.role, host.pin, host.game_id) == ("host", pin, game["game_id"])
-    await rooms.attach(host, "host-1")
+    await join(svc, notifier, host, "host-1")
     assert notifier.take() == [Sent("players", pin, "host_status", {"connected": True})]
 
     # join: a new player is announced to the host with the new count
-    ada = await rooms.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
+    ada = await room.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
     assert ada.role == "player" and ada.is_new and ada.nickname == "Ada"
-    await rooms.attach(ada, "ada-1")
+    await join(svc, notifier, ada, "ada-1")
     player = {"player_id": ada.player_id, "nickname": "Ada"}
     assert notifier.take() == [
         Sent("host", pin, "player_joined", {"player": player, "players_count": 1})
     ]
-    welcome = await rooms.welcome(ada)
+    welcome = await room.welcome(ada)
     assert welcome["role"] == "player" and welcome["player"]["player_id"] == ada.player_id
     token = welcome["player"]["player_token"]
 
     # drop: the host sees the player go grey; nobody else is told
-    assert await rooms.drop(ada) is True
+    assert await room.drop(ada) is True
     assert notifier.take() == [
         Sent("host", pin, "player_status", {"player_id": ada.player_id, "connected": False})
     ]
 
     # reconnect with the player token: the same player, back online, not a new join
-    back = await rooms.authorize({"player_token": token}, ADDRESS)
+    back = await room.authorize({"player_token": token}, ADDRESS)
     assert (back.player_id, back.is_new) == (ada.player_id, False)
-    await rooms.attach(back, "ada-2")
+    await join(svc, notifier, back, "ada-2")
     assert notifier.take() == [
         Sent("host", pin, "player_status", {"player_id": ada.player_id, "connected": True})
     ]
 
     # a second tab with the same token replaces the first: told, then disconnected;
     # the host sees no change (the player never went away)
-    again = await rooms.authorize({"player_token": token}, ADDRESS)
-    await rooms.attach(again, "ada-3")
+    again = await room.authorize({"player_token": token}, ADDRESS)
+    await join(svc, notifier, again, "ada-3")
     assert notifier.take() == [Sent("socket", "ada-2", "replaced", {})]
     assert notifier.disconnected == ["ada-2"]
-    assert await rooms.drop(back) is False  # the replaced socket's drop changes nothing
+    assert await room.drop(back) is False  # the replaced socket's drop changes nothing
     assert notifier.take() == []
 
     # leave: the host is told once, with the count going down
-    await svc.games.leave(pin, ada.player_id)
+    await svc.room.leave(pin, ada.player_id)
     assert notifier.take() == [
         Sent("host", pin, "player_left", {"player": player, "players_count": 0})
     ]
-    await svc.games.leave(pin, ada.player_id)  # a second leave is a no-op
+    await svc.room.leave(pin, ada.player_id)  # a second leave is a no-op
     assert notifier.take() == []
 
 
@@ -121,29 +133,29 @@ async def test_host_commands_and_dispose_reach_the_whole_room(
 ) -> None:
     game = await new_game(user, questions=1)
     pin, game_id = game["pin"], game["game_id"]
-    host = await svc.rooms.authorize({"host_token": game["host_token"]}, ADDRESS)
-    await svc.rooms.attach(host, "host-1")
-    ada = await svc.rooms.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
-    await svc.rooms.attach(ada, "ada-1")
+    host = await svc.room.authorize({"host_token": game["host_token"]}, ADDRESS)
+    await join(svc, notifier, host, "host-1")
+    ada = await svc.room.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
+    await join(svc, notifier, ada, "ada-1")
     notifier.take()
 
-    assert await svc.games.start_game(pin, game_id) == {"question_index": 0}
+    assert await svc.room.start_game(pin, game_id) == {"question_index": 0}
     started = [(m.audience, m.event) for m in notifier.take()]
     assert started == [("game", "question_started")]
 
-    await svc.games.end_question(pin, game_id)
+    await svc.room.end_question(pin, game_id)
     ended = [m for m in notifier.take() if m.event == "question_ended"]
     assert [(m.audience, m.target) for m in ended] == [("game", pin)]
     assert ended[0].data["question_index"] == 0 and ended[0].data["players_count"] == 1
 
     # the last next_question finishes the game: everyone gets game_finished, once
-    assert await svc.games.next_question(pin, game_id) == {"finished": True}
+    assert await svc.room.next_question(pin, game_id) == {"finished": True}
     finished = [m for m in notifier.take() if m.event == "game_finished"]
     assert [(m.audience, m.target) for m in finished] == [("game", pin)]
     assert finished[0].data["game_id"] == game_id
 
     with pytest.raises(Refusal) as refused:
-        await svc.games.end_game(pin, game_id)
+        await svc.room.end_game(pin, game_id)
     assert refused.value.code == "wrong_state"
     assert notifier.take() == []
 
@@ -154,13 +166,13 @@ async def test_a_refused_join_changes_nothing_and_tells_nobody(
     game = await new_game(user, questions=1)
     pin = game["pin"]
     with pytest.raises(Refusal) as refused:
-        await svc.rooms.authorize({"pin": pin, "nickname": "  "}, ADDRESS)
+        await svc.room.authorize({"pin": pin, "nickname": "  "}, ADDRESS)
     assert refused.value.code == "nickname_invalid"
     with pytest.raises(Refusal) as forged:
-        await svc.rooms.authorize({"player_token": "not-a-token"}, ADDRESS)
+        await svc.room.authorize({"player_token": "not-a-token"}, ADDRESS)
     assert forged.value.code == "invalid_token"
     assert notifier.sent == [] and notifier.disconnected == []
-    assert await svc.rooms.store.roster(pin) == []
+    assert await svc.room.store.roster(pin) == []
 
 
 async def test_the_host_drops_and_comes_back_and_a_kick_reaches_the_right_socket(
@@ -168,21 +180,21 @@ async def test_the_host_drops_and_comes_back_and_a_kick_reaches_the_right_socket
 ) -> None:
     game = await new_game(user, questions=1)
     pin, game_id = game["pin"], game["game_id"]
-    host = await svc.rooms.authorize({"host_token": game["host_token"]}, ADDRESS)
-    await svc.rooms.attach(host, "host-1")
-    ada = await svc.rooms.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
-    await svc.rooms.attach(ada, "ada-1")
+    host = await svc.room.authorize({"host_token": game["host_token"]}, ADDRESS)
+    await join(svc, notifier, host, "host-1")
+    ada = await svc.room.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
+    await join(svc, notifier, ada, "ada-1")
     notifier.take()
 
     # the host's drop: the players see the presenter go; its return: they see it back
-    assert await svc.rooms.drop(host) is True
+    assert await svc.room.drop(host) is True
     assert notifier.take() == [Sent("players", pin, "host_status", {"connected": False})]
-    again = await svc.rooms.authorize({"host_token": game["host_token"]}, ADDRESS)
-    await svc.rooms.attach(again, "host-2")
+    again = await svc.room.authorize({"host_token": game["host_token"]}, ADDRESS)
+    await join(svc, notifier, again, "host-2")
     assert notifier.take() == [Sent("players", pin, "host_status", {"connected": True})]
 
     # a ban: the banned socket is told why and closed, the host sees the player leave
-    assert await svc.games.kick_player(pin, game_id, ada.player_id, True) == {}
+    assert await svc.room.kick_player(pin, game_id, ada.player_id, True) == {}
     player = {"player_id": ada.player_id, "nickname": "Ada"}
     assert notifier.take() == [
         Sent("host", pin, "player_left", {"player": player, "players_count": 0}),
@@ -190,8 +202,8 @@ async def test_the_host_drops_and_comes_back_and_a_kick_reaches_the_right_socket
     ]
     assert notifier.disconnected == ["ada-1"]
     with pytest.raises(Refusal) as banned:
-        await svc.rooms.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
+        await svc.room.authorize({"pin": pin, "nickname": "Ada"}, ADDRESS)
     assert banned.value.code == "banned"
     with pytest.raises(Refusal) as unknown:
-        await svc.games.kick_player(pin, game_id, ada.player_id, False)
+        await svc.room.kick_player(pin, game_id, ada.player_id, False)
     assert unknown.value.code == "player_not_found"

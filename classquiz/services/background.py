@@ -9,8 +9,8 @@ deadlines are late by at most LEASE_MS + TICK_S (1.6 s) while that happens.
 The same lease holder fires the abandoned-game timers (classquiz/game/autofinish.py):
 a game whose host walked away is finished by exactly one process.
 
-Fan-out: one Redis pub/sub message per reveal or end; each process answers it
-for the sockets it holds.
+Fan-out: one Redis pub/sub message per reveal or end (published by
+delivery.Fanout); each process answers it for the sockets it holds.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ import orjson
 from redis.asyncio import Redis
 
 from classquiz.game.keys import fanout_channel
-from classquiz.services.games import GameService
+from classquiz.services.delivery import ResultDelivery
+from classquiz.services.flow import GameFlow
 from classquiz.services.lease import Lease
+from classquiz.services.room import LiveRoom
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1
@@ -33,16 +35,26 @@ LEASE_MS = 1500
 
 
 class BackgroundWorkers:
-    def __init__(self, redis: Redis, prefix: str, games: GameService) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        flow: GameFlow,
+        room: LiveRoom,
+        delivery: ResultDelivery,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
-        self.games = games
+        self.flow = flow
+        self.room = room
+        self.delivery = delivery
         self.lease = Lease(redis, f"{prefix}:lease:deadlines", LEASE_MS)
         self._tasks: list[asyncio.Task[Any]] = []
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
-        self.games.publish_fanout = self.publish
+        """Start both loops; returns once the fan-out listener is subscribed (a reveal
+        published before that would reach no process)."""
         self._tasks = [
             asyncio.create_task(self._deadline_loop(), name="classquiz-deadlines"),
             asyncio.create_task(self._fanout_loop(), name="classquiz-fanout"),
@@ -57,15 +69,12 @@ class BackgroundWorkers:
                 await task
         self._tasks = []
 
-    async def publish(self, message: dict[str, Any]) -> None:
-        await self.redis.publish(fanout_channel(self.prefix), orjson.dumps(message))
-
     async def _deadline_loop(self) -> None:
         while True:
             try:
                 if await self.lease.hold():
-                    await self.games.fire_due_deadlines()
-                    await self.games.fire_due_auto_finishes()
+                    await self.flow.fire_due_deadlines()
+                    await self.room.fire_due_auto_finishes()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -82,7 +91,7 @@ class BackgroundWorkers:
                     if message.get("type") != "message":
                         continue
                     try:
-                        await self.games.delivery.deliver(orjson.loads(message["data"]))
+                        await self.delivery.deliver(orjson.loads(message["data"]))
                     except Exception:
                         log.exception("fan-out delivery failed")
             except asyncio.CancelledError:

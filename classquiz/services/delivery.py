@@ -11,10 +11,30 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from redis.asyncio import Redis
+
+from classquiz.game.keys import fanout_channel
 from classquiz.game.records import Standing
 from classquiz.game.store import GameStore
 from classquiz.services.live import LiveGames
 from classquiz.services.notifier import Notifier
+
+# pin -> player id -> socket id, for the players whose sockets this process holds
+# (kept by the room's join, drop and leave steps).
+LocalPlayers = dict[str, dict[str, str]]
+
+
+class Fanout:
+    """Publishes the one message per reveal or end that reaches every process (each
+    one's BackgroundWorkers hears it and hands it to its ResultDelivery)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.channel = fanout_channel(prefix)
+
+    async def publish(self, message: dict[str, Any]) -> None:
+        await self.redis.publish(self.channel, orjson.dumps(message))
 
 
 def your_result(qi: int, is_poll: bool, standing: Standing) -> dict[str, Any]:
@@ -37,11 +57,13 @@ def your_result(qi: int, is_poll: bool, standing: Standing) -> dict[str, Any]:
 
 
 class ResultDelivery:
-    def __init__(self, store: GameStore, live: LiveGames, local_players: dict[str, dict[str, str]]):
+    def __init__(
+        self, store: GameStore, live: LiveGames, local_players: LocalPlayers, notifier: Notifier
+    ) -> None:
         self.store = store
         self.live = live
-        self.local_players = local_players  # pin -> player id -> sid, kept by RoomService
-        self.notifier: Notifier | None = None
+        self.local_players = local_players
+        self.notifier = notifier
 
     async def deliver(self, message: dict[str, Any]) -> None:
         pin = message["pin"]
@@ -60,7 +82,7 @@ class ResultDelivery:
         is_poll = game.questions[qi]["type"] == "poll"
         rows = await self.store.results_for(pin, qi, list(local))
         messages = [(local[row.player_id], your_result(qi, is_poll, row)) for row in rows]
-        await self._notifier().to_local_sockets("your_result", messages)
+        await self.notifier.to_local_sockets("your_result", messages)
 
     async def _final_results(self, pin: str, local: dict[str, str], game_id: str | None) -> None:
         game = await self.live.get(pin, game_id=game_id)
@@ -76,8 +98,4 @@ class ResultDelivery:
             )
             for row in await self.store.results_for(pin, None, list(local))
         ]
-        await self._notifier().to_local_sockets("final_result", messages)
-
-    def _notifier(self) -> Notifier:
-        assert self.notifier is not None, "the transport did not register a notifier"
-        return self.notifier
+        await self.notifier.to_local_sockets("final_result", messages)

@@ -21,6 +21,10 @@ class Notifier(Protocol):
 
     async def disconnect(self, sid: str) -> None: ...
 
+    async def enter(self, sid: str, pin: str, role: str) -> None:
+        """Put connection `sid` in game `pin`'s broadcast groups: the whole game's, and
+        the host's or the players' by `role`."""
+
 
 def game_room(pin: str) -> str:
     return f"game:{pin}"

@@ -115,6 +115,8 @@ class ResultService:
         signer: TokenSigner,
         database: DatabaseConnection | None = None,
         lease_ms: int = 30_000,
+        *,
+        finished_record: RecordSource | None = None,
     ) -> None:
         self.redis = redis
         self.signer = signer
@@ -124,8 +126,9 @@ class ResultService:
         self.unparked_key = unparked_key(key_prefix)
         self.dead_letter_key = f"{key_prefix}:results:dead"
         self.lease = Lease(redis, self.lease_key, lease_ms)
-        # Set by the wiring (runtime.build_services): how the sweeper rebuilds a record.
-        self.finished_record: RecordSource | None = None
+        # How the sweeper rebuilds the record of a game finished but never parked
+        # (FinalRecords.of_finished); without it that sweep is off.
+        self.finished_record = finished_record
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ storing

@@ -25,10 +25,9 @@ from classquiz.observability import (
     SOCKET_REFUSALS,
 )
 from classquiz.routers.refusals import request_address
-from classquiz.services.games import GameService
-from classquiz.services.notifier import game_room, host_room, players_room
+from classquiz.services.admission import Admission, PlayerAdmission
 from classquiz.services.ratelimit import EventRate, Network
-from classquiz.services.rooms import Admission, RoomService
+from classquiz.services.room import LiveRoom
 from classquiz.socket_server.refusals import Ack, connect_error, error_ack, refusal_ack
 from classquiz.socket_server.sweeper import GameOverSweeper
 
@@ -41,8 +40,7 @@ class GameSocketHandlers:
     def __init__(
         self,
         sio: socketio.AsyncServer,
-        rooms: RoomService,
-        games: GameService,
+        room: LiveRoom,
         *,
         trusted_proxies: list[Network],
         events_per_s: int,
@@ -50,14 +48,13 @@ class GameSocketHandlers:
         game_over_grace_s: float = 5.0,
     ) -> None:
         self.sio = sio
-        self.rooms = rooms
-        self.games = games
+        self.room = room
         self.trusted_proxies = trusted_proxies
         self.events_per_s = events_per_s
         self.drop_events_per_s = drop_events_per_s
         self.sessions: dict[str, Admission] = {}
         self.rates: dict[str, EventRate] = {}
-        self.sweeper = GameOverSweeper(sio, self.sessions, rooms.store, game_over_grace_s)
+        self.sweeper = GameOverSweeper(sio, self.sessions, room.store, game_over_grace_s)
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         for event in EVENT_PAYLOADS:
@@ -74,27 +71,15 @@ class GameSocketHandlers:
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         try:
-            admission = await self.rooms.authorize(auth, self.peer_address(environ))
+            admission = await self.room.authorize(auth, self.peer_address(environ))
         except Refusal as exc:
             SOCKET_REFUSALS.labels(exc.code).inc()
             raise connect_error(exc) from None
         self.sessions[sid] = admission
         self.rates[sid] = EventRate(self.events_per_s, self.drop_events_per_s)
         SOCKET_CONNECTIONS.labels(admission.role).inc()
-        await self.rooms.attach(admission, sid)
-        # Rooms last: nothing may reach this socket before the server's CONNECT packet.
-        await self.sio.enter_room(sid, game_room(admission.pin))
-        role_room = host_room if admission.role == "host" else players_room
-        await self.sio.enter_room(sid, role_room(admission.pin))
-        asyncio.get_running_loop().create_task(self._send_welcome(sid, admission))
+        await self.room.join(admission, sid)
         return True
-
-    async def _send_welcome(self, sid: str, admission: Admission) -> None:
-        try:
-            payload = await self.rooms.welcome(admission)
-            await self.sio.emit("welcome", payload, to=sid, ignore_queue=True)
-        except Exception:
-            log.exception("could not send welcome")
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.rates.pop(sid, None)
@@ -103,11 +88,7 @@ class GameSocketHandlers:
             return
         SOCKET_CONNECTIONS.labels(admission.role).dec()
         try:
-            if await self.rooms.drop(admission):
-                if admission.role == "player":
-                    await self.games.end_if_everyone_answered(admission.pin)
-                else:
-                    await self.games.host_disconnected(admission.pin, admission.game_id)
+            await self.room.drop(admission)
         except Exception:
             log.exception("error while dropping a connection")
 
@@ -168,40 +149,46 @@ class GameSocketHandlers:
     # a PIN is reused once its game is gone (audit finding 5).
 
     async def ev_start_game(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.start_game(who.pin, who.game_id)
+        return await self.room.start_game(who.pin, who.game_id)
 
     async def ev_end_question(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.end_question(who.pin, who.game_id)
+        return await self.room.end_question(who.pin, who.game_id)
 
     async def ev_next_question(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.next_question(who.pin, who.game_id)
+        return await self.room.next_question(who.pin, who.game_id)
 
     async def ev_end_game(self, who: Admission, _: EventPayload) -> Ack:
-        return await self.games.end_game(who.pin, who.game_id)
+        return await self.room.end_game(who.pin, who.game_id)
 
     async def ev_kick_player(self, who: Admission, payload: Any) -> Ack:
-        return await self.games.kick_player(who.pin, who.game_id, payload.player_id, payload.ban)
+        return await self.room.kick_player(who.pin, who.game_id, payload.player_id, payload.ban)
 
     async def ev_lock_game(self, who: Admission, payload: Any) -> Ack:
-        return await self.games.lock_game(who.pin, who.game_id, payload.locked)
+        return await self.room.lock_game(who.pin, who.game_id, payload.locked)
 
     async def ev_get_leaderboard(self, who: Admission, payload: Any) -> Ack:
-        return await self.games.leaderboard(who.pin, who.game_id, payload.offset, payload.limit)
+        return await self.room.leaderboard(who.pin, who.game_id, payload.offset, payload.limit)
 
     async def ev_submit_answer(self, who: Admission, payload: Any) -> Ack:
-        assert who.player_id is not None
-        return await self.games.submit_answer(
-            who.pin, who.game_id, who.player_id, payload.question_index, payload.answer
+        player = _player(who)
+        return await self.room.submit_answer(
+            player.pin, player.game_id, player.player_id, payload.question_index, payload.answer
         )
 
     async def ev_reroll_nickname(self, who: Admission, _: EventPayload) -> Ack:
-        return {"nickname": await self.rooms.reroll_nickname(who)}
+        return {"nickname": await self.room.reroll_nickname(_player(who))}
 
     async def ev_leave(self, who: Admission, _: EventPayload) -> Ack:
-        assert who.player_id is not None
-        await self.games.leave(who.pin, who.player_id)
+        await self.room.leave(who.pin, _player(who).player_id)
         self.sessions.pop(who.sid, None)
         asyncio.get_running_loop().call_later(
             0.05, lambda: asyncio.ensure_future(self.sio.disconnect(who.sid))
         )
         return {}
+
+
+def _player(who: Admission) -> PlayerAdmission:
+    """The player behind a player event (the role check let only players through)."""
+    if not isinstance(who, PlayerAdmission):
+        raise Refusal("forbidden", "only players send this event")
+    return who

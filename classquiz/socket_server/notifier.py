@@ -48,3 +48,7 @@ class SocketNotifier:
 
     async def disconnect(self, sid: str) -> None:
         await self.sio.disconnect(sid)
+
+    async def enter(self, sid: str, pin: str, role: str) -> None:
+        await self.sio.enter_room(sid, game_room(pin))
+        await self.sio.enter_room(sid, host_room(pin) if role == "host" else players_room(pin))

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import socketio
 
 from classquiz.game.store import GameStore
-from classquiz.services.rooms import Admission
+from classquiz.services.admission import Admission
 
 log = logging.getLogger(__name__)
 MAX_SWEEP_INTERVAL_S = 1.0

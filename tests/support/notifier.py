@@ -32,6 +32,7 @@ class InMemoryNotifier:
 
     sent: list[Sent] = field(default_factory=list)
     disconnected: list[str] = field(default_factory=list)
+    entered: list[tuple[str, str, str]] = field(default_factory=list)  # (sid, pin, role)
 
     async def to_game(self, pin: str, event: str, data: Any) -> None:
         self.sent.append(Sent("game", pin, event, data))
@@ -51,6 +52,9 @@ class InMemoryNotifier:
 
     async def disconnect(self, sid: str) -> None:
         self.disconnected.append(sid)
+
+    async def enter(self, sid: str, pin: str, role: str) -> None:
+        self.entered.append((sid, pin, role))
 
     def to(self, audience: Audience, target: str) -> list[tuple[str, Any]]:
         """(event, data) of every message `audience` `target` was sent, in order."""

@@ -23,6 +23,8 @@ from classquiz import create_app
 from classquiz.config import Settings
 from classquiz.db.migrate import upgrade_database
 from classquiz.devservers import resolve_storage
+from classquiz.runtime import SERVICES, Services
+from classquiz.services.results import ResultService
 from tests.support.apps import admin_url, make_settings
 from tests.support.live import SocketGroup
 from tests.support.users import ApiUser, register_user
@@ -104,3 +106,16 @@ async def sockets(base_url: str) -> AsyncIterator[SocketGroup]:
     """Socket.IO clients of the shared app, closed after the test."""
     async with SocketGroup(base_url) as group:
         yield group
+
+
+@pytest.fixture
+def svc(server: TestServer) -> Services:
+    """The services of the shared app."""
+    return server.app[SERVICES]
+
+
+@pytest.fixture
+def private_results(svc: Services) -> ResultService:
+    """A ResultService on its own Redis prefix, out of reach of the app's retry loop."""
+    prefix = f"{svc.settings.redis_prefix}:t{uuid.uuid4().hex[:8]}"
+    return ResultService(svc.redis, prefix, svc.signer)

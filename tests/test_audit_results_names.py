@@ -20,10 +20,8 @@ from prometheus_client import REGISTRY
 from classquiz.game.nicknames import normalize_nickname
 from classquiz.services.results import ResultService
 from tests.support.quizzes import sample_quiz
-from tests.support.users import ApiUser
-from tests.test_results import PLAN, count_rows, make_game, private_results, svc, user_id
-
-__all__ = ["private_results", "svc"]  # fixtures shared with test_results
+from tests.support.results import PLAN, count_rows, finished_game
+from tests.support.users import ApiUser, user_id
 
 SET_ASIDE = "classquiz_results_set_aside_total"
 EXPANDS = "\ufdfa"  # ARABIC LIGATURE SALLALLAHOU ALAYHE WASALLAM: 1 character, 18 after NFKC
@@ -79,7 +77,7 @@ async def test_results_that_can_never_be_stored_are_set_aside_loudly(
     user: ApiUser, private_results: ResultService, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A permanent error (here: a nickname past the column) is not retried forever."""
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     final.players[0].nickname = normalize_nickname(EXPANDS * 6)  # 108 characters
     game_id = str(final.game_id)
     before = set_aside_count()
@@ -106,9 +104,9 @@ async def test_a_parked_poison_game_is_set_aside_and_does_not_block_the_others(
     """Parked before the fix (or by any bug): moved aside by the retry pass, once; the
     good game parked with it is stored in the same pass."""
     owner = await user_id(user)
-    poison = make_game(owner)
+    poison = finished_game(owner)
     poison.players[1].nickname = "x" * 101
-    good = make_game(owner)
+    good = finished_game(owner)
     redis = private_results.redis
     await redis.hset(private_results.pending_key, str(poison.game_id), poison.model_dump_json())
     await redis.hset(private_results.pending_key, str(good.game_id), good.model_dump_json())

@@ -8,156 +8,22 @@ import csv
 import io
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import openpyxl
-import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import TestServer
 from ormar.databases.connection import DatabaseConnection
 
 from classquiz.config import Settings
 from classquiz.db.engine import database
 from classquiz.db.models import Game, GameAnswer, GamePlayer, User
 from classquiz.game.final import FinalAnswer, FinalPlayer, FinalQuestion, FinishedGame
-from classquiz.runtime import SERVICES, Services
+from classquiz.runtime import Services
 from classquiz.services.results import ResultService
-from classquiz.services.results_store import ANSWERS, GAMES, PLAYERS
+from classquiz.services.results_store import ANSWERS, GAMES
 from classquiz.services.tokens import ACCESS, PLAYER
-from tests.support.users import ApiUser
-
-BASE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-NICKS = ["Ada", "Bob", "Ann", "Zoë", "=SUM(1)"]
-# (player, question) -> (answer, correct, points, elapsed_ms); see the numbers in the stats test.
-PLAN: dict[tuple[int, int], tuple[Any, bool | None, int, int]] = {
-    (0, 0): (1, True, 950, 2000),
-    (1, 0): (1, True, 900, 4000),
-    (2, 0): (0, False, 0, 6000),
-    (3, 0): (1, True, 800, 8000),
-    (0, 1): ([0, 1], True, 1850, 3000),
-    (1, 1): ([0], False, 0, 5000),
-    (2, 1): ([1, 0], True, 1800, 4000),
-    (4, 1): ([2], False, 0, 2001),
-    (0, 2): (0, None, 0, 1000),
-    (1, 2): (1, None, 0, 2000),
-    (2, 2): (0, None, 0, 3000),
-    (3, 2): (0, None, 0, 4000),
-    (4, 2): (1, None, 0, 5001),
-    (0, 3): ("Lyon", False, 0, 1000),
-    (1, 3): ("Paris", True, 900, 2000),
-    (2, 3): ("42", False, 0, 3000),
-    (3, 3): ("=1+1", False, 0, 1500),
-    (4, 3): ("paris ", True, 750, 5000),
-}
-SCORES = [2800, 1800, 1800, 800, 750]
-RANKS = [1, 2, 2, 4, 5]
-
-
-def make_game(
-    owner_id: uuid.UUID, finished_at: datetime = BASE, title: str = "Capitals"
-) -> FinishedGame:
-    """A plausible finished game: 5 players, 4 questions (single, multiple, poll, text)."""
-    player_ids = [uuid.uuid4() for _ in NICKS]
-    questions = [
-        FinalQuestion(
-            index=0,
-            type="single",
-            text="2 + 2?",
-            points=1,
-            time_limit_ms=20_000,
-            correct=[1],
-            distribution={"0": 1, "1": 3},
-            answered=4,
-        ),
-        FinalQuestion(
-            index=1,
-            type="multiple",
-            text="Primes?",
-            points=2,
-            time_limit_ms=20_000,
-            correct=[0, 1],
-            distribution={"0": 3, "1": 2, "2": 1},
-            answered=4,
-        ),
-        FinalQuestion(
-            index=2,
-            type="poll",
-            text="Tea or coffee?",
-            points=0,
-            time_limit_ms=20_000,
-            correct=None,
-            distribution={"0": 3, "1": 2},
-            answered=5,
-        ),
-        FinalQuestion(
-            index=3,
-            type="text",
-            text="Capital of France?",
-            points=1,
-            time_limit_ms=10_000,
-            correct=["Paris"],
-            distribution={"lyon": 1, "paris": 2, "42": 1, "=1+1": 1},
-            answered=5,
-        ),
-    ]
-    answers = [
-        FinalAnswer(
-            player_id=player_ids[p],
-            question_index=q,
-            answer=a,
-            correct=c,
-            points=pts,
-            elapsed_ms=ms,
-        )
-        for (p, q), (a, c, pts, ms) in PLAN.items()
-    ]
-    players = [
-        FinalPlayer(
-            player_id=player_ids[i],
-            nickname=NICKS[i],
-            score=SCORES[i],
-            rank=RANKS[i],
-            correct_count=sum(1 for (p, _), v in PLAN.items() if p == i and v[1]),
-            answered_count=sum(1 for (p, _) in PLAN if p == i),
-        )
-        for i in range(len(NICKS))
-    ]
-    return FinishedGame(
-        game_id=uuid.uuid4(), quiz_id=uuid.uuid4(), owner_id=owner_id, pin="123456",
-        title=title, created_at=finished_at - timedelta(minutes=10),
-        started_at=finished_at - timedelta(minutes=8), finished_at=finished_at,
-        question_count=4, questions=questions, players=players, answers=answers,
-    )  # fmt: skip
-
-
-@pytest.fixture
-def svc(server: TestServer) -> Services:
-    return server.app[SERVICES]
-
-
-@pytest.fixture
-def private_results(svc: Services) -> ResultService:
-    """A ResultService on its own Redis prefix, out of reach of the app's retry loop."""
-    prefix = f"{svc.settings.redis_prefix}:t{uuid.uuid4().hex[:8]}"
-    return ResultService(svc.redis, prefix, svc.signer)
-
-
-async def user_id(user: ApiUser) -> uuid.UUID:
-    status, body = await user.request("GET", "/api/v1/users/me")
-    assert status == 200
-    return uuid.UUID(body["id"])
-
-
-async def count_rows(game_id: uuid.UUID) -> tuple[int, int, int]:
-    async with database.connection() as conn:
-        out = []
-        for table in (GAMES, PLAYERS, ANSWERS):
-            query = sa.select(sa.func.count()).select_from(table)
-            column = table.c.id if table is GAMES else table.c.game_id
-            out.append((await conn.execute(query.where(column == game_id))).scalar_one())
-    return out[0], out[1], out[2]
-
+from tests.support.results import BASE, PLAN, count_rows, finished_game
+from tests.support.users import ApiUser, user_id
 
 # ---------------------------------------------------------------- storing
 
@@ -165,7 +31,7 @@ async def count_rows(game_id: uuid.UUID) -> tuple[int, int, int]:
 async def test_finish_stores_once_even_when_repeated(
     user: ApiUser, private_results: ResultService
 ) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     assert await private_results.finish(final) is True
     assert await private_results.finish(final) is True  # already there: nothing new
     assert await private_results.pending_ids() == []
@@ -181,7 +47,7 @@ async def test_finish_stores_once_even_when_repeated(
 async def test_json_columns_come_back_as_json(
     user: ApiUser, private_results: ResultService
 ) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await private_results.finish(final)
     game = await Game.objects.get(id=final.game_id)
     assert isinstance(game.questions, list) and isinstance(game.questions[0], dict)
@@ -211,7 +77,7 @@ async def test_json_columns_come_back_as_json(
 async def test_database_down_keeps_results_pending_then_stores_once(
     user: ApiUser, private_results: ResultService, settings: Settings
 ) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     down = DatabaseConnection("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere", pool_size=1)
     await down.connect()
     private_results.db = down
@@ -236,7 +102,7 @@ async def test_database_down_keeps_results_pending_then_stores_once(
 async def test_retry_lease_lets_one_process_work(
     user: ApiUser, private_results: ResultService
 ) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await private_results.redis.hset(
         private_results.pending_key, str(final.game_id), final.model_dump_json()
     )
@@ -251,7 +117,7 @@ async def test_retry_lease_lets_one_process_work(
 async def test_background_loop_stores_parked_results(
     user: ApiUser, private_results: ResultService
 ) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await private_results.redis.hset(
         private_results.pending_key, str(final.game_id), final.model_dump_json()
     )
@@ -310,10 +176,10 @@ async def test_list_newest_first_paginated_and_own_only(
     user: ApiUser, other_user: ApiUser, svc: Services
 ) -> None:
     owner = await user_id(user)
-    games = [make_game(owner, BASE + timedelta(hours=h), title=f"Game {h}") for h in range(3)]
+    games = [finished_game(owner, BASE + timedelta(hours=h), title=f"Game {h}") for h in range(3)]
     for final in (games[1], games[0], games[2]):
         assert await svc.results.finish(final)
-    await svc.results.finish(make_game(await user_id(other_user), BASE + timedelta(hours=9)))
+    await svc.results.finish(finished_game(await user_id(other_user), BASE + timedelta(hours=9)))
 
     status, page = await user.request("GET", "/api/v1/results?limit=2")
     assert status == 200
@@ -341,7 +207,7 @@ async def test_list_newest_first_paginated_and_own_only(
 
 
 async def test_game_stats_exact_numbers(user: ApiUser, other_user: ApiUser, svc: Services) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await svc.results.finish(final)
     status, stats = await user.request("GET", f"/api/v1/results/{final.game_id}")
     assert status == 200, stats
@@ -386,7 +252,7 @@ async def test_game_stats_exact_numbers(user: ApiUser, other_user: ApiUser, svc:
 
 
 async def test_stats_with_nobody_answering(user: ApiUser, svc: Services) -> None:
-    final = make_game(await user_id(user)).model_copy(update={"answers": []})
+    final = finished_game(await user_id(user)).model_copy(update={"answers": []})
     await svc.results.finish(final)
     status, stats = await user.request("GET", f"/api/v1/results/{final.game_id}")
     assert status == 200
@@ -400,7 +266,7 @@ async def test_stats_with_nobody_answering(user: ApiUser, svc: Services) -> None
 
 
 async def test_export_csv(user: ApiUser, other_user: ApiUser, svc: Services) -> None:
-    final = make_game(await user_id(user), title="Capitals: round 1")
+    final = finished_game(await user_id(user), title="Capitals: round 1")
     await svc.results.finish(final)
     path = f"/api/v1/results/{final.game_id}/export?format=csv"
     async with user.http.get(path, headers=user.headers) as resp:
@@ -426,7 +292,7 @@ async def test_export_csv(user: ApiUser, other_user: ApiUser, svc: Services) -> 
 
 
 async def test_export_xlsx(user: ApiUser, svc: Services) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await svc.results.finish(final)
     path = f"/api/v1/results/{final.game_id}/export?format=xlsx"
     async with user.http.get(path, headers=user.headers) as resp:
@@ -457,8 +323,8 @@ async def test_export_xlsx(user: ApiUser, svc: Services) -> None:
 
 
 async def test_player_results_with_player_token(user: ApiUser, svc: Services) -> None:
-    final = make_game(await user_id(user))
-    other = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
+    other = finished_game(await user_id(user))
     bob = final.players[1].player_id
     token, _ = svc.signer.issue(str(bob), PLAYER, 3600, gid=str(final.game_id))
     path = f"/api/v1/results/{final.game_id}/me"

@@ -10,14 +10,12 @@ import io
 from aiohttp import ClientSession
 
 from classquiz.runtime import Services
-from tests.support.users import ApiUser
-from tests.test_results import NICKS, PLAN, make_game, svc, user_id
-
-__all__ = ["svc"]  # the fixture, shared with test_results
+from tests.support.results import NICKS, PLAN, finished_game
+from tests.support.users import ApiUser, user_id
 
 
 async def test_overview_numbers(user: ApiUser, svc: Services) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await svc.results.finish(final)
     status, stats = await user.request("GET", f"/api/v1/results/{final.game_id}")
     assert status == 200, stats
@@ -32,7 +30,7 @@ async def test_overview_numbers(user: ApiUser, svc: Services) -> None:
 
 
 async def test_overview_of_a_game_nobody_answered(user: ApiUser, svc: Services) -> None:
-    final = make_game(await user_id(user)).model_copy(update={"answers": []})
+    final = finished_game(await user_id(user)).model_copy(update={"answers": []})
     await svc.results.finish(final)
     status, stats = await user.request("GET", f"/api/v1/results/{final.game_id}")
     assert status == 200
@@ -43,7 +41,7 @@ async def test_overview_of_a_game_nobody_answered(user: ApiUser, svc: Services) 
 async def test_players_tab_pages_players_with_their_answers(
     user: ApiUser, other_user: ApiUser, svc: Services
 ) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await svc.results.finish(final)
     path = f"/api/v1/results/{final.game_id}/players"
     status, page = await user.request("GET", f"{path}?limit=2")
@@ -82,7 +80,7 @@ async def test_players_tab_pages_players_with_their_answers(
 async def test_downloads_work_as_a_browser_link_with_the_cookie(
     user: ApiUser, base_url: str, svc: Services
 ) -> None:
-    final = make_game(await user_id(user))
+    final = finished_game(await user_id(user))
     await svc.results.finish(final)
     cookie = {"Cookie": f"access_token={user.token}"}
     async with ClientSession(base_url) as browser:

@@ -45,3 +45,10 @@ async def register_user(http: ClientSession, password: str = "correct horse batt
         assert resp.status == 200, await resp.text()
         token = (await resp.json())["access_token"]
     return ApiUser(http, name, email, password, token)
+
+
+async def user_id(user: ApiUser) -> uuid.UUID:
+    """The user's account id, as the API reports it."""
+    status, body = await user.request("GET", "/api/v1/users/me")
+    assert status == 200
+    return uuid.UUID(body["id"])

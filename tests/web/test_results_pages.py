@@ -19,12 +19,10 @@ from playwright.async_api import BrowserContext, Download, Page, expect
 
 from classquiz.game.final import FinalPlayer
 from classquiz.runtime import Services
-from tests.support.users import ApiUser
-from tests.test_results import BASE, make_game, svc, user_id
+from tests.support.results import BASE, finished_game
+from tests.support.users import ApiUser, user_id
 from tests.web.conftest import axe_scan, shot
 from tests.web.results_support import play_sample_game
-
-__all__ = ["svc"]  # the fixture, shared with test_results
 
 
 async def sign_in_as(context: BrowserContext, user: ApiUser, app_url: str) -> None:
@@ -43,7 +41,7 @@ async def test_list_tabs_keyboard_and_downloads(
     played = await play_sample_game(user, base_url, title="Fractions, week 3")
     owner = await user_id(user)
     for i in range(21):  # older games, stored the way the engine stores them
-        older = make_game(owner, BASE + timedelta(minutes=i), title=f"Older game {i:02}")
+        older = finished_game(owner, BASE + timedelta(minutes=i), title=f"Older game {i:02}")
         assert await svc.results.finish(older)
     await sign_in_as(projector_context, user, app_url)
     page = projector
@@ -267,7 +265,7 @@ async def test_players_tab_pages_a_big_class(
     user: ApiUser, app_url: str, svc: Services, projector_context: BrowserContext, projector: Page
 ) -> None:
     """30 players: the Players tab shows 25, then the other 5 (paged on the server)."""
-    game = make_game(await user_id(user), title="Big class")
+    game = finished_game(await user_id(user), title="Big class")
     crowd = [
         FinalPlayer(
             player_id=uuid.uuid4(),
@@ -307,7 +305,7 @@ async def test_results_followed_before_they_are_stored(
 ) -> None:
     """The presenter's Results link is followed as the game ends: the page waits for the
     results to be stored instead of saying at once that there are none."""
-    game = make_game(await user_id(user), title="Stored a moment later")
+    game = finished_game(await user_id(user), title="Stored a moment later")
     await sign_in_as(projector_context, user, app_url)
     await projector.goto(f"/results/{game.game_id}")
     await asyncio.sleep(1.5)

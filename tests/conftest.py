@@ -119,3 +119,20 @@ def private_results(svc: Services) -> ResultService:
     """A ResultService on its own Redis prefix, out of reach of the app's retry loop."""
     prefix = f"{svc.settings.redis_prefix}:t{uuid.uuid4().hex[:8]}"
     return ResultService(svc.redis, prefix, svc.signer)
+
+
+@pytest.fixture
+def empty_database(storage: dict[str, str]) -> Iterator[str]:
+    """A brand-new empty database, dropped afterwards."""
+    admin = storage["admin_url"]
+    name = f"cqmig_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(admin)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield admin_url(admin, name)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()

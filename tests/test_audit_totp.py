@@ -27,11 +27,8 @@ from alembic import command
 from classquiz.config import to_driver_url
 from classquiz.db.migrate import MIGRATIONS_DIR, alembic_config, upgrade_database
 from classquiz.services.totp import SecretBox
-from tests import test_migrations
 from tests.support.apps import separate_app
 from tests.support.users import ApiUser, register_user
-
-empty_database = test_migrations.empty_database  # a fresh database per test
 
 TOTP_FAILURES = 5
 

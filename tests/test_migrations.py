@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import psycopg2
-import pytest
 from alembic.script import ScriptDirectory
 
 from classquiz.db.migrate import alembic_config, current_revision, upgrade_database
 from classquiz.db.models import ALL_TABLES
-from tests.support.apps import admin_url
 
 FOUNDATION_TABLES = {"users", "api_keys", "quizzes"}
-
-
-@pytest.fixture
-def empty_database(storage: dict[str, str]) -> Iterator[str]:
-    """A brand-new empty database, dropped afterwards."""
-    admin = storage["admin_url"]
-    name = f"cqmig_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        yield admin_url(admin, name)
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
 
 
 def public_tables(url: str) -> set[str]:

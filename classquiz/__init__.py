@@ -9,9 +9,9 @@ import socketio
 from aiohttp import web
 from redis.asyncio import Redis
 
+from classquiz import lifecycle
 from classquiz.config import Settings
 from classquiz.cors import cors_middleware, csrf_middleware
-from classquiz.db.engine import connect_database, disconnect_database
 from classquiz.observability import metrics_endpoint, request_middleware
 from classquiz.openapi import build_openapi
 from classquiz.routers import docs, games, health, quizzes, results, users
@@ -19,7 +19,7 @@ from classquiz.routers import search as search_routes
 from classquiz.routers import web as web_app
 from classquiz.routers.api import MAX_JSON_BODY
 from classquiz.runtime import SERVICES, build_services
-from classquiz.search import install_search
+from classquiz.search import search_lifecycle
 from classquiz.security_headers import install_security_headers
 from classquiz.services.background import BackgroundWorkers
 from classquiz.socket_server.handlers import GameSocketHandlers
@@ -63,7 +63,6 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     app[SIO] = sio
     svc = build_services(settings, redis, SocketNotifier(sio))
     app[SERVICES] = svc
-    search_context = install_search(app[SERVICES])
     handlers = GameSocketHandlers(
         sio,
         svc.room,
@@ -80,24 +79,19 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     app.router.add_get("/metrics", metrics_endpoint(settings.metrics_token, settings.debug))
     web_app.install(app, settings.web_build_dir)  # last: its catch-all answers the rest
 
-    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
-        if own_database:
-            await connect_database(settings.database_url_asyncpg)
-        log.info("connected to the database and Redis")
-        app[SERVICES].results.start()  # stores results parked while the database was down
-        await workers.start()
-        handlers.sweeper.start()
-        yield
-        await handlers.sweeper.stop()
-        await workers.stop()
-        await svc.tasks.drain()
-        await app[SERVICES].results.stop()
-        if own_database:
-            await disconnect_database()
-        await redis.aclose()
-
-    app.cleanup_ctx.append(lifecycle)
-    app.cleanup_ctx.append(search_context)  # after it: stops before the database
+    # One cleanup context per resource, in dependency order: aiohttp starts them in
+    # this order and stops them in the reverse one (classquiz/lifecycle.py).
+    app.cleanup_ctx.extend(
+        [
+            lifecycle.redis_connection(redis),
+            lifecycle.database(settings.database_url_asyncpg, own=own_database),
+            lifecycle.results_retry(svc.results),
+            lifecycle.game_tasks(svc.tasks),
+            lifecycle.background(workers),
+            lifecycle.sweeper(handlers.sweeper),
+            search_lifecycle(svc.search, svc.search_indexer),
+        ]
+    )
     return app
 
 

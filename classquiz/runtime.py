@@ -8,8 +8,7 @@ nothing else is global.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -17,6 +16,7 @@ from redis.asyncio import Redis
 from classquiz.config import Settings
 from classquiz.game.autofinish import AutoFinishTimers
 from classquiz.game.store import GameStore
+from classquiz.search import SearchIndex, SearchIndexer, create_search_index
 from classquiz.services.admission import Gate
 from classquiz.services.delivery import Fanout, LocalPlayers, ResultDelivery
 from classquiz.services.final_records import FinalRecords
@@ -33,9 +33,6 @@ from classquiz.services.tasks import KeptTasks
 from classquiz.services.tokens import TokenSigner
 from classquiz.services.totp import TotpService
 from classquiz.services.users import UserService
-
-if TYPE_CHECKING:
-    from classquiz.search import SearchIndex, SearchIndexer
 
 
 @dataclass
@@ -54,10 +51,8 @@ class Services:
     flow: GameFlow
     delivery: ResultDelivery
     tasks: KeptTasks
-    extra: dict[str, Any] = field(default_factory=dict)
-    # Set by classquiz.search.install_search (in create_app).
-    search: SearchIndex | None = None
-    search_indexer: SearchIndexer | None = None
+    search: SearchIndex
+    search_indexer: SearchIndexer  # hears every quiz save (a listener of `quizzes`)
 
 
 SERVICES = web.AppKey("services", Services)
@@ -66,7 +61,9 @@ SERVICES = web.AppKey("services", Services)
 def build_services(settings: Settings, redis: Redis, notifier: Notifier) -> Services:
     """Every service of the app, speaking to clients through `notifier`."""
     signer = TokenSigner(settings.secret_key)
-    quizzes = QuizService()
+    search = create_search_index(settings)
+    search_indexer = SearchIndexer(search)
+    quizzes = QuizService(listeners=[search_indexer])
     store = GameStore(redis, settings.redis_prefix, settings.game_ttl_s)
     live = LiveGames(store, settings.quiz_cache_bytes)
     limiter = FailureLimiter(
@@ -173,6 +170,8 @@ def build_services(settings: Settings, redis: Redis, notifier: Notifier) -> Serv
         flow=flow,
         delivery=ResultDelivery(store, live, local_players, notifier),
         tasks=tasks,
+        search=search,
+        search_indexer=search_indexer,
     )
 
 

@@ -6,7 +6,7 @@ search with typo tolerance from an in-memory lexicon. `SearchIndexer` feeds eith
 
 from classquiz.contracts.search import SearchHitOut, SearchQuery, SearchResultOut
 from classquiz.search.base import SearchIndex, SearchUnavailable
-from classquiz.search.factory import create_search_index, install_search, search_lifecycle
+from classquiz.search.factory import create_search_index, search_lifecycle
 from classquiz.search.listener import SearchIndexer
 
 __all__ = [
@@ -17,6 +17,5 @@ __all__ = [
     "SearchResultOut",
     "SearchUnavailable",
     "create_search_index",
-    "install_search",
     "search_lifecycle",
 ]

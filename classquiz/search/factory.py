@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from classquiz.config import Settings
 from classquiz.search.base import SearchIndex
 from classquiz.search.listener import SearchIndexer
-
-if TYPE_CHECKING:
-    from classquiz.runtime import Services
 
 log = logging.getLogger(__name__)
 Lifecycle = Callable[[web.Application], AsyncIterator[None]]
@@ -34,22 +30,10 @@ def create_search_index(settings: Settings) -> SearchIndex:
     return PostgresSearchIndex()
 
 
-def install_search(services: Services) -> Lifecycle:
-    """Give the app its search index and let it hear every quiz save.
-
-    Returns the cleanup context that starts and stops both; append it after
-    the one that connects the database, so it stops before the database does.
-    """
-    index = create_search_index(services.settings)
-    indexer = SearchIndexer(index)
-    services.search = index
-    services.search_indexer = indexer
-    services.quizzes.listeners.append(indexer)
-    return search_lifecycle(index, indexer)
-
-
 def search_lifecycle(index: SearchIndex, indexer: SearchIndexer) -> Lifecycle:
-    """An aiohttp cleanup context: start after the database is connected, stop before."""
+    """An aiohttp cleanup context: start after the database is connected, stop before.
+    (The index and its indexer are built with the other services, runtime.build_services;
+    the quiz service is handed the indexer as a listener there.)"""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await index.start()

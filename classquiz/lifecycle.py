@@ -1,0 +1,98 @@
+"""How the app's resources start and stop: one aiohttp cleanup context each.
+
+aiohttp runs cleanup contexts in the order they were appended up to their
+`yield` at start-up, and in the reverse order after it at shutdown, so
+appending them in dependency order (what is needed first, first) stops each
+one before what it depends on: the Socket.IO sweeper and the background loops
+before the game tasks they start are drained, those before the results they
+store, the results before the database, everything before Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from classquiz.db.engine import connect_database, disconnect_database
+from classquiz.services.background import BackgroundWorkers
+from classquiz.services.results import ResultService
+from classquiz.services.tasks import KeptTasks
+from classquiz.socket_server.sweeper import GameOverSweeper
+
+log = logging.getLogger("classquiz")
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+def redis_connection(redis: Redis) -> CleanupContext:
+    """The app's Redis client: opened lazily by its first command, closed last."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await redis.aclose()
+
+    return context
+
+
+def database(asyncpg_url: str, *, own: bool) -> CleanupContext:
+    """The shared Ormar connection, opened and closed only by the app that owns it
+    (a second app in the same process, as tests run them, uses it as it is)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        if own:
+            await connect_database(asyncpg_url)
+        log.info("connected to the database and Redis")
+        yield
+        if own:
+            await disconnect_database()
+
+    return context
+
+
+def results_retry(results: ResultService) -> CleanupContext:
+    """The retry loop that stores results parked while the database was down."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        results.start()
+        yield
+        await results.stop()
+
+    return context
+
+
+def game_tasks(tasks: KeptTasks) -> CleanupContext:
+    """Nothing to start; at shutdown, the game services' background work is waited for
+    (a result being stored, a count on its way to the host)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await tasks.drain()
+
+    return context
+
+
+def background(workers: BackgroundWorkers) -> CleanupContext:
+    """Deadlines, abandoned-game timers and the fan-out listener."""
+    return _started(workers.start, workers.stop)
+
+
+def sweeper(sweeper: GameOverSweeper) -> CleanupContext:
+    """Closing this process's sockets of games that are over."""
+
+    async def start() -> None:
+        sweeper.start()
+
+    return _started(start, sweeper.stop)
+
+
+def _started(
+    start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]
+) -> CleanupContext:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        await start()
+        yield
+        await stop()
+
+    return context

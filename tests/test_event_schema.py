@@ -4,7 +4,7 @@
 so the committed schema cannot drift from the code; (b) a real game over real
 sockets, in which every server → client event and every acknowledgement the
 clients receive is validated against the strict models of
-classquiz.socket_server.events: an undocumented field, a missing one or a
+classquiz.contracts: an undocumented field, a missing one or a
 loosely typed value fails.
 """
 
@@ -20,10 +20,9 @@ import pytest
 from aiohttp import ClientSession
 from pydantic import BaseModel, RootModel, ValidationError
 
-from classquiz.contracts.acks import ACK_ERRORS, CLIENT_ACKS, COMMON_ACK_ERRORS
-from classquiz.contracts.client_events import EVENT_PAYLOADS
+from classquiz.contracts.acks import COMMON_ACK_ERRORS
 from classquiz.contracts.handshake import HANDSHAKE
-from classquiz.contracts.server_events import SERVER_EVENTS
+from classquiz.contracts.socket_events import CLIENT_EVENTS, SERVER_EVENTS
 from classquiz.contracts.wire import ServerModel
 from classquiz.socket_server.schema import build_asyncapi, render_asyncapi
 from tests.support.live import SocketGroup, create_game
@@ -63,9 +62,10 @@ def test_asyncapi_document_is_complete() -> None:
     assert doc["asyncapi"] == "3.0.0"
     messages = doc["components"]["messages"]
     schemas = doc["components"]["schemas"]
-    for event in EVENT_PAYLOADS:
+    for event in CLIENT_EVENTS:
         assert f"receive_{event}" in doc["operations"]
-        assert messages[f"{event}_ack"]["payload"]["$ref"].endswith(CLIENT_ACKS[event].__name__)
+        ack_ref = messages[f"{event}_ack"]["payload"]["$ref"]
+        assert ack_ref.endswith(CLIENT_EVENTS[event].ack.__name__)
     for event in SERVER_EVENTS:
         assert f"send_{event}" in doc["operations"]
     assert {"connect", "connect_error"} <= set(messages)
@@ -93,9 +93,10 @@ def test_models_are_strict_and_closed() -> None:
     for model in _all_server_models():
         assert model.model_config.get("extra") == "forbid", model
         assert model.model_config.get("strict") is True, model
-    for model in [*SERVER_EVENTS.values(), *CLIENT_ACKS.values(), *HANDSHAKE.values()]:
+    every = [*(e.model for e in SERVER_EVENTS.values()), *(e.ack for e in CLIENT_EVENTS.values())]
+    for model in [*every, *HANDSHAKE.values()]:
         assert issubclass(model, BaseModel)
-    assert set(CLIENT_ACKS) == set(EVENT_PAYLOADS) == set(ACK_ERRORS)
+    assert all(name == e.name for name, e in {**CLIENT_EVENTS, **SERVER_EVENTS}.items())
     started = {
         "question_index": 0,
         "question_count": 1,
@@ -111,15 +112,15 @@ def test_models_are_strict_and_closed() -> None:
         "deadline_at_ms": 2,
         "server_time_ms": 1,
     }
-    SERVER_EVENTS["question_started"].model_validate(started)
+    SERVER_EVENTS["question_started"].model.model_validate(started)
     for broken in (
         {**started, "surprise": 1},  # an undocumented field
         {**started, "question_index": "0"},  # a loosely typed value
         {**started, "question": {**started["question"], "correct": [0]}},  # a leaked answer
     ):
         with pytest.raises(ValidationError):
-            SERVER_EVENTS["question_started"].model_validate(broken)
-    ack = CLIENT_ACKS["submit_answer"]
+            SERVER_EVENTS["question_started"].model.model_validate(broken)
+    ack = CLIENT_EVENTS["submit_answer"].ack
     ack.model_validate({"ok": False, "error": {"code": "too_late", "message": "late"}})
     with pytest.raises(ValidationError):
         ack.model_validate({"ok": False, "error": {"code": "player_not_found", "message": "?"}})
@@ -166,18 +167,18 @@ class Session:
         failures = []
         for index, rec in enumerate(self.recorders):
             for event, payloads in rec.events.items():
-                model = SERVER_EVENTS.get(event)
-                if model is None:
+                sent = SERVER_EVENTS.get(event)
+                if sent is None:
                     failures.append(f"client {index}: undocumented event {event!r}")
                     continue
                 for payload in payloads:
                     try:
-                        model.model_validate(payload)
+                        sent.model.model_validate(payload)
                     except ValidationError as exc:
                         failures.append(f"client {index}: {event} {payload!r}\n{exc}")
         for event, ack in self.acks:
             try:
-                CLIENT_ACKS[event].model_validate(ack)
+                CLIENT_EVENTS[event].ack.model_validate(ack)
             except ValidationError as exc:
                 failures.append(f"ack of {event}: {ack!r}\n{exc}")
         return failures
@@ -326,9 +327,9 @@ async def test_every_event_and_ack_of_a_real_game_matches_the_models(
     seen = {event for rec in s.recorders for event in rec.events}
     assert seen == set(SERVER_EVENTS), f"events never exercised: {set(SERVER_EVENTS) - seen}"
     acked = {event for event, _ in s.acks}
-    assert acked == set(CLIENT_ACKS), f"acks never exercised: {set(CLIENT_ACKS) - acked}"
+    assert acked == set(CLIENT_EVENTS), f"acks never exercised: {set(CLIENT_EVENTS) - acked}"
     codes = {ack["error"]["code"] for _, ack in s.acks if not ack["ok"]}
-    assert codes <= set(COMMON_ACK_ERRORS).union(*ACK_ERRORS.values())
+    assert codes <= set(COMMON_ACK_ERRORS).union(*(e.errors for e in CLIENT_EVENTS.values()))
 
 
 async def test_connect_error_data_matches_the_model(base_url: str) -> None:
@@ -345,7 +346,11 @@ async def test_connect_error_data_matches_the_model(base_url: str) -> None:
 
 def test_root_models_do_not_hide_extra_fields() -> None:
     """RootModel unions are only as strict as their variants: probe each registry entry."""
-    for name, model in {**SERVER_EVENTS, **CLIENT_ACKS, **HANDSHAKE}.items():
+    for name, model in {
+        **{name: e.model for name, e in SERVER_EVENTS.items()},
+        **{name: e.ack for name, e in CLIENT_EVENTS.items()},
+        **HANDSHAKE,
+    }.items():
         if not issubclass(model, RootModel):
             assert model.model_config.get("extra") == "forbid", name
             continue

@@ -1,28 +1,19 @@
-"""Socket.IO contracts of acknowledgements: what every client event is answered with (SPEC §4)."""
+"""Socket.IO contracts of acknowledgements: the success models and the ack builder (SPEC §4).
+
+Which event is answered with which of them is declared in `socket_events`.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, RootModel, StrictBool, StrictInt, StrictStr, create_model
+from pydantic import Field, RootModel, StrictBool, StrictInt, StrictStr, create_model
 
 from classquiz.contracts.server_events import LeaderboardEntry
 from classquiz.contracts.wire import Count, InstantMs, Nickname, ServerModel, Uuid, absent
+from classquiz.errors import AckErrorCode
 
-CLIENT_EVENT_ROLE: dict[str, Literal["host", "player"]] = {
-    "start_game": "host",
-    "end_question": "host",
-    "next_question": "host",
-    "end_game": "host",
-    "kick_player": "host",
-    "lock_game": "host",
-    "get_leaderboard": "host",
-    "submit_answer": "player",
-    "reroll_nickname": "player",
-    "leave": "player",
-}
-
-COMMON_ACK_ERRORS: tuple[str, ...] = (
+COMMON_ACK_ERRORS: tuple[AckErrorCode, ...] = (
     "forbidden",
     "invalid_payload",
     "rate_limited",
@@ -31,33 +22,6 @@ COMMON_ACK_ERRORS: tuple[str, ...] = (
 """Any event: another role's event or no session (`forbidden`), a payload that fails
 validation (`invalid_payload`, naming the `field`), too many events (`rate_limited`),
 an unexpected failure of the server (`internal_error`)."""
-
-ACK_ERRORS: dict[str, tuple[str, ...]] = {
-    "start_game": ("wrong_state", "game_not_found"),
-    "end_question": ("wrong_state", "game_not_found"),
-    "next_question": ("wrong_state", "game_not_found"),
-    "end_game": ("wrong_state", "game_not_found"),
-    "kick_player": ("player_not_found", "game_not_found"),
-    "lock_game": ("wrong_state", "game_not_found"),
-    "get_leaderboard": ("game_not_found",),
-    "submit_answer": (
-        "wrong_state",
-        "wrong_question",
-        "already_answered",
-        "too_late",
-        "invalid_answer",
-        "game_not_found",
-    ),
-    "reroll_nickname": (
-        "wrong_state",
-        "limit_reached",
-        "nickname_taken",
-        "player_not_found",
-        "game_not_found",
-    ),
-    "leave": (),
-}
-"""The error codes each event's ack may carry besides COMMON_ACK_ERRORS."""
 
 
 class Ok(ServerModel):
@@ -115,9 +79,8 @@ def _camel(event: str) -> str:
     return "".join(part.capitalize() for part in event.split("_"))
 
 
-def _error_ack(event: str) -> type[ServerModel]:
+def _error_ack(event: str, codes: tuple[str, ...]) -> type[ServerModel]:
     """`{ok: false, error: {code, message, field?}}` with this event's codes."""
-    codes = tuple(dict.fromkeys(ACK_ERRORS[event] + COMMON_ACK_ERRORS))
     name = _camel(event)
     detail = create_model(
         f"{name}ErrorDetail",
@@ -136,8 +99,11 @@ def _error_ack(event: str) -> type[ServerModel]:
     )
 
 
-def _ack(event: str, *success: type[ServerModel]) -> type[RootModel[Any]]:
-    variants = (*success, _error_ack(event))
+def ack_model(
+    event: str, success: tuple[type[ServerModel], ...], codes: tuple[str, ...]
+) -> type[RootModel[Any]]:
+    """The ack of `event`: one of its `success` models, or a refusal with one of `codes`."""
+    variants = (*success, _error_ack(event, codes))
     union = variants[0]
     for variant in variants[1:]:
         union = union | variant  # type: ignore[assignment]
@@ -146,17 +112,3 @@ def _ack(event: str, *success: type[ServerModel]) -> type[RootModel[Any]]:
         __base__=RootModel[union],  # type: ignore[valid-type]
         __doc__=f"The acknowledgement of `{event}`.",
     )
-
-
-CLIENT_ACKS: dict[str, type[BaseModel]] = {
-    "start_game": _ack("start_game", StartGameOk),
-    "end_question": _ack("end_question", Ok),
-    "next_question": _ack("next_question", NextQuestionOk, NextQuestionFinished),
-    "end_game": _ack("end_game", EndGameOk),
-    "kick_player": _ack("kick_player", Ok),
-    "lock_game": _ack("lock_game", LockGameOk),
-    "get_leaderboard": _ack("get_leaderboard", LeaderboardOk),
-    "submit_answer": _ack("submit_answer", SubmitAnswerOk),
-    "reroll_nickname": _ack("reroll_nickname", RerollNicknameOk),
-    "leave": _ack("leave", Ok),
-}

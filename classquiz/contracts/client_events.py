@@ -20,7 +20,7 @@ def json_depth(value: Any, limit: int = MAX_JSON_DEPTH + 1) -> int:
     depth = 0
     frontier = [value]
     while frontier and depth <= limit:
-        nested = []
+        nested: list[Any] = []
         for item in frontier:
             if isinstance(item, dict):
                 nested.extend(item.values())
@@ -73,17 +73,3 @@ class SubmitAnswerIn(EventPayload):
         if isinstance(value, dict | list) and json_depth(value) > MAX_JSON_DEPTH:
             raise ValueError(f"nesting deeper than {MAX_JSON_DEPTH} levels")
         return value
-
-
-EVENT_PAYLOADS: dict[str, type[EventPayload]] = {
-    "start_game": Empty,
-    "end_question": Empty,
-    "next_question": Empty,
-    "end_game": Empty,
-    "kick_player": KickPlayerIn,
-    "lock_game": LockGameIn,
-    "get_leaderboard": LeaderboardIn,
-    "submit_answer": SubmitAnswerIn,
-    "reroll_nickname": Empty,
-    "leave": Empty,
-}

@@ -1,6 +1,6 @@
-"""Socket.IO contracts, server → client: every event the server emits, and who gets it.
+"""Socket.IO contracts, server → client: the payload of every event the server emits.
 
-SPEC §4; `SERVER_EVENTS` and `SERVER_EVENT_AUDIENCE` feed docs/asyncapi.json.
+SPEC §4; who receives each one is declared in `socket_events`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     RootModel,
@@ -310,38 +309,3 @@ class HostStatus(ServerModel):
 
 class Replaced(ServerModel):
     """To the older socket when the same token connected again; then it is disconnected."""
-
-
-SERVER_EVENTS: dict[str, type[BaseModel]] = {
-    "welcome": Welcome,
-    "player_joined": PlayerJoined,
-    "player_left": PlayerLeft,
-    "player_renamed": PlayerRenamed,
-    "player_status": PlayerStatus,
-    "question_started": QuestionStarted,
-    "answer_count": AnswerCount,
-    "question_ended": QuestionEnded,
-    "your_result": YourResult,
-    "game_finished": GameFinished,
-    "final_result": FinalResult,
-    "kicked": Kicked,
-    "host_status": HostStatus,
-    "replaced": Replaced,
-}
-
-SERVER_EVENT_AUDIENCE: dict[str, str] = {
-    "welcome": "the connecting socket",
-    "player_joined": "host",
-    "player_left": "host",
-    "player_renamed": "host",
-    "player_status": "host",
-    "question_started": "everyone",
-    "answer_count": "host",
-    "question_ended": "everyone",
-    "your_result": "each player",
-    "game_finished": "everyone",
-    "final_result": "each player",
-    "kicked": "the removed player",
-    "host_status": "players",
-    "replaced": "the older socket",
-}

@@ -16,7 +16,8 @@ from typing import Any
 import socketio
 from pydantic import ValidationError
 
-from classquiz.contracts.client_events import EVENT_PAYLOADS, EventPayload
+from classquiz.contracts.client_events import EventPayload
+from classquiz.contracts.socket_events import CLIENT_EVENTS, ClientEvent
 from classquiz.errors import Refusal
 from classquiz.observability import (
     SOCKET_CONNECTIONS,
@@ -34,8 +35,13 @@ from classquiz.socket_server.sweeper import GameOverSweeper
 log = logging.getLogger(__name__)
 
 
-class GameSocketHandlers:
-    """Registers the default-namespace handlers on `sio`; sessions are per process."""
+class GameSocketHandlers(socketio.AsyncNamespace):
+    """The default namespace; sessions are per process.
+
+    python-socketio hands every event of the namespace to `trigger_event` (its
+    documented hook for custom dispatch), which looks the event up in
+    `CLIENT_EVENTS` and runs its `ev_<name>` method: no per-event registration.
+    """
 
     def __init__(
         self,
@@ -55,10 +61,11 @@ class GameSocketHandlers:
         self.sessions: dict[str, Admission] = {}
         self.rates: dict[str, EventRate] = {}
         self.sweeper = GameOverSweeper(sio, self.sessions, room.store, game_over_grace_s)
-        sio.on("connect", self.on_connect)
-        sio.on("disconnect", self.on_disconnect)
-        for event in EVENT_PAYLOADS:
-            sio.on(event, self._dispatcher(event))
+        unhandled = [name for name in CLIENT_EVENTS if not hasattr(self, f"ev_{name}")]
+        if unhandled:
+            raise TypeError(f"client events without an ev_<name> handler: {unhandled}")
+        super().__init__("/")
+        sio.register_namespace(self)
 
     # -- connection lifecycle ----------------------------------------------------------------
 
@@ -94,29 +101,27 @@ class GameSocketHandlers:
 
     # -- events --------------------------------------------------------------------------------
 
-    def _dispatcher(self, event: str) -> Callable[..., Awaitable[Ack]]:
-        model = EVENT_PAYLOADS[event]
-        handler = getattr(self, f"ev_{event}")
-        host_only = event not in ("submit_answer", "reroll_nickname", "leave")
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every event of the namespace: the connection's two, or a client event.
 
-        async def dispatch(sid: str, data: Any = None, *extra: Any) -> Ack:
-            started = time.perf_counter()
-            ack = await self._run(event, model, handler, host_only, sid, data)
-            SOCKET_EVENTS.labels(event, "ok" if ack["ok"] else ack["error"]["code"]).inc()
-            SOCKET_EVENT_LATENCY.labels(event).observe(time.perf_counter() - started)
-            return ack
+        An event that is not in the contract is not handled (no acknowledgement),
+        as python-socketio does for an event nobody registered.
+        """
+        if event == "connect":
+            return await self.on_connect(*args)
+        if event == "disconnect":
+            return await self.on_disconnect(*args)
+        spec = CLIENT_EVENTS.get(event)
+        if spec is None:
+            return self.server.not_handled
+        sid, data = args[0], args[1] if len(args) > 1 else None
+        started = time.perf_counter()
+        ack = await self._run(spec, sid, data)
+        SOCKET_EVENTS.labels(event, "ok" if ack["ok"] else ack["error"]["code"]).inc()
+        SOCKET_EVENT_LATENCY.labels(event).observe(time.perf_counter() - started)
+        return ack
 
-        return dispatch
-
-    async def _run(
-        self,
-        event: str,
-        model: type[EventPayload],
-        handler: Callable[[Admission, Any], Awaitable[Ack]],
-        host_only: bool,
-        sid: str,
-        data: Any,
-    ) -> Ack:
+    async def _run(self, spec: ClientEvent, sid: str, data: Any) -> Ack:
         """Rate limit, role check, validation, then the service call; always an ack."""
         admission = self.sessions.get(sid)
         if admission is None:
@@ -127,21 +132,22 @@ class GameSocketHandlers:
                 self.rates.pop(sid, None)
                 asyncio.get_running_loop().create_task(self.sio.disconnect(sid))
             return error_ack("rate_limited", "too many events; slow down")
-        if host_only != (admission.role == "host"):
-            return error_ack("forbidden", f"{event} is not an event of the {admission.role}")
+        if spec.role != admission.role:
+            return error_ack("forbidden", f"{spec.name} is not an event of the {admission.role}")
         try:
-            payload = model.model_validate({} if data is None else data)
+            payload = spec.payload.model_validate({} if data is None else data)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             # An error with no location is about the payload as a whole (not an object).
             field = ".".join(str(p) for p in first.get("loc", ())) or "payload"
             return error_ack("invalid_payload", first.get("msg", "invalid payload"), field)
+        handler: Callable[[Admission, Any], Awaitable[Ack]] = getattr(self, f"ev_{spec.name}")
         try:
             result = await handler(admission, payload)
         except Refusal as exc:
             return refusal_ack(exc)
         except Exception:
-            log.exception("%s failed", event)
+            log.exception("%s failed", spec.name)
             return error_ack("internal_error", "the server could not handle this event")
         return {"ok": True, **(result or {})}
 

@@ -1,9 +1,10 @@
 """The Socket.IO contract as one machine-readable AsyncAPI 3.0 document, generated.
 
-Everything here is derived from the models: the client → server payloads of
-`payloads.EVENT_PAYLOADS`, and the handshake, server events and acks of
-`events`. Nothing is written by hand but the one-line summaries, so the
-document cannot drift from what the handlers validate; `docs/asyncapi.json`
+Everything here is derived from the contracts: the handshake of
+`contracts.handshake`, and every event's record in `contracts.socket_events`
+(its payload or model, ack, error codes, role or audience and summary), which
+the handlers dispatch through too, so the document cannot drift from what the
+handlers validate; `docs/asyncapi.json`
 is this document as `python -m classquiz schema` prints it, and the server
 serves it at `GET /api/asyncapi.json`.
 
@@ -20,43 +21,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from classquiz.contracts.acks import ACK_ERRORS, CLIENT_ACKS, CLIENT_EVENT_ROLE, COMMON_ACK_ERRORS
-from classquiz.contracts.client_events import EVENT_PAYLOADS
 from classquiz.contracts.handshake import HANDSHAKE, REFUSAL_CODES
-from classquiz.contracts.server_events import SERVER_EVENT_AUDIENCE, SERVER_EVENTS
+from classquiz.contracts.socket_events import CLIENT_EVENTS, SERVER_EVENTS
 
 SCHEMA_REF = "#/components/schemas/{model}"
 CHANNEL = "game"
-
-CLIENT_EVENT_SUMMARY: dict[str, str] = {
-    "start_game": "Open the first question (from the lobby).",
-    "end_question": "Close the open question now.",
-    "next_question": "Open the next question (in reveal); after the last one, finish the game.",
-    "end_game": "Finish the game from any state; answers already given count.",
-    "kick_player": "Remove a player (with `ban`, its token and nickname stay refused).",
-    "lock_game": "Stop (or resume) accepting new players.",
-    "get_leaderboard": "A page of the current leaderboard.",
-    "submit_answer": "Answer the open question; the first answer counts.",
-    "reroll_nickname": "Draw another generated nickname (lobby, generated mode, 3 times).",
-    "leave": "Leave the game for good; the nickname is freed and the socket disconnected.",
-}
-
-SERVER_EVENT_SUMMARY: dict[str, str] = {
-    "welcome": "Snapshot of the game (and of the player) for a newly accepted connection.",
-    "player_joined": "A new player joined.",
-    "player_left": "A player left, or was kicked or banned.",
-    "player_renamed": "A player drew another generated nickname.",
-    "player_status": "A player's connection dropped or returned.",
-    "question_started": "A question opened.",
-    "answer_count": "Answers so far to the open question (at most 10 a second).",
-    "question_ended": "The question closed: the right answer, the distribution, the top 5.",
-    "your_result": "This player's outcome of the question that just ended.",
-    "game_finished": "The game is over: the podium.",
-    "final_result": "This player's final standing.",
-    "kicked": "This player was removed; the server disconnects it next.",
-    "host_status": "The host's connection dropped or returned.",
-    "replaced": "Another connection took over this token; the server disconnects this one.",
-}
 
 
 class _Generator(GenerateJsonSchema):
@@ -124,16 +93,12 @@ def build_asyncapi(version: str | None = None) -> dict[str, Any]:
     if version is None:
         from classquiz import __version__ as version
 
-    missing = set(EVENT_PAYLOADS) ^ set(CLIENT_ACKS)
-    if missing:
-        raise RuntimeError(f"client events without both a payload and an ack model: {missing}")
-
     schemas = _component_schemas(
         [
             *HANDSHAKE.values(),
-            *EVENT_PAYLOADS.values(),
-            *CLIENT_ACKS.values(),
-            *SERVER_EVENTS.values(),
+            *(event.payload for event in CLIENT_EVENTS.values()),
+            *(event.ack for event in CLIENT_EVENTS.values()),
+            *(event.model for event in SERVER_EVENTS.values()),
         ]
     )
     messages: dict[str, Any] = {}
@@ -160,44 +125,34 @@ def build_asyncapi(version: str | None = None) -> dict[str, Any]:
         "reply": {"channel": channel_ref, "messages": [_message_ref("connect_error")]},
     }
 
-    for event, payload in EVENT_PAYLOADS.items():
+    for event, spec in CLIENT_EVENTS.items():
         ack = f"{event}_ack"
-        codes = list(dict.fromkeys(ACK_ERRORS[event] + COMMON_ACK_ERRORS))
-        messages[event] = _message(
-            event,
-            payload,
-            CLIENT_EVENT_SUMMARY[event],
-            **{"x-role": CLIENT_EVENT_ROLE[event]},
-        )
+        codes = list(spec.error_codes)
+        messages[event] = _message(event, spec.payload, spec.summary, **{"x-role": spec.role})
         messages[ack] = _message(
             ack,
-            CLIENT_ACKS[event],
+            spec.ack,
             f"The acknowledgement of `{event}`: `ok: true` with data, or `ok: false` and an error.",
             **{"x-error-codes": codes},
         )
         operations[f"receive_{event}"] = {
             "action": "receive",
             "channel": channel_ref,
-            "summary": CLIENT_EVENT_SUMMARY[event],
+            "summary": spec.summary,
             "messages": [_message_ref(event)],
             "reply": {"channel": channel_ref, "messages": [_message_ref(ack)]},
-            "x-role": CLIENT_EVENT_ROLE[event],
+            "x-role": spec.role,
             "x-error-codes": codes,
         }
 
-    for event, model in SERVER_EVENTS.items():
-        messages[event] = _message(
-            event,
-            model,
-            SERVER_EVENT_SUMMARY[event],
-            **{"x-audience": SERVER_EVENT_AUDIENCE[event]},
-        )
+    for event, sent in SERVER_EVENTS.items():
+        messages[event] = _message(event, sent.model, sent.summary, **{"x-audience": sent.audience})
         operations[f"send_{event}"] = {
             "action": "send",
             "channel": channel_ref,
-            "summary": SERVER_EVENT_SUMMARY[event],
+            "summary": sent.summary,
             "messages": [_message_ref(event)],
-            "x-audience": SERVER_EVENT_AUDIENCE[event],
+            "x-audience": sent.audience,
         }
 
     return {

@@ -1,4 +1,4 @@
-"""The pure side of quiz import/export (classquiz/services/quiz_io.py): the versioned
+"""The pure side of quiz import/export (classquiz/services/quiz_io/): the versioned
 document and the question table, parsed from real CSV and XLSX bytes."""
 
 from __future__ import annotations

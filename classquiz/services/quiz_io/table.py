@@ -1,15 +1,5 @@
-"""Quizzes in and out of files: our versioned JSON document, and questions from CSV/XLSX.
-
-Pure functions only (bytes and dicts in, models or errors out): the routers
-read the upload, `QuizService` stores the result. Every imported quiz goes
-through `QuizIn`, the very model the editor's saves go through, so a file can
-never create a quiz the editor could not have saved.
-
-The table format (docs/import.md) is meant for a teacher with a spreadsheet:
-one row per question, named columns in any order, choice numbers for the
-correct answers. Errors name the spreadsheet row (1 = the header row) and the
-column, because that is what the teacher sees on screen.
-"""
+"""Questions from a table (CSV or XLSX): one row per question, named columns in any
+order (docs/import.md). Errors name the spreadsheet row and column."""
 
 from __future__ import annotations
 
@@ -20,79 +10,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import openpyxl
-import xlsxwriter
 from pydantic import ValidationError
 
 from classquiz.contracts.common import CHOICE_TYPES
 from classquiz.contracts.quizzes import MAX_QUESTIONS, QuestionIn, QuizIn
-from classquiz.errors import Refusal, invalid_payload, validation_details
-
-# ---------------------------------------------------------------- the JSON document
-
-DOCUMENT_FORMAT = "classquiz-quiz"
-DOCUMENT_VERSION = 1
-# The QuizIn fields a document carries; `public` is left out on purpose: an
-# imported quiz always starts private, whoever wrote the file.
-DOCUMENT_FIELDS = ("title", "description", "language", "tags", "questions")
-
-
-def export_document(quiz: dict[str, Any]) -> dict[str, Any]:
-    """The versioned document of a quiz's stored fields (`GET /quizzes/{id}/export`).
-
-    Taken as stored, not re-validated: a quiz saved under older, laxer rules can
-    still be exported; the import is where the rules of the day apply.
-    """
-    data = {key: quiz[key] for key in DOCUMENT_FIELDS if quiz.get(key) is not None}
-    return {"format": DOCUMENT_FORMAT, "version": DOCUMENT_VERSION, "quiz": data}
-
-
-def import_document(document: Any) -> QuizIn:
-    """The quiz inside a document, validated like a new quiz; 422 naming the field.
-
-    The envelope is checked before the quiz, so a file from a newer server is
-    refused for what it is (a version we cannot read) rather than for whichever
-    field it happens to trip on.
-    """
-    if not isinstance(document, dict):
-        raise _refused("", "not_a_document", "the file is not a ClassQuiz quiz document")
-    if document.get("format") != DOCUMENT_FORMAT:
-        raise _refused(
-            "format", "unknown_format", f'the document\'s "format" must be "{DOCUMENT_FORMAT}"'
-        )
-    version = document.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _refused("version", "invalid_version", '"version" must be a whole number from 1')
-    if version > DOCUMENT_VERSION:
-        raise _refused(
-            "version",
-            "unsupported_version",
-            f"this file is format version {version}; this server reads up to version "
-            f"{DOCUMENT_VERSION}. Update the server, or export the quiz again from an older one.",
-        )
-    unknown = sorted(set(document) - {"format", "version", "quiz", "exported_at"})
-    if unknown:
-        raise _refused(unknown[0], "extra_forbidden", "unknown field in the document")
-    quiz = document.get("quiz")
-    if not isinstance(quiz, dict):
-        raise _refused("quiz", "missing", '"quiz" must be an object with the quiz')
-    try:
-        return QuizIn.model_validate({**quiz, "public": False})
-    except ValidationError as exc:
-        error = invalid_payload(exc)
-        for item in error.details or []:
-            item["field"] = "quiz." + item["field"] if item.get("field") else "quiz"
-        first = (error.details or [{}])[0]
-        error.message = f"{first.get('message', 'invalid quiz')} ({first.get('field', 'quiz')})"
-        raise error from None
-
-
-def _refused(field: str, code: str, message: str) -> Refusal:
-    detail = {"field": field or None, "code": code, "message": message}
-    where = f" ({field})" if field else ""
-    return Refusal(code, f"{message}{where}", [detail])
-
-
-# ---------------------------------------------------------------- the question table
+from classquiz.errors import Refusal, validation_details
 
 MAX_TABLE_BYTES = 1_048_576
 # Unzipped, an XLSX of MAX_QUESTIONS rows is well under 2 MB; anything far bigger
@@ -147,24 +69,6 @@ FIELD_COLUMNS = {
     "slider.tolerance": "slider_tolerance",
     "slider": "slider_min",
 }
-
-TEMPLATE_ROWS: list[list[Any]] = [
-    list(COLUMNS),
-    ["single", "What is the capital of France?", 20, 1, "Lyon", "Paris", "Nice", "", "", "",
-     "2", "", "", "", "", "", "", ""],
-    ["multiple", "Which of these are prime numbers?", 30, 2, "2", "3", "4", "9", "", "",
-     "1,2", "", "", "", "", "", "", ""],
-    ["true_false", "Water boils at 100 °C at sea level.", 10, 1, "", "", "", "", "", "",
-     "true", "", "", "", "", "", "", ""],
-    ["text", "Which planet is known as the red planet?", 20, 1, "", "", "", "", "", "",
-     "", "", "", "", "", "", "Mars|planet Mars", ""],
-    ["slider", "In which year did the Berlin Wall fall?", 30, 1, "", "", "", "", "", "",
-     "", 1950, 2000, 1, 1989, 2, "", ""],
-    ["order", "Put these from smallest to largest.", 30, 1, "Ant", "Cat", "Horse", "Whale",
-     "", "", "", "", "", "", "", "", "", ""],
-    ["poll", "Which topic should we do next?", 20, 0, "Space", "Oceans", "Volcanoes", "", "",
-     "", "", "", "", "", "", "", "", ""],
-]  # fmt: skip
 
 
 class TableError(Exception):
@@ -461,59 +365,3 @@ def _column_of(field: str | None, code: str) -> str | None:
     return FIELD_COLUMNS.get(parts[0], parts[0])
 
 
-# ---------------------------------------------------------------- the template
-
-
-def template_csv() -> bytes:
-    """The template as CSV: UTF-8 with a BOM, so spreadsheet apps read `°C` right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(TEMPLATE_ROWS)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def template_xlsx() -> bytes:
-    """The template as a workbook: the example sheet first (imports read the first
-    sheet), then a sheet explaining each column."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False}
-    )
-    bold = book.add_format({"bold": True})
-    sheet = book.add_worksheet("Questions")
-    _write_rows(sheet, TEMPLATE_ROWS, bold)
-    sheet.freeze_panes(1, 0)
-    help_sheet = book.add_worksheet("Help")
-    _write_rows(help_sheet, [["column", "what to write"], *COLUMN_HELP], bold)
-    help_sheet.set_column(0, 0, 18)
-    help_sheet.set_column(1, 1, 100)
-    book.close()
-    return buffer.getvalue()
-
-
-def _write_rows(sheet: Any, rows: Iterable[Sequence[Any]], bold: Any) -> None:
-    for r, row in enumerate(rows):
-        for c, cell in enumerate(row):
-            if r == 0:
-                sheet.write_string(r, c, str(cell), bold)
-            elif isinstance(cell, int | float):
-                sheet.write_number(r, c, cell)
-            elif cell:
-                sheet.write_string(r, c, str(cell))
-
-
-COLUMN_HELP: list[list[str]] = [
-    ["type", "single, multiple, true_false, text, slider, order or poll"],
-    ["question", "the question text (up to 500 characters)"],
-    ["time", "seconds to answer, 5 to 240 (empty: 20)"],
-    ["points", "0, 1 or 2 (empty: 1)"],
-    ["choice_1 … choice_6", "the choices (2 to 6; true_false: empty means True / False; "
-     "order: in the correct order)"],
-    ["correct", "numbers of the correct choices, e.g. 2 or 1,3 (true_false: also true/false)"],
-    ["slider_min, slider_max", "the slider's range"],
-    ["slider_step", "the slider's step (empty: 1)"],
-    ["slider_correct", "the correct value"],
-    ["slider_tolerance", "how far from the correct value still counts (empty: 0)"],
-    ["answers", "text questions: accepted answers separated by |, e.g. Mars|planet Mars"],
-    ["image", "optional: the address (https://…) of an image"],
-]  # fmt: skip

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from classquiz.errors import Refusal
+from classquiz.game.scripts import plain_script
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -55,42 +56,9 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
-# Reserve one attempt for a subject before the work is done. A subject may have at
-# most `limit` attempts that failed or are still being judged, so a concurrent burst
-# is cut at exactly `limit`: the rest wait for a slot or are refused once blocked.
-# KEYS: failures (counter, expires with the window), block flag, pending (zset of
-# tickets scored by reservation time). ARGV: limit, ticket, hold_ms.
-# Returns {0, 0} granted, {1, block pttl} blocked, {2, 0} busy (all slots in flight).
-_RESERVE = """
-local blocked = redis.call('PTTL', KEYS[2])
-if blocked > 0 then return {1, blocked} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local hold = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - hold)
-local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
-if failures + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[1]) then return {2, 0} end
-redis.call('ZADD', KEYS[3], now, ARGV[2])
-redis.call('PEXPIRE', KEYS[3], hold)
-return {0, 0}
-"""
-
-# Settle a reservation: give it back, or keep it as a failure. Reaching `limit`
-# failures within the window blocks the subject for block_s.
-# KEYS as above. ARGV: ticket, counted (0/1), limit, window_s, block_s. Returns 1 on block.
-_SETTLE = """
-redis.call('ZREM', KEYS[3], ARGV[1])
-if ARGV[2] ~= '1' then return 0 end
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
-if count >= tonumber(ARGV[3]) then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[5])
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
-"""
-
+# The reservation scripts: lua/limit_reserve.lua takes one attempt's slot before the
+# work is done (so a concurrent burst is cut at exactly `limit`), lua/limit_settle.lua
+# gives it back or keeps it as a failure. limit_reserve.lua answers with one of:
 GRANTED, BLOCKED, BUSY = 0, 1, 2
 
 
@@ -159,8 +127,8 @@ class FailureLimiter:
         self.block_s = block_s
         self.queue_s = queue_s  # how long an attempt may wait for a free slot
         self.hold_ms = int(hold_s * 1000)  # a reservation never settled (crash) frees after this
-        self._reserve = redis.register_script(_RESERVE)
-        self._settle = redis.register_script(_SETTLE)
+        self._reserve = plain_script(redis, "limit_reserve")
+        self._settle = plain_script(redis, "limit_settle")
         # Waiters of this process queue per subject, so only the head polls Redis.
         self._queues: dict[str, _Queue] = {}
 

@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     handlers = GameSocketHandlers(
         sio,
         svc.room,
+        svc.tasks,
         trusted_proxies=settings.trusted_proxy_networks,
         events_per_s=settings.socket_events_per_s,
         drop_events_per_s=settings.socket_events_drop_per_s,

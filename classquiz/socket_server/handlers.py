@@ -29,6 +29,7 @@ from classquiz.routers.refusals import request_address
 from classquiz.services.admission import Admission, PlayerAdmission
 from classquiz.services.ratelimit import EventRate, Network
 from classquiz.services.room import LiveRoom
+from classquiz.services.tasks import KeptTasks
 from classquiz.socket_server.refusals import Ack, connect_error, error_ack, refusal_ack
 from classquiz.socket_server.sweeper import GameOverSweeper
 
@@ -47,6 +48,7 @@ class GameSocketHandlers(socketio.AsyncNamespace):
         self,
         sio: socketio.AsyncServer,
         room: LiveRoom,
+        tasks: KeptTasks,
         *,
         trusted_proxies: list[Network],
         events_per_s: int,
@@ -55,6 +57,9 @@ class GameSocketHandlers(socketio.AsyncNamespace):
     ) -> None:
         self.sio = sio
         self.room = room
+        # Disconnects this layer starts (a flooding socket, a player who left) are
+        # kept until done and drained at shutdown, like the services' own work.
+        self.tasks = tasks
         self.trusted_proxies = trusted_proxies
         self.events_per_s = events_per_s
         self.drop_events_per_s = drop_events_per_s
@@ -130,7 +135,7 @@ class GameSocketHandlers(socketio.AsyncNamespace):
         if verdict != "ok":
             if verdict == "drop":
                 self.rates.pop(sid, None)
-                asyncio.get_running_loop().create_task(self.sio.disconnect(sid))
+                self.tasks.spawn(self.sio.disconnect(sid))
             return error_ack("rate_limited", "too many events; slow down")
         if spec.role != admission.role:
             return error_ack("forbidden", f"{spec.name} is not an event of the {admission.role}")
@@ -188,7 +193,7 @@ class GameSocketHandlers(socketio.AsyncNamespace):
         await self.room.leave(who.pin, _player(who).player_id)
         self.sessions.pop(who.sid, None)
         asyncio.get_running_loop().call_later(
-            0.05, lambda: asyncio.ensure_future(self.sio.disconnect(who.sid))
+            0.05, lambda: self.tasks.spawn(self.sio.disconnect(who.sid))
         )
         return {}
 

@@ -12,6 +12,7 @@ import socketio
 from socketio import packet
 
 from classquiz.config import Settings
+from classquiz.services.tasks import KeptTasks
 from classquiz.socket_server.managers import disable_websocket_compression
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,14 @@ class GuardedAsyncServer(socketio.AsyncServer):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.handshake_timeout_s = handshake_timeout_s
+        # The idle checks run long after the connect step that schedules them.
+        self.idle_checks = KeptTasks()
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         result = await super()._handle_eio_connect(eio_sid, environ)
         asyncio.get_running_loop().call_later(
             self.handshake_timeout_s,
-            lambda: asyncio.ensure_future(self._drop_if_idle(eio_sid)),
+            lambda: self.idle_checks.spawn(self._drop_if_idle(eio_sid)),
         )
         return result
 

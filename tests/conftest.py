@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import psycopg2
 import pytest
 import redis
+import redis.asyncio as aioredis
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
@@ -27,6 +29,7 @@ from classquiz.runtime import SERVICES, Services
 from classquiz.services.results import ResultService
 from tests.support.apps import admin_url, make_settings
 from tests.support.live import SocketGroup
+from tests.support.processes import ServerProcess, running_servers
 from tests.support.users import ApiUser, register_user
 
 RUN_ID = uuid.uuid4().hex[:10]
@@ -136,3 +139,22 @@ def empty_database(storage: dict[str, str]) -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+
+@pytest.fixture
+async def redis_client(storage: dict[str, str]) -> AsyncIterator[aioredis.Redis]:
+    """A client of the run's Redis, to look at (or plant) keys directly."""
+    client = aioredis.Redis.from_url(storage["redis_url"])
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def two_servers(
+    storage: dict[str, str], tmp_path: Path
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Two real server processes (A and B) sharing the run's database and Redis."""
+    async with running_servers(storage, tmp_path, "A", "B") as (a, b):
+        yield a, b

@@ -124,13 +124,6 @@ async def game_status(http: ClientSession, pin: str) -> str:
         return str((await resp.json())["status"])
 
 
-@pytest.fixture
-async def redis_client(storage: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(storage["redis_url"])
-    yield client
-    await client.aclose()
-
-
 async def test_host_who_walks_away_after_the_last_reveal(
     started_game: GameFactory, storage: dict[str, str]
 ) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import ClientSession
@@ -25,13 +24,6 @@ from tests.support.sockets import Recorder
 from tests.support.users import register_user
 
 SWEPT_LOG = "were never parked"
-
-
-@pytest.fixture
-async def redis_client(storage: dict[str, str]) -> Any:
-    client = Redis.from_url(storage["redis_url"])
-    yield client
-    await client.aclose()
 
 
 async def test_results_survive_a_crash_between_finish_and_parking(

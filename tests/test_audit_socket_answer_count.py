@@ -12,16 +12,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
-from aiohttp import ClientSession
 
 from classquiz.game.rules import MAX_TEXT_ANSWER
 from classquiz.services.flow import ANSWER_COUNT_INTERVAL_S
-from tests.support.processes import ServerProcess, start_server, wait_ready
+from tests.support.processes import ServerProcess
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 from tests.support.users import register_user
@@ -29,23 +24,6 @@ from tests.support.users import register_user
 PLAYERS = 60
 SPREAD_S = 3.0
 LIMIT_PER_S = 10
-
-
-@pytest.fixture
-async def two_processes(
-    storage: dict[str, str], tmp_path: Path
-) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
-    a = start_server("A", storage, tmp_path)
-    b = start_server("B", storage, tmp_path)
-    try:
-        await asyncio.gather(wait_ready(a), wait_ready(b))
-        a.http = ClientSession(a.url)
-        yield a, b
-    finally:
-        if a.http is not None:
-            await a.http.close()
-        a.stop()
-        b.stop()
 
 
 def busiest_second(instants: list[float]) -> int:
@@ -63,9 +41,9 @@ def test_busiest_second() -> None:
 
 
 async def test_two_processes_send_the_host_at_most_ten_counts_a_second(
-    two_processes: tuple[ServerProcess, ServerProcess],
+    two_servers: tuple[ServerProcess, ServerProcess],
 ) -> None:
-    a, b = two_processes
+    a, b = two_servers
     assert a.http is not None
     owner = await register_user(a.http)
     quiz = sample_quiz(title="Pacing")

@@ -24,7 +24,7 @@ from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
 
 from classquiz import SIO
-from tests.support.processes import ServerProcess, start_server, wait_ready
+from tests.support.processes import ServerProcess, running_servers
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import RawSocket, Recorder
 from tests.support.users import register_user
@@ -76,9 +76,7 @@ async def _flood(raw: RawSocket, first: str | bytes | None, seconds: float) -> t
         elif isinstance(first, bytes):
             await ws.send_bytes(first)
             sent += len(first)
-        while (
-            not closed.is_set() and time.monotonic() - started < seconds and sent < FLOOD_CAP
-        ):
+        while not closed.is_set() and time.monotonic() - started < seconds and sent < FLOOD_CAP:
             try:
                 await ws.send_bytes(FRAME)
             except (ConnectionError, RuntimeError):
@@ -176,15 +174,8 @@ def _rss_kib(pid: int) -> int:
 
 @pytest.fixture
 async def one_server(storage: dict[str, str], tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    process = start_server("binary", storage, tmp_path)
-    try:
-        await wait_ready(process)
-        process.http = ClientSession(process.url)
+    async with running_servers(storage, tmp_path, "binary") as (process,):
         yield process
-    finally:
-        if process.http is not None:
-            await process.http.close()
-        process.stop()
 
 
 async def test_a_flood_of_attachments_leaves_the_server_memory_flat(

@@ -7,9 +7,6 @@ results. A player who leaves once the game has started stays in the results.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys
@@ -21,17 +18,8 @@ CYCLES = 100
 KICKS = 10
 
 
-@pytest.fixture
-async def redis(storage: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(storage["redis_url"])
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 async def test_lobby_churn_is_forgotten_and_never_stored(
-    user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str]
+    user: ApiUser, sockets: SocketGroup, redis_client: Redis, storage: dict[str, str]
 ) -> None:
     game = await create_game(user, [single_choice("One")], settings={"max_players": 2})
     pin = game["pin"]
@@ -57,9 +45,9 @@ async def test_lobby_churn_is_forgotten_and_never_stored(
     await host.wait("player_left", count=CYCLES + KICKS + 1)
 
     # Nothing of them is left in the roster, and the seats are all free.
-    assert await redis.hlen(keys.players) == 0
-    assert await redis.zcard(keys.scores) == 0
-    assert await redis.hlen(keys.streaks) == 0
+    assert await redis_client.hlen(keys.players) == 0
+    assert await redis_client.zcard(keys.scores) == 0
+    assert await redis_client.hlen(keys.streaks) == 0
     # a left player's token is dead, the banned one still says so (SPEC §4)
     assert await sockets.refused({"player_token": first_token}) == "invalid_token"
     assert await sockets.refused({"player_token": troll_me["player_token"]}) == "banned"
@@ -67,7 +55,7 @@ async def test_lobby_churn_is_forgotten_and_never_stored(
     ada = await sockets.player(game, "Ada")
     bob = await sockets.player(game, "Churn0")  # a left player's nickname is free again
     assert await sockets.refused({"pin": pin, "nickname": "Cyd"}) == "game_full"
-    assert await redis.hlen(keys.players) == 2
+    assert await redis_client.hlen(keys.players) == 2
     host = await sockets.host(game)  # a fresh host socket (it replaces the first) sees the roster
     roster = host.events["welcome"][0]["game"]["players"]
     assert [p["nickname"] for p in roster] == ["Ada", "Churn0"]

@@ -10,7 +10,7 @@ sockets, and replay a PIN on purpose.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -26,15 +26,6 @@ from tests.support.users import ApiUser
 
 
 @pytest.fixture
-async def redis(storage: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(storage["redis_url"])
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
 def store(server: TestServer) -> Iterator[GameStore]:
     """The running app's GameStore; its PIN source is put back after the test."""
     game_store = server.app[SERVICES].games.store
@@ -45,13 +36,13 @@ def store(server: TestServer) -> Iterator[GameStore]:
         game_store.draw_pin = original
 
 
-async def key_ttls(redis: Redis, prefix: str, pin: str) -> dict[str, int]:
+async def key_ttls(redis_client: Redis, prefix: str, pin: str) -> dict[str, int]:
     """Every key under the game's hash tag, by suffix, with its TTL in ms (-1: none)."""
     base = f"{prefix}:game:{{{pin}}}"
     out: dict[str, int] = {}
-    async for raw in redis.scan_iter(match=f"{base}*", count=1000):
+    async for raw in redis_client.scan_iter(match=f"{base}*", count=1000):
         key = raw.decode()
-        out[key[len(base) :] or "<game>"] = await redis.pttl(key)
+        out[key[len(base) :] or "<game>"] = await redis_client.pttl(key)
     return out
 
 
@@ -61,7 +52,11 @@ def assert_all_expire(ttls: dict[str, int], phase: str, at_most_ms: int) -> None
 
 
 async def test_every_key_of_a_game_expires_in_every_phase(
-    user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str], store: GameStore
+    user: ApiUser,
+    sockets: SocketGroup,
+    redis_client: Redis,
+    storage: dict[str, str],
+    store: GameStore,
 ) -> None:
     prefix = storage["redis_prefix"]
     game = await create_game(user, [single_choice("One"), single_choice("Two")])
@@ -75,7 +70,7 @@ async def test_every_key_of_a_game_expires_in_every_phase(
     await host.wait("player_left")
     ttl_ms = store.ttl_s * 1000
 
-    lobby = await key_ttls(redis, prefix, pin)
+    lobby = await key_ttls(redis_client, prefix, pin)
     assert {"<game>", ":quiz", ":players", ":nicks", ":scores", ":streaks", ":online"} <= set(
         lobby
     ), lobby
@@ -85,13 +80,13 @@ async def test_every_key_of_a_game_expires_in_every_phase(
     assert (await paced(host, "start_game"))["ok"]
     await ada.wait("question_started")
     assert (await paced(ada, "submit_answer", {"question_index": 0, "answer": 0}))["ok"]
-    question = await key_ttls(redis, prefix, pin)
+    question = await key_ttls(redis_client, prefix, pin)
     assert {":a:0", ":d:0", ":correct"} <= set(question), question
     assert_all_expire(question, "question", ttl_ms)
 
     assert (await paced(bob, "submit_answer", {"question_index": 0, "answer": 1}))["ok"]
     await host.wait("question_ended")
-    assert_all_expire(await key_ttls(redis, prefix, pin), "reveal", ttl_ms)
+    assert_all_expire(await key_ttls(redis_client, prefix, pin), "reveal", ttl_ms)
 
     assert (await paced(host, "next_question"))["ok"]
     await bob.wait("question_started", count=2)
@@ -100,40 +95,46 @@ async def test_every_key_of_a_game_expires_in_every_phase(
     await host.wait("question_ended", count=2)
     assert (await paced(host, "next_question")) == {"ok": True, "finished": True}
     await stored_results(user, game["game_id"])
-    finished = await key_ttls(redis, prefix, pin)
+    finished = await key_ttls(redis_client, prefix, pin)
     assert {":a:1", ":d:1", ":correct", ":players"} <= set(finished), finished
     # shortened with the game hash at the end, the PIN reservation included
     assert_all_expire(finished, "finished", FINISHED_TTL_S * 1000)
-    assert 0 < await redis.pttl(pin_key(prefix, pin)) <= FINISHED_TTL_S * 1000
+    assert 0 < await redis_client.pttl(pin_key(prefix, pin)) <= FINISHED_TTL_S * 1000
 
 
-async def let_time_pass(redis: Redis, prefix: str, pin: str) -> None:
+async def let_time_pass(redis_client: Redis, prefix: str, pin: str) -> None:
     """What hours of waiting would do: every key of the PIN that has a TTL expires now."""
-    keys = [f"{prefix}:game:{{{pin}}}{suffix}" for suffix in await key_ttls(redis, prefix, pin)]
+    keys = [
+        f"{prefix}:game:{{{pin}}}{suffix}" for suffix in await key_ttls(redis_client, prefix, pin)
+    ]
     keys = [k.replace("<game>", "") for k in keys] + [pin_key(prefix, pin)]
     for key in keys:
-        if await redis.pttl(key) > 0:
-            await redis.pexpire(key, 1)
+        if await redis_client.pttl(key) > 0:
+            await redis_client.pexpire(key, 1)
     await asyncio.sleep(0.05)
 
 
-async def plant_leftovers(redis: Redis, prefix: str, pin: str) -> None:
+async def plant_leftovers(redis_client: Redis, prefix: str, pin: str) -> None:
     """Keys an older server version left behind without a TTL (the state before the fix)."""
     base = f"{prefix}:game:{{{pin}}}"
     ghost = "00000000-0000-4000-8000-000000000001"
-    await redis.hset(f"{base}:players", ghost, '{"n":"Ghost","k":"ghost","j":1}')
-    await redis.hset(f"{base}:nicks", "ghost", ghost)
-    await redis.hset(f"{base}:online", ghost, "gone-socket")
-    await redis.hset(f"{base}:gone", ghost, "left")
-    await redis.zadd(f"{base}:scores", {ghost: 5000})
-    await redis.hset(f"{base}:correct", ghost, 7)
-    await redis.hset(f"{base}:a:0", ghost, '{"a":0,"c":1,"p":900,"e":1,"t":1,"s":0}')
-    await redis.hset(f"{base}:d:0", "0", 41)
-    await redis.sadd(f"{base}:banned", "carol")
+    await redis_client.hset(f"{base}:players", ghost, '{"n":"Ghost","k":"ghost","j":1}')
+    await redis_client.hset(f"{base}:nicks", "ghost", ghost)
+    await redis_client.hset(f"{base}:online", ghost, "gone-socket")
+    await redis_client.hset(f"{base}:gone", ghost, "left")
+    await redis_client.zadd(f"{base}:scores", {ghost: 5000})
+    await redis_client.hset(f"{base}:correct", ghost, 7)
+    await redis_client.hset(f"{base}:a:0", ghost, '{"a":0,"c":1,"p":900,"e":1,"t":1,"s":0}')
+    await redis_client.hset(f"{base}:d:0", "0", 41)
+    await redis_client.sadd(f"{base}:banned", "carol")
 
 
 async def test_a_reused_pin_sees_nothing_of_the_game_before(
-    user: ApiUser, sockets: SocketGroup, redis: Redis, storage: dict[str, str], store: GameStore
+    user: ApiUser,
+    sockets: SocketGroup,
+    redis_client: Redis,
+    storage: dict[str, str],
+    store: GameStore,
 ) -> None:
     prefix = storage["redis_prefix"]
     first = await create_game(user, [single_choice("One")])
@@ -151,8 +152,8 @@ async def test_a_reused_pin_sees_nothing_of_the_game_before(
     await ada.wait("question_ended")
     await sockets.close()
     sockets.clients.clear()
-    await let_time_pass(redis, prefix, pin)
-    await plant_leftovers(redis, prefix, pin)
+    await let_time_pass(redis_client, prefix, pin)
+    await plant_leftovers(redis_client, prefix, pin)
 
     # Game B draws the same PIN.
     second = await create_game(user, [single_choice("Again")])

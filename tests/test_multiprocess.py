@@ -10,44 +10,15 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from aiohttp import ClientSession
 from redis.asyncio import Redis
 
 from tests.support.database import stored_rows
-from tests.support.processes import ServerProcess, process_prefix, start_server, wait_ready
+from tests.support.processes import ServerProcess, process_prefix
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
 from tests.support.users import ApiUser, register_user
-
-
-@pytest.fixture
-async def two_servers(
-    storage: dict[str, str], tmp_path: Path
-) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
-    a = start_server("A", storage, tmp_path)
-    b = start_server("B", storage, tmp_path)
-    try:
-        await asyncio.gather(wait_ready(a), wait_ready(b))
-        a.http = ClientSession(a.url)
-        b.http = ClientSession(b.url)
-        yield a, b
-    finally:
-        for server in (a, b):
-            if server.http is not None:
-                await server.http.close()
-            server.stop()
-
-
-@pytest.fixture
-async def redis_client(storage: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(storage["redis_url"])
-    yield client
-    await client.aclose()
 
 
 async def _create_game(owner: ApiUser, questions: list[dict[str, Any]]) -> dict[str, Any]:

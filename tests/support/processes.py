@@ -8,12 +8,14 @@ run's database and Redis, under their own Redis prefix.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,3 +124,21 @@ async def wait_ready(server: ServerProcess, timeout: float = 25) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise AssertionError(f"server {server.name} not ready in {timeout} s:\n{server.log_tail()}")
+
+
+@contextlib.asynccontextmanager
+async def running_servers(
+    storage: dict[str, str], tmp_path: Path, *names: str
+) -> AsyncIterator[list[ServerProcess]]:
+    """One ready server process per name, each with an HTTP session; all stopped after."""
+    servers = [start_server(name, storage, tmp_path) for name in names]
+    try:
+        await asyncio.gather(*(wait_ready(server) for server in servers))
+        for server in servers:
+            server.http = ClientSession(server.url)
+        yield servers
+    finally:
+        for server in servers:
+            if server.http is not None:
+                await server.http.close()
+            server.stop()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy
 from ormar.databases.connection import DatabaseConnection
 
+from classquiz.library_seam import point_database_at
+
 metadata = sqlalchemy.MetaData()
 database = DatabaseConnection("postgresql+asyncpg://unconfigured/unconfigured")
 
@@ -19,12 +21,11 @@ async def connect_database(asyncpg_url: str, *, pool_size: int = 10) -> Database
     """Point the shared connection at `asyncpg_url` and open its pool."""
     if database.is_connected:
         await database.disconnect()
-    database._url = asyncpg_url
-    database._options["pool_size"] = pool_size
-    database._options["pool_pre_ping"] = True
-    # Errors name the SQL but not the values bound to it: those can be password
-    # hashes, tokens or whatever a user typed, and errors end up in logs.
-    database._options["hide_parameters"] = True
+    # hide_parameters: errors name the SQL but not the values bound to it: those
+    # can be password hashes, tokens or whatever a user typed, and errors end up in logs.
+    point_database_at(
+        database, asyncpg_url, pool_size=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
     await database.connect()
     return database
 

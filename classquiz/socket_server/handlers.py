@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from classquiz.contracts.client_events import EventPayload
 from classquiz.contracts.socket_events import CLIENT_EVENTS, ClientEvent
 from classquiz.errors import Refusal
+from classquiz.library_seam import not_handled
 from classquiz.observability import (
     SOCKET_CONNECTIONS,
     SOCKET_EVENT_LATENCY,
@@ -118,7 +119,7 @@ class GameSocketHandlers(socketio.AsyncNamespace):
             return await self.on_disconnect(*args)
         spec = CLIENT_EVENTS.get(event)
         if spec is None:
-            return self.server.not_handled
+            return not_handled(self.server)
         sid, data = args[0], args[1] if len(args) > 1 else None
         started = time.perf_counter()
         ack = await self._run(spec, sid, data)

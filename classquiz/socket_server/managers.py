@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
 from socketio import packet
+
+from classquiz.library_seam import frame_sender, message_frames
 
 
 class LoopingAsyncManager(socketio.AsyncManager):
@@ -53,11 +54,8 @@ class LoopingAsyncManager(socketio.AsyncManager):
         encoded = self.server.packet_class(
             packet.EVENT, namespace=namespace, data=[event, *args]
         ).encode()
-        frames = [
-            eio_packet.Packet(eio_packet.MESSAGE, part)
-            for part in (encoded if isinstance(encoded, list) else [encoded])
-        ]
-        send = self.server._send_eio_packet  # the library's own send path
+        frames = message_frames(encoded)
+        send = frame_sender(self.server)
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
                 continue
@@ -69,22 +67,3 @@ class LoopingAsyncManager(socketio.AsyncManager):
 class LoopingRedisManager(socketio.AsyncRedisManager, LoopingAsyncManager):
     """AsyncRedisManager whose local delivery is the loop above (MRO puts it before
     AsyncManager, so the pub/sub layer's `super().emit` lands here)."""
-
-
-def disable_websocket_compression() -> None:
-    """Turn permessage-deflate off for Engine.IO's aiohttp WebSockets.
-
-    aiohttp negotiates compression by default and then deflates every frame
-    once per socket: a broadcast to 2,000 players is compressed 2,000 times,
-    which costs more CPU than anything else in a question broadcast, for
-    messages of a few hundred bytes. python-engineio offers no option for it,
-    so its driver's WebSocketResponse is replaced by one created with
-    `compress=False`.
-    """
-    import functools
-
-    from aiohttp.web import WebSocketResponse
-    from engineio.async_drivers import aiohttp as driver
-
-    if not isinstance(driver.WebSocketResponse, functools.partial):
-        driver.WebSocketResponse = functools.partial(WebSocketResponse, compress=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
 from socketio import packet
 
+from classquiz.library_seam import frame_sender, message_frames
 from classquiz.services.notifier import game_room, host_room, players_room
 
 
@@ -37,6 +37,7 @@ class SocketNotifier:
         Sockets that left meanwhile are skipped.
         """
         manager = self.sio.manager
+        send = frame_sender(self.sio)
         for sid, data in messages:
             eio_sid = manager.eio_sid_from_sid(sid, "/")
             if eio_sid is None:
@@ -44,7 +45,8 @@ class SocketNotifier:
             encoded = self.sio.packet_class(
                 packet.EVENT, namespace="/", data=[event, data]
             ).encode()
-            await self.sio._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, encoded))
+            for frame in message_frames(encoded):
+                await send(eio_sid, frame)
 
     async def disconnect(self, sid: str) -> None:
         await self.sio.disconnect(sid)

@@ -12,8 +12,8 @@ import socketio
 from socketio import packet
 
 from classquiz.config import Settings
+from classquiz.library_seam import EngineHookedServer, disable_websocket_compression
 from classquiz.services.tasks import KeptTasks
-from classquiz.socket_server.managers import disable_websocket_compression
 
 log = logging.getLogger(__name__)
 HANDSHAKE_TIMEOUT_S = 10.0
@@ -31,12 +31,12 @@ class OrjsonCodec:
         return orjson.loads(text)
 
 
-class GuardedAsyncServer(socketio.AsyncServer):
+class GuardedAsyncServer(EngineHookedServer):
     """An AsyncServer that closes Engine.IO connections which never complete a handshake.
 
     A transport that connects but sends no accepted Socket.IO CONNECT (no auth,
     or a refused one) within `handshake_timeout_s` is closed, so idle or refused
-    connections cannot pile up. (Hooks python-socketio's Engine.IO connect step.)
+    connections cannot pile up. (Engine.IO's steps are reached through the library seam.)
     """
 
     def __init__(
@@ -47,15 +47,13 @@ class GuardedAsyncServer(socketio.AsyncServer):
         # The idle checks run long after the connect step that schedules them.
         self.idle_checks = KeptTasks()
 
-    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
-        result = await super()._handle_eio_connect(eio_sid, environ)
+    def engine_connected(self, eio_sid: str) -> None:
         asyncio.get_running_loop().call_later(
             self.handshake_timeout_s,
             lambda: self.idle_checks.spawn(self._drop_if_idle(eio_sid)),
         )
-        return result
 
-    async def _handle_eio_message(self, eio_sid: str, data: Any) -> Any:
+    async def engine_message(self, eio_sid: str, data: Any) -> Any:
         """Close binary senders; answer an undecodable event that asked for an ack.
 
         Our protocol is JSON only, so a binary frame or a BINARY_EVENT/BINARY_ACK
@@ -69,12 +67,12 @@ class GuardedAsyncServer(socketio.AsyncServer):
         waiting; the connection itself is kept (SPEC §2).
         """
         if is_binary_packet(data):
-            self._binary_packet.pop(eio_sid, None)
+            self.forget_partial_binary(eio_sid)
             log.warning("closed a Socket.IO connection that sent binary data")
-            await self._close_transport(eio_sid)
+            await self.close_engine_session(eio_sid)
             return None
         try:
-            return await super()._handle_eio_message(eio_sid, data)
+            return await self.deliver_engine_message(eio_sid, data)
         except ValueError:
             target = _event_ack_target(data)
             if target is None:
@@ -83,7 +81,7 @@ class GuardedAsyncServer(socketio.AsyncServer):
             if self.manager.sid_from_eio_sid(eio_sid, namespace) is None:
                 return None
             error = {"code": "invalid_payload", "message": "the message is not valid JSON"}
-            await self._send_packet(
+            await self.send_socketio_packet(
                 eio_sid,
                 self.packet_class(
                     packet.ACK, namespace=namespace, data=[{"ok": False, "error": error}], id=ack_id
@@ -92,20 +90,10 @@ class GuardedAsyncServer(socketio.AsyncServer):
             return None
 
     async def _drop_if_idle(self, eio_sid: str) -> None:
-        if eio_sid not in self.environ:
+        if not self.engine_session_open(eio_sid):
             return  # already gone
         if self.manager.sid_from_eio_sid(eio_sid, "/") is None:
-            await self._close_transport(eio_sid)
-
-    async def _close_transport(self, eio_sid: str) -> None:
-        """End an Engine.IO session and its connection now (a no-op when it is gone)."""
-        transport = self.eio.sockets.get(eio_sid)
-        if transport is None or transport.closed:
-            return
-        await self.eio.disconnect(eio_sid)
-        # Wake the WebSocket writer so it closes the connection now, even if
-        # the client ignores the Engine.IO close packet.
-        await transport.queue.put(None)
+            await self.close_engine_session(eio_sid)
 
 
 def is_binary_packet(data: Any) -> bool:

@@ -11,39 +11,19 @@ every draw runs the real script on the real Redis and is compared with the rules
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
-import pytest
-import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from redis.asyncio import Redis
 
-import classquiz.game
 from classquiz.game.rules import GRACE_MS, score_answer
+from classquiz.game.scripts import game_script
 
-LUA_DIR = Path(classquiz.game.__file__).parent / "lua"
 GAME_ID = "lua-property-game"
 PLAYER = "p1"
-
-
-@pytest.fixture(scope="module")
-def submit_script(
-    storage: dict[str, str],
-) -> Iterator[tuple[redis.Redis, str, redis.client.Script]]:
-    """The answer script as the server loads it (the shared prelude, then the script)."""
-    client = redis.Redis.from_url(storage["redis_url"])
-    prelude = (LUA_DIR / "_follow_game.lua").read_text()
-    source = prelude + (LUA_DIR / "submit_answer.lua").read_text()
-    yield client, storage["redis_prefix"] + ":luaprop", client.register_script(source)
-    client.close()
-
-
-def redis_now_ms(client: redis.Redis) -> int:
-    seconds, micros = client.time()
-    return int(seconds) * 1000 + int(micros) // 1000
 
 
 @settings(max_examples=150, deadline=None)
@@ -58,7 +38,7 @@ def redis_now_ms(client: redis.Redis) -> int:
     bonus=st.booleans(),
 )
 def test_the_answer_script_scores_like_the_rules(
-    submit_script: tuple[redis.Redis, str, redis.client.Script],
+    storage: dict[str, str],
     correct: bool | None,
     multiplier: int,
     time_limit_ms: int,
@@ -66,14 +46,41 @@ def test_the_answer_script_scores_like_the_rules(
     streak_before: int,
     bonus: bool,
 ) -> None:
-    client, prefix, script = submit_script
+    asyncio.run(
+        score_once(
+            storage["redis_url"],
+            storage["redis_prefix"] + ":luaprop",
+            correct,
+            multiplier,
+            time_limit_ms,
+            elapsed,
+            streak_before,
+            bonus,
+        )
+    )
+
+
+async def score_once(
+    url: str,
+    prefix: str,
+    correct: bool | None,
+    multiplier: int,
+    time_limit_ms: int,
+    elapsed: int,
+    streak_before: int,
+    bonus: bool,
+) -> None:
+    """One answer through the script as the server loads it, checked against the rules."""
+    client = Redis.from_url(url)
+    script = game_script(client, "submit_answer")
     base = f"{prefix}:{{{uuid.uuid4().hex}}}"
     keys = [f"{base}:{name}" for name in ("game", "answers:0", "scores", "streaks", "dist:0")]
     keys += [f"{base}:{name}" for name in ("correct", "gone", "online", "players")]
     game, answers, scores, streaks = keys[:4]
-    now = redis_now_ms(client)
+    seconds, micros = await client.time()
+    now = int(seconds) * 1000 + int(micros) // 1000
     try:
-        client.hset(
+        await client.hset(
             game,
             mapping={
                 "status": "question",
@@ -83,13 +90,13 @@ def test_the_answer_script_scores_like_the_rules(
                 "id": GAME_ID,
             },
         )
-        client.pexpire(game, 60_000)
-        client.hset(keys[7], PLAYER, "sid")
-        client.hset(keys[8], PLAYER, '{"n":"Ada","k":"ada"}')
+        await client.pexpire(game, 60_000)
+        await client.hset(keys[7], PLAYER, "sid")
+        await client.hset(keys[8], PLAYER, '{"n":"Ada","k":"ada"}')
         if streak_before:
-            client.hset(streaks, PLAYER, streak_before)
+            await client.hset(streaks, PLAYER, streak_before)
         flag = -1 if correct is None else int(correct)
-        raw = script(
+        raw = await script(
             keys=keys,
             args=[
                 PLAYER,
@@ -105,7 +112,7 @@ def test_the_answer_script_scores_like_the_rules(
             ],
         )
         assert raw[0] == b"ok", raw
-        record = orjson.loads(client.hget(answers, PLAYER) or b"null")
+        record = orjson.loads(await client.hget(answers, PLAYER) or b"null")
         # The script measures the time itself (Redis TIME): a few milliseconds may have
         # passed since `now`, so the rules get the elapsed time the script recorded,
         # which must lie where the draw put it (clamped to 0..limit).
@@ -116,8 +123,9 @@ def test_the_answer_script_scores_like_the_rules(
             correct, multiplier, record["e"], time_limit_ms, streak_before, bonus
         )
         assert int(raw[2]) == record["p"] == points, (raw, record, points)
-        assert int(client.hget(streaks, PLAYER) or 0) == streak_after
-        assert (client.zscore(scores, PLAYER) or 0) == points
-        assert int(client.hget(keys[5], PLAYER) or 0) == (1 if correct else 0)
+        assert int(await client.hget(streaks, PLAYER) or 0) == streak_after
+        assert (await client.zscore(scores, PLAYER) or 0) == points
+        assert int(await client.hget(keys[5], PLAYER) or 0) == (1 if correct else 0)
     finally:
-        client.delete(*keys)
+        await client.delete(*keys)
+        await client.aclose()

@@ -14,13 +14,11 @@ import unicodedata
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 
 from classquiz.game.invisible import is_invisible
 from classquiz.game.rules import InvalidAnswer, grade
+from tests.support.live import SocketGroup, create_game
 from tests.support.quizzes import sample_quiz
-from tests.support.sockets import Recorder
 from tests.support.users import ApiUser
 
 TEXT_QUESTION: dict[str, Any] = {"type": "text", "accepted_answers": ["Paris"]}
@@ -57,44 +55,28 @@ def test_ordinary_text_answers_still_grade() -> None:
 
 
 async def test_hidden_characters_never_reach_question_ended(
-    server: TestServer, http: ClientSession, user: ApiUser
+    user: ApiUser, sockets: SocketGroup
 ) -> None:
-    url = str(server.make_url("")).rstrip("/")
-    quiz = sample_quiz(title="Text answers")
-    quiz["questions"] = [quiz["questions"][3]]  # the text question
-    status, created = await user.request("POST", "/api/v1/quizzes", json=quiz)
-    assert status == 201, created
-    status, game = await user.request("POST", "/api/v1/games", json={"quiz_id": created["id"]})
-    assert status == 201, game
-    clients: list[Recorder] = []
-    try:
-        host = await Recorder(url).connect({"host_token": game["host_token"]})
-        clients.append(host)
-        await host.wait("welcome")
-        players = []
-        for name in ("Ada", "Bob"):
-            player = await Recorder(url).connect({"pin": game["pin"], "nickname": name})
-            clients.append(player)
-            await player.wait("welcome")
-            players.append(player)
-        ada, bob = players
-        assert (await host.call("start_game"))["ok"] is True
-        await ada.wait("question_started")
-        for hidden in ("\u202e", "\u200b", "\x00"):
-            ack = await ada.call("submit_answer", {"question_index": 0, "answer": f"Par{hidden}is"})
-            assert ack["ok"] is False and ack["error"]["code"] == "invalid_answer", ack
-            await asyncio.sleep(0.12)  # under the per-socket event limit
-        # the refusals changed nothing: Ada still answers, and so does Bob
-        ack = await ada.call("submit_answer", {"question_index": 0, "answer": "Paris"})
-        assert ack["ok"] is True, ack
-        ack = await bob.call("submit_answer", {"question_index": 0, "answer": "Lyon"})
-        assert ack["ok"] is True, ack
-        ended = await bob.wait("question_ended")
-        assert ended["distribution"] == {"paris": 1, "lyon": 1}, ended
-        assert ended["answered"] == 2
-        for key in ended["distribution"]:
-            assert not any(is_invisible(ch) for ch in unicodedata.normalize("NFKC", key)), key
-        result = await ada.wait("your_result")
-        assert result["correct"] is True and result["answered"] is True, result
-    finally:
-        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+    text_question = sample_quiz()["questions"][3]
+    game = await create_game(user, [text_question], title="Text answers")
+    host = await sockets.host(game)
+    ada = await sockets.player(game, "Ada")
+    bob = await sockets.player(game, "Bob")
+    assert (await host.call("start_game"))["ok"] is True
+    await ada.wait("question_started")
+    for hidden in ("\u202e", "\u200b", "\x00"):
+        ack = await ada.call("submit_answer", {"question_index": 0, "answer": f"Par{hidden}is"})
+        assert ack["ok"] is False and ack["error"]["code"] == "invalid_answer", ack
+        await asyncio.sleep(0.12)  # under the per-socket event limit
+    # the refusals changed nothing: Ada still answers, and so does Bob
+    ack = await ada.call("submit_answer", {"question_index": 0, "answer": "Paris"})
+    assert ack["ok"] is True, ack
+    ack = await bob.call("submit_answer", {"question_index": 0, "answer": "Lyon"})
+    assert ack["ok"] is True, ack
+    ended = await bob.wait("question_ended")
+    assert ended["distribution"] == {"paris": 1, "lyon": 1}, ended
+    assert ended["answered"] == 2
+    for key in ended["distribution"]:
+        assert not any(is_invisible(ch) for ch in unicodedata.normalize("NFKC", key)), key
+    result = await ada.wait("your_result")
+    assert result["correct"] is True and result["answered"] is True, result

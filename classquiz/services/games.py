@@ -123,11 +123,10 @@ class GameService:
         """What a client needs to join; in roster mode (picker on) the free names too, for
         whoever may join: a game with a password shows them only to the right password,
         and a wrong one is `wrong_password` (counted by the caller's failure limiter)."""
-        if not pin.isdigit() or len(pin) != 6:
+        meta = await self.store.meta(pin) if pin.isdigit() and len(pin) == 6 else None
+        if meta is None:
             raise Refusal("game_not_found", "there is no game with this PIN")
-        meta = await self.store.meta(pin)
         game = await self.live.get(pin, meta)
-        assert meta is not None
         rules = game.settings["nicknames"]
         status = meta.get("status", "lobby")
         accepting = (

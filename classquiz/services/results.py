@@ -40,7 +40,6 @@ from classquiz.contracts.results import (
     GameStatsOut,
     PlayerAnswerOut,
     PlayerResultOut,
-    PlayerStatsOut,
     QuestionStatsOut,
 )
 from classquiz.db.engine import database as shared_database
@@ -49,8 +48,10 @@ from classquiz.errors import Refusal
 from classquiz.game.final import FinishedGame
 from classquiz.game.keys import unparked_key, unparked_member
 from classquiz.services import results_export as export
+from classquiz.services import results_rows as shape
 from classquiz.services import results_store as store
 from classquiz.services.lease import Lease
+from classquiz.services.results_export import XLSX
 from classquiz.services.tokens import PLAYER, TokenInvalid, TokenSigner
 
 log = logging.getLogger(__name__)
@@ -64,47 +65,6 @@ RESULTS_SET_ASIDE = Counter(
     "Finished games whose results can never be stored, set aside in the dead-letter hash",
 )
 
-
-
-def _game_info(row: Any) -> FinishedGameOut:
-    return FinishedGameOut(
-        game_id=row.id,
-        quiz_id=row.quiz_id,
-        title=row.title,
-        pin=row.pin,
-        started_at=store.aware(row.started_at),
-        finished_at=store.aware(row.finished_at),
-        players_count=row.players_count or 0,
-        question_count=row.question_count or 0,
-    )
-
-
-def _player_stats(row: Any) -> PlayerStatsOut:
-    return PlayerStatsOut(
-        player_id=row.id,
-        nickname=row.nickname,
-        rank=row.rank,
-        score=row.score,
-        correct_count=row.correct_count,
-        answered_count=row.answered_count,
-    )
-
-
-def _answer_out(row: Any) -> PlayerAnswerOut:
-    return PlayerAnswerOut(
-        question_index=row.question_index,
-        answer=store.answer_value(row.answer),
-        correct=row.correct,
-        points=row.points or 0,
-        elapsed_ms=row.elapsed_ms or 0,
-    )
-
-
-def hardest_first(questions: list[QuestionStatsOut]) -> list[int]:
-    """Indexes of the graded, answered questions, lowest accuracy first, then by index:
-    the Overview's "hardest questions" list (polls and unanswered ones have no accuracy)."""
-    rated = [q for q in questions if q.accuracy is not None]
-    return [q.index for q in sorted(rated, key=lambda q: (q.accuracy, q.index))]
 
 
 class ResultService:
@@ -320,7 +280,7 @@ class ResultService:
     ) -> Page[FinishedGameOut]:
         rows, total = await store.list_games(self.db, owner_id, limit, offset)
         return Page[FinishedGameOut](
-            items=[_game_info(r) for r in rows], total=total, limit=limit, offset=offset
+            items=[shape.game_info(r) for r in rows], total=total, limit=limit, offset=offset
         )
 
     async def _hosted_game(self, game_id: uuid.UUID, viewer: User) -> Any:
@@ -352,14 +312,14 @@ class ResultService:
                     choices=q.get("choices") or [],
                 )
             )
-        hardest = hardest_first(questions)
+        hardest = shape.hardest_first(questions)
         graded = [q for q in questions if q.type != "poll"]
         graded_answered = sum(q.answered for q in graded)
         answers_count = sum(q.answered for q in questions)
         timed = [(q.avg_time_ms, q.answered) for q in questions if q.avg_time_ms is not None]
         return GameStatsOut(
-            game=_game_info(game),
-            players=[_player_stats(p) for p in players],
+            game=shape.game_info(game),
+            players=[shape.player_stats(p) for p in players],
             questions=questions,
             hardest_question=hardest[0] if hardest else None,
             hardest_questions=hardest,
@@ -380,11 +340,11 @@ class ResultService:
         answers = await store.answers_of_players(self.db, game_id, [p.id for p in players])
         by_player: dict[str, list[PlayerAnswerOut]] = {}
         for a in answers:
-            by_player.setdefault(str(a.player_id), []).append(_answer_out(a))
+            by_player.setdefault(str(a.player_id), []).append(shape.answer_out(a))
         return Page[PlayerResultOut](
             items=[
                 PlayerResultOut(
-                    **_player_stats(p).model_dump(),
+                    **shape.player_stats(p).model_dump(),
                     game_id=game_id,
                     answers=by_player.get(str(p.id), []),
                 )
@@ -419,9 +379,9 @@ class ResultService:
             raise Refusal("player_not_found", "no such player in this game")
         answers = await store.game_answers(self.db, token_game, player_id)
         return PlayerResultOut(
-            **_player_stats(player).model_dump(),
+            **shape.player_stats(player).model_dump(),
             game_id=token_game,
-            answers=[_answer_out(a) for a in answers],
+            answers=[shape.answer_out(a) for a in answers],
         )
 
     # ------------------------------------------------------------ exporting
@@ -434,7 +394,7 @@ class ResultService:
         questions = sorted(game.questions or [], key=lambda q: q["index"])
         indexes = [int(q["index"]) for q in questions]
         points = {(str(a.player_id), a.question_index): a.points or 0 for a in answers}
-        player_dicts = [_player_stats(p).model_dump() for p in players]
+        player_dicts = [shape.player_stats(p).model_dump() for p in players]
         table = export.player_table(player_dicts, indexes, points)
         name = export.export_filename(game.title, store.aware(game.finished_at), fmt)
         if fmt == "csv":
@@ -451,5 +411,3 @@ def _first_line(exc: BaseException, limit: int = 300) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:limit] if text else ""
 
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

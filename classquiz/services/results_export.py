@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import xlsxwriter
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PLAYER_HEADER = ["nickname", "rank", "score", "correct_count", "answered_count"]
 ANSWER_HEADER = [
     "nickname",

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from classquiz.contracts.common import GameStatus
+from classquiz.errors import Refusal
 from classquiz.game.nicknames import normalize_nickname
 
 NAME_MAX = 40
@@ -27,7 +28,11 @@ def _roster_name(entry: str) -> str:
     NFKC can turn one character into eighteen (U+FDFA), so a 40-character entry
     could become a stored nickname of 720 characters, past the results column.
     """
-    display = normalize_nickname(entry)  # refuses invisible and control characters
+    try:
+        display = normalize_nickname(entry)  # refuses invisible and control characters
+    except Refusal as exc:
+        # Inside a model a refusal is a field error: the body gets 422 validation_error.
+        raise ValueError(exc.message) from None
     if not display:
         raise ValueError("a roster name must have a visible character")
     if len(display) > NAME_MAX:

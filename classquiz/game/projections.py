@@ -8,7 +8,13 @@ from typing import Any
 
 import orjson
 
-from classquiz.game.records import AnswerRecord, FinalState, PlayerRecord, Standing
+from classquiz.game.records import (
+    AnswerRecord,
+    FinalState,
+    PlayerRecord,
+    Standing,
+    gone_reason,
+)
 from classquiz.game.store_base import StoreBase, text
 
 # The moving part of the game hash: what joins, welcomes and the sweeper read.
@@ -243,7 +249,7 @@ class Projections(StoreBase):
             players, gone, correct, *per_question = await pipe.execute()
         return FinalState(
             players={text(p): PlayerRecord.decode(v) for p, v in players.items()},
-            gone={text(p): text(v) for p, v in gone.items()},
+            gone={text(p): gone_reason(text(v)) for p, v in gone.items()},
             correct={text(p): int(v) for p, v in correct.items()},
             answers=[
                 {text(p): AnswerRecord.decode(v) for p, v in per_question[2 * i].items()}

@@ -16,9 +16,18 @@ answer (`…:a:<i>`, player id → record)    a the answer as stored · c correc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 import orjson
+
+GoneReason = Literal["left", "kicked", "banned"]  # `…:gone`: why a player is gone
+
+
+def gone_reason(raw: str) -> GoneReason:
+    """A `…:gone` value as written by remove_player.lua (one of GoneReason)."""
+    if raw not in get_args(GoneReason):
+        raise ValueError(f"not a reason a player is gone: {raw!r}")
+    return cast(GoneReason, raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +102,7 @@ class FinalState:
     """Everything a finished game's record is built from, read in one round trip."""
 
     players: dict[str, PlayerRecord]  # everyone who joined and was not forgotten
-    gone: dict[str, str]  # player id → why they are gone (left, kicked, banned)
+    gone: dict[str, GoneReason]  # player id → why they are gone
     correct: dict[str, int]  # player id → correct answers
     answers: list[dict[str, AnswerRecord]]  # per question: player id → answer
     distributions: list[dict[str, int]]  # per question: bucket → count

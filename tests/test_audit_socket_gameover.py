@@ -160,7 +160,7 @@ async def test_every_host_command_checks_the_game_its_token_names(room: Room) ->
         assert refused.value.code == "game_not_found"
     state = await games.store.state(pin)
     assert state is not None
-    assert (state["id"], state["status"], state["locked"]) == (following["game_id"], "lobby", "0")
+    assert (state.game_id, state.status, state.locked) == (following["game_id"], "lobby", False)
     assert player.client.connected
     # the same commands with the right game id work
     assert (await games.leaderboard(pin, following["game_id"], 0, 10))["total"] == 1

@@ -1,7 +1,8 @@
 """The live store's typed records and its one lease, on the real Redis.
 
 `game/records.py` is the only Python code that knows the one-letter layout of the
-player and answer records, but two Lua scripts write them too
+player and answer records (and reads the game hash's moving part as a `GameState`),
+but two Lua scripts write them too
 (`reroll_nickname.lua` re-encodes a player record, `submit_answer.lua` builds an
 answer record): these tests make the scripts and the codec meet, so a letter
 renamed on one side only fails here. The lease (`services/lease.py`) is the one
@@ -17,7 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from classquiz.config import Settings
-from classquiz.game.records import AnswerRecord, PlayerRecord, gone_reason
+from classquiz.game.records import AnswerRecord, GameState, PlayerRecord, gone_reason
 from classquiz.game.rules import GRACE_MS
 from classquiz.game.store import GameStore
 from classquiz.services.lease import Lease
@@ -54,7 +55,10 @@ async def new_game(store: GameStore) -> tuple[str, str]:
 async def test_a_player_record_survives_the_join_and_the_reroll_script(
     store: GameStore,
 ) -> None:
-    pin, _ = await new_game(store)
+    pin, game_id = await new_game(store)
+    lobby = GameState(game_id, "lobby", -1, None, None, 0, False)
+    assert await store.state(pin) == lobby
+    assert await store.state("000000") is None
     player_id = str(uuid.uuid4())
     record = PlayerRecord("Blue Fox", "blue fox", joined_at_ms=1234)
     assert (await store.join(pin, player_id, record, max_players=10)).ok
@@ -84,6 +88,16 @@ async def test_an_answer_record_decodes_what_the_answer_script_wrote(store: Game
         lock=False,
     )
     assert opened.ok, opened
+    opens_at, deadline_at = opened.values
+    assert await store.state(pin) == GameState(
+        game_id=game_id,
+        status="question",
+        question_index=0,
+        opens_at_ms=opens_at,
+        deadline_at_ms=deadline_at,
+        active=2,
+        locked=False,
+    )
     answer = {
         "game_id": game_id,
         "player_id": ada,

@@ -9,16 +9,15 @@ from typing import Any
 import orjson
 
 from classquiz.game.records import (
+    STATE_FIELDS,
     AnswerRecord,
     FinalState,
+    GameState,
     PlayerRecord,
     Standing,
     gone_reason,
 )
 from classquiz.game.store_base import StoreBase, text
-
-# The moving part of the game hash: what joins, welcomes and the sweeper read.
-STATE_FIELDS = ("id", "status", "qi", "opens_at", "deadline_at", "active", "locked")
 
 
 class Projections(StoreBase):
@@ -28,15 +27,10 @@ class Projections(StoreBase):
         raw = await self.redis.hgetall(self.keys(pin).game)
         return {text(k): text(v) for k, v in raw.items()} if raw else None
 
-    async def state(self, pin: str) -> dict[str, str] | None:
-        """The moving part of the game hash only (what joins and welcomes need, cheaper
-        than `meta`, which also carries the settings)."""
-        values = await self.redis.hmget(self.keys(pin).game, list(STATE_FIELDS))
-        if values[0] is None:
-            return None
-        return {
-            name: text(v) for name, v in zip(STATE_FIELDS, values, strict=True) if v is not None
-        }
+    async def state(self, pin: str) -> GameState | None:
+        """Where the game on `pin` is now (what joins, welcomes and the sweeper need, cheaper
+        than `meta`, which also carries the settings); None when there is no game."""
+        return GameState.decode(await self.redis.hmget(self.keys(pin).game, list(STATE_FIELDS)))
 
     async def quiz_snapshot(self, pin: str) -> bytes | None:
         """The quiz snapshot as stored (JSON): callers parse it and may weigh it."""

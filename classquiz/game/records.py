@@ -1,5 +1,9 @@
 """The records a live game keeps in Redis, typed, with their one encoder and decoder.
 
+The game hash (`cq:game:{pin}`) is a Redis hash of text fields; its moving part
+(id, status, qi, opens_at, deadline_at, active, locked, written by the state-move
+scripts) is read as a `GameState`.
+
 Player and answer records are small JSON objects with one-letter keys (a game of
 thousands keeps thousands of them, and `submit_answer.lua` builds the answer
 record by string concatenation on the hot path). Python reads and writes them only
@@ -28,6 +32,50 @@ def gone_reason(raw: str) -> GoneReason:
     if raw not in get_args(GoneReason):
         raise ValueError(f"not a reason a player is gone: {raw!r}")
     return cast(GoneReason, raw)
+
+
+# The game hash fields a GameState is read from, in this order (one HMGET).
+STATE_FIELDS = ("id", "status", "qi", "opens_at", "deadline_at", "active", "locked")
+
+
+@dataclass(frozen=True, slots=True)
+class GameState:
+    """Where a game is now: the moving part of its hash (cheaper to read than all of it,
+    which also carries the settings and the quiz's facts)."""
+
+    game_id: str
+    status: str  # lobby, question, reveal, finished
+    question_index: int  # -1 in the lobby
+    opens_at_ms: int | None  # of the current question, once one was opened
+    deadline_at_ms: int | None
+    active: int  # players in the game (not gone)
+    locked: bool
+
+    @classmethod
+    def decode(cls, values: list[Any]) -> GameState | None:
+        """From the STATE_FIELDS values of one HMGET; None when the hash is gone."""
+        raw = dict(zip(STATE_FIELDS, values, strict=True))
+        if raw["id"] is None:
+            return None
+
+        def field(name: str) -> str | None:
+            value = raw[name]
+            return value.decode() if isinstance(value, bytes) else value
+
+        def number(name: str) -> int | None:
+            value = field(name)
+            return int(value) if value is not None else None
+
+        qi = number("qi")
+        return cls(
+            game_id=field("id") or "",
+            status=field("status") or "lobby",
+            question_index=-1 if qi is None else qi,
+            opens_at_ms=number("opens_at"),
+            deadline_at_ms=number("deadline_at"),
+            active=number("active") or 0,
+            locked=field("locked") == "1",
+        )
 
 
 @dataclass(frozen=True, slots=True)

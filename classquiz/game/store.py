@@ -15,11 +15,10 @@ from redis.asyncio import Redis
 
 from classquiz.game.moves import LiveStoreFull, StateMoves, TooManyLiveGames, random_pin
 from classquiz.game.presence import Presence
-from classquiz.game.projections import STATE_FIELDS, Projections, places_by_score
+from classquiz.game.projections import Projections, places_by_score
 from classquiz.game.store_base import ScriptResult
 
 __all__ = [
-    "STATE_FIELDS",
     "GameStore",
     "LiveStoreFull",
     "ScriptResult",

@@ -126,14 +126,14 @@ class Gate:
             raise Refusal("invalid_token") from None
         if not claims.pin or not claims.game_id:
             raise Refusal("invalid_token")
-        meta = await self.store.state(claims.pin)
-        if meta is None:
+        state = await self.store.state(claims.pin)
+        if state is None:
             raise Refusal("game_over")  # a valid token whose game is gone: it ended
-        if meta.get("id") != claims.game_id:
+        if state.game_id != claims.game_id:
             raise Refusal("invalid_token")  # the PIN now belongs to another game
-        if meta.get("status") == "finished":
+        if state.status == "finished":
             raise Refusal("game_over")
-        return claims, await self.live.get(claims.pin, game_id=meta["id"])
+        return claims, await self.live.get(claims.pin, game_id=state.game_id)
 
     async def host(self, token: Any) -> HostAdmission:
         _, game = await self._game_for_token(token, HOST)
@@ -163,14 +163,14 @@ class Gate:
         if not isinstance(pin, str | int) or not str(pin).isdigit() or len(str(pin)) != PIN_LENGTH:
             raise Refusal("game_not_found")
         pin = str(pin)
-        meta = await self.store.state(pin)
-        if meta is None:
+        state = await self.store.state(pin)
+        if state is None:
             raise Refusal("game_not_found")
-        if meta.get("status") == "finished":
+        if state.status == "finished":
             raise Refusal("game_over")
-        if meta.get("locked") == "1":
+        if state.locked:
             raise Refusal("game_locked")
-        game = await self.live.get(pin, game_id=meta["id"])
+        game = await self.live.get(pin, game_id=state.game_id)
         if not password_admits(game.password, password):
             raise Refusal("wrong_password")
         policy = game.nickname_policy

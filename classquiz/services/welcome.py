@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from classquiz.game.records import GameState
 from classquiz.game.rules import public_question
 from classquiz.game.store import GameStore
 from classquiz.services.admission import Admission, HostAdmission
@@ -19,17 +20,25 @@ from classquiz.services.live import LiveGame, LiveGames
 
 
 async def welcome(store: GameStore, live: LiveGames, admission: Admission) -> dict[str, Any]:
-    meta = await store.state(admission.pin) or {}
-    game = await live.get(admission.pin, game_id=meta.get("id", admission.game_id))
-    state = game_state(game, meta)
+    now = await store.state(admission.pin) or GameState(
+        game_id=admission.game_id,  # gone meanwhile: drawn as its lobby, the sweeper closes it
+        status="lobby",
+        question_index=-1,
+        opens_at_ms=None,
+        deadline_at_ms=None,
+        active=0,
+        locked=False,
+    )
+    game = await live.get(admission.pin, game_id=now.game_id)
+    state = game_state(game, now)
     payload: dict[str, Any] = {"role": admission.role, "game": state}
-    qi = int(meta.get("qi", -1))
-    status = meta.get("status")
+    qi = now.question_index
+    status = now.status
     if isinstance(admission, HostAdmission):
         # Everything the presenter draws after a reload: the lock, the open question's
         # count and the reveal's payload come from the server, never from guesses.
         state["players"] = await store.roster(admission.pin)
-        payload["locked"] = meta.get("locked") == "1"
+        payload["locked"] = now.locked
         if status == "question":
             payload["answered"], _ = await store.answered_count(admission.pin, qi)
         elif status == "reveal":
@@ -60,10 +69,10 @@ async def welcome(store: GameStore, live: LiveGames, admission: Admission) -> di
     return payload
 
 
-def game_state(game: LiveGame, meta: dict[str, str]) -> dict[str, Any]:
+def game_state(game: LiveGame, now: GameState) -> dict[str, Any]:
     """The `<state>` object of SPEC §4 (without the host-only player list)."""
-    status = meta.get("status", "lobby")
-    qi = int(meta.get("qi", -1))
+    status = now.status
+    qi = now.question_index
     state: dict[str, Any] = {
         "game_id": game.game_id,
         "pin": game.pin,
@@ -71,12 +80,12 @@ def game_state(game: LiveGame, meta: dict[str, str]) -> dict[str, Any]:
         "status": status,
         "question_index": qi,
         "question_count": game.question_count,
-        "players_count": int(meta.get("active", 0)),
+        "players_count": now.active,
         "server_time_ms": int(time.time() * 1000),
     }
     if status in ("question", "reveal") and 0 <= qi < game.question_count:
         question = game.questions[qi]
         state["question"] = public_question(question, question["shown"])
-        state["opens_at_ms"] = int(meta["opens_at"])
-        state["deadline_at_ms"] = int(meta["deadline_at"])
+        state["opens_at_ms"] = now.opens_at_ms
+        state["deadline_at_ms"] = now.deadline_at_ms
     return state

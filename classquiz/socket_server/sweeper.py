@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import socketio
 
+from classquiz.game.records import GameState
 from classquiz.game.store import GameStore
 from classquiz.services.admission import Admission
 
@@ -36,11 +37,11 @@ MAX_SWEEP_INTERVAL_S = 1.0
 Verdict = Literal["live", "finished", "gone"]
 
 
-def game_verdict(state: dict[str, str] | None, game_id: str) -> Verdict:
+def game_verdict(state: GameState | None, game_id: str) -> Verdict:
     """What became of game `game_id`, from the state its PIN holds now."""
-    if state is None or state.get("id") != game_id:
+    if state is None or state.game_id != game_id:
         return "gone"
-    return "finished" if state.get("status") == "finished" else "live"
+    return "finished" if state.status == "finished" else "live"
 
 
 class GameOverSweeper:

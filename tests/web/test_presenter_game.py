@@ -327,6 +327,41 @@ async def test_lock_and_unlock_the_game(
     await expect(projector.get_by_role("list", name="Players")).to_contain_text("Late")
 
 
+async def test_a_command_refused_for_coming_too_fast_is_sent_again_once(
+    projector: Page, user: ApiUser, players: Players, base_url: str
+) -> None:
+    """More than 10 commands in one second (SPEC §5): the one past the limit is refused
+    `rate_limited` without effect; the screen sends it again after the window and the
+    person sees no error. The lock presses that did get through are not sent again."""
+    game = await create_game(user, long_quiz(2))
+    await open_lobby(projector, game)
+    ada = await players.join(game["pin"], "Ada")
+    await expect(projector.get_by_role("list", name="Players")).to_contain_text("Ada")
+    start = projector.get_by_role("button", name="Start game")
+    await expect(start).to_be_enabled()
+    # Ten presses of Lock game and then Start game, all in one turn of the page: eleven
+    # events within a few milliseconds, so the server refuses the start.
+    await projector.evaluate(
+        """() => {
+            const buttons = [...document.querySelectorAll('button')];
+            const lock = buttons.find((b) => b.textContent.trim() === 'Lock game');
+            const start = buttons.find((b) => b.textContent.trim() === 'Start game');
+            for (let i = 0; i < 10; i++) lock.click();
+            start.click();
+        }"""
+    )
+    # The retried start is what starts the game (only once: one question_started).
+    started = await ada.wait("question_started")
+    assert started["question_index"] == 0
+    await expect(projector.get_by_role("timer")).to_be_visible()
+    await expect(projector.get_by_role("button", name="End question")).to_be_enabled()
+    await expect(projector.get_by_role("alert")).to_have_count(0)
+    assert len(ada.events["question_started"]) == 1
+    # The lock held (set by the presses that got through).
+    refusal = await Recorder(base_url).try_connect({"pin": game["pin"], "nickname": "Late"})
+    assert refusal is not None and refusal["code"] == "game_locked", refusal
+
+
 async def test_space_and_enter_move_the_game_on(
     projector: Page, user: ApiUser, players: Players
 ) -> None:

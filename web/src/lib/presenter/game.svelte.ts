@@ -6,7 +6,9 @@
  * Everything is rebuilt from `welcome` (every connection gets one, also after a
  * reload or a takeover) and then moved by the server's events; the screen never
  * guesses a state from its own clicks. Commands wait for their acknowledgement and
- * report a refusal in `error`; the state change itself arrives as an event.
+ * report a refusal in `error`; the state change itself arrives as an event. A command
+ * the server refused only for coming too fast (`rate_limited`) is sent once more after a
+ * pause, if the game is still where it was (retry.ts).
  */
 import { ServerClock } from '$lib/clock';
 import { connectLive, type ConnectionStatus, type LiveConnection } from '$lib/live';
@@ -18,6 +20,7 @@ import type {
 	RosterEntry
 } from '$lib/generated/socket';
 import { loadRanks, movements, rankMap, saveRanks, type Movement, type RankStore } from './reveal';
+import { sendWithRetry, type Ack } from './retry';
 
 export type Phase = 'connecting' | 'lobby' | 'question' | 'reveal' | 'finished';
 
@@ -65,6 +68,8 @@ export class PresenterGame {
 	/** The last refused command's error code, shown until the next command. */
 	error = $state<string | null>(null);
 	busy = $state(false);
+	/** Commands sent and not yet answered (several may be out at once: lock, kick, a step). */
+	private pending = 0;
 
 	private previousRanks: Map<string, number> | null = null;
 	/** The phase in which the last step was sent (a second press there waits for its ack). */
@@ -182,26 +187,42 @@ export class PresenterGame {
 
 	private async refreshLeaderboard(limit: number): Promise<LeaderboardEntry[] | null> {
 		try {
-			const reply = await this.connection.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('get_leaderboard', { limit });
-			return reply.ok ? reply.entries : null;
+			const reply = await sendWithRetry(
+				() => this.connection.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('get_leaderboard', { limit }),
+				{ stillWanted: () => true }
+			);
+			return reply?.ok ? reply.entries : null;
 		} catch {
 			return null;
 		}
 	}
 
-	/** Send a host command; a refusal's code lands in `error`. Returns whether it was accepted. */
-	private async command(run: () => Promise<{ ok: boolean; error?: { code: string } }>): Promise<boolean> {
+	/** Where the game is: by default a command is retried only while this has not changed. */
+	private get stateKey(): string {
+		return `${this.gameId}:${this.phase}:${this.questionIndex}`;
+	}
+
+	/**
+	 * Send a host command; a refusal's code lands in `error`. Returns whether it was
+	 * accepted. `busy` holds while any command (or its rate-limit pause) is outstanding,
+	 * so a second press of a step then sends nothing.
+	 */
+	private async command(run: () => Promise<Ack>, stillWanted?: () => boolean): Promise<boolean> {
 		this.error = null;
+		this.pending += 1;
 		this.busy = true;
+		const sentIn = this.stateKey;
 		try {
-			const reply = await run();
+			const reply = await sendWithRetry(run, { stillWanted: stillWanted ?? (() => this.stateKey === sentIn) });
+			if (reply === null) return false;
 			if (!reply.ok) this.error = reply.error?.code ?? 'internal_error';
 			return reply.ok;
 		} catch {
 			this.error = 'network';
 			return false;
 		} finally {
-			this.busy = false;
+			this.pending -= 1;
+			this.busy = this.pending > 0;
 		}
 	}
 
@@ -218,11 +239,15 @@ export class PresenterGame {
 
 	async setLocked(locked: boolean): Promise<void> {
 		let confirmed: boolean | null = null;
-		await this.command(async () => {
-			const reply = await this.timed.emitWithAck('lock_game', { locked });
-			if (reply.ok) confirmed = reply.locked;
-			return reply;
-		});
+		await this.command(
+			async () => {
+				const reply = await this.timed.emitWithAck('lock_game', { locked });
+				if (reply.ok) confirmed = reply.locked;
+				return reply;
+			},
+			// A retry is pointless once the game is as asked (an earlier press got through).
+			() => this.locked !== locked
+		);
 		if (confirmed !== null) this.locked = confirmed;
 	}
 

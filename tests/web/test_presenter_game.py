@@ -93,6 +93,19 @@ def answered(page: Page) -> Any:
     return page.get_by_role("status").filter(has_text="answered")
 
 
+async def ranks_kept(page: Page, game_id: str, question_index: int) -> None:
+    """Wait until the screen has fetched and kept the ranks of this reveal (its
+    get_leaderboard came back): the movement at the next reveal is measured against
+    them, so the next press waits for them as a person waits for the standings."""
+    await page.wait_for_function(
+        """([key, index]) => {
+            const kept = JSON.parse(sessionStorage.getItem(key) || '{}');
+            return Array.isArray(kept[String(index)]);
+        }""",
+        arg=[f"cq:host:ranks:{game_id}", question_index],
+    )
+
+
 async def open_lobby(page: Page, game: dict[str, Any]) -> None:
     await page.goto(host_link(game))
     await expect(page.get_by_text(game["pin"], exact=True)).to_be_visible()
@@ -136,6 +149,9 @@ async def test_a_whole_game_of_every_type_from_the_presenter_screen(
     await axe_scan(projector)
     await shot(projector, "presenter-lobby")
 
+    # Each press waits for the screen to show the state it acts on (as a person would),
+    # so the test never sends the presenter's commands faster than a hand does.
+    await expect(projector.get_by_role("button", name="Start game")).to_be_enabled()
     await projector.get_by_role("button", name="Start game").click()
     for index, (right, wrong, reveal_text) in enumerate(ANSWERS):
         started = await ada.wait("question_started", count=index + 1)
@@ -176,6 +192,7 @@ async def test_a_whole_game_of_every_type_from_the_presenter_screen(
             await expect(leaderboard.get_by_role("listitem").first).to_contain_text("same place")
         await axe_scan(projector)
         await shot(projector, f"presenter-reveal-{question['type']}")
+        await ranks_kept(projector, game["game_id"], index)
         await projector.get_by_role("button", name="Next question").click()
 
     # After the last question, Next question finished the game.

@@ -17,20 +17,22 @@ from classquiz.game.records import (
     Standing,
     gone_reason,
 )
-from classquiz.game.store_base import StoreBase, text
+from classquiz.game.store_base import StoreBase, async_reply, text
 
 
 class Projections(StoreBase):
     # -- the game hash ---------------------------------------------------------------------
 
     async def meta(self, pin: str) -> dict[str, str] | None:
-        raw = await self.redis.hgetall(self.keys(pin).game)
+        raw = await async_reply(self.redis.hgetall(self.keys(pin).game))
         return {text(k): text(v) for k, v in raw.items()} if raw else None
 
     async def state(self, pin: str) -> GameState | None:
         """Where the game on `pin` is now (what joins, welcomes and the sweeper need, cheaper
         than `meta`, which also carries the settings); None when there is no game."""
-        return GameState.decode(await self.redis.hmget(self.keys(pin).game, list(STATE_FIELDS)))
+        return GameState.decode(
+            await async_reply(self.redis.hmget(self.keys(pin).game, list(STATE_FIELDS)))
+        )
 
     async def quiz_snapshot(self, pin: str) -> bytes | None:
         """The quiz snapshot as stored (JSON): callers parse it and may weigh it."""
@@ -102,7 +104,7 @@ class Projections(StoreBase):
     async def all_online_answered(self, pin: str, qi: int) -> bool:
         """True when someone is online and every online player answered question `qi`."""
         k = self.keys(pin)
-        online = await self.redis.hkeys(k.online)
+        online = await async_reply(self.redis.hkeys(k.online))
         if not online:
             return False
         async with self.redis.pipeline(transaction=False) as pipe:

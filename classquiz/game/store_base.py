@@ -9,12 +9,26 @@ Nothing else in the server touches a game's keys.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys, deadlines_key
+
+T = TypeVar("T")
+
+
+def async_reply(command: Awaitable[T] | T) -> Awaitable[T]:
+    """A command of the asyncio client, typed as what it is: something to await.
+
+    redis-py types many commands (`hgetall`, `hkeys`, `hget`, `hdel`, `zrem`, ...) once for
+    both clients as `Awaitable[T] | T`, which mypy refuses to await (redis-py issues #2399,
+    #3195); on `redis.asyncio.Redis` they always return an awaitable. Type-only: no runtime
+    change.
+    """
+    return cast(Awaitable[T], command)
 
 
 def text(value: Any) -> str:

@@ -26,7 +26,7 @@ from classquiz.routers.api import ApiRouter, attachment, parse_uuid, unstorable_
 from classquiz.routers.auth import optional_session, require_session
 from classquiz.runtime import services
 from classquiz.services import quiz_io
-from classquiz.services.results import XLSX
+from classquiz.services.results_export import XLSX
 
 router = ApiRouter(prefix="/api/v1/quizzes", tags=("quizzes",))
 # The multipart envelope around a file of MAX_TABLE_BYTES, with room for the title.

@@ -9,7 +9,7 @@ from classquiz.contracts.results import ExportQuery, FinishedGameOut, GameStatsO
 from classquiz.routers.api import ApiRouter, attachment, parse_uuid
 from classquiz.routers.auth import bearer_token, require_session
 from classquiz.runtime import services
-from classquiz.services.results import XLSX
+from classquiz.services.results_export import XLSX
 
 router = ApiRouter(prefix="/api/v1/results", tags=("results",))
 

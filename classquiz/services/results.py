@@ -47,6 +47,7 @@ from classquiz.db.models import User
 from classquiz.errors import Refusal
 from classquiz.game.final import FinishedGame
 from classquiz.game.keys import unparked_key, unparked_member
+from classquiz.game.store_base import async_reply
 from classquiz.services import results_export as export
 from classquiz.services import results_rows as shape
 from classquiz.services import results_store as store
@@ -130,9 +131,9 @@ class ResultService:
             return False
         with contextlib.suppress(Exception):  # else the retry pass will find it stored
             if parked:
-                await self.redis.hdel(self.pending_key, game_id)
+                await async_reply(self.redis.hdel(self.pending_key, game_id))
             else:
-                await self.redis.zrem(self.unparked_key, mark)
+                await async_reply(self.redis.zrem(self.unparked_key, mark))
         return True
 
     async def _store(self, final: FinishedGame) -> None:
@@ -155,7 +156,9 @@ class ResultService:
         line and a counter step, so it cannot grow unnoticed.
         """
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.dead_letter_key, game_id, raw)
+            # redis-py annotates the value as str, but any encodable value (bytes too) is stored
+            # as given; the snapshot is kept byte for byte.
+            pipe.hset(self.dead_letter_key, game_id, raw)  # type: ignore[arg-type]
             pipe.hdel(self.pending_key, game_id)
             if mark is not None:
                 pipe.zrem(self.unparked_key, mark)
@@ -173,7 +176,7 @@ class ResultService:
     async def pending_ids(self) -> list[str]:
         return [
             k.decode() if isinstance(k, bytes) else k
-            for k in await self.redis.hkeys(self.pending_key)
+            for k in await async_reply(self.redis.hkeys(self.pending_key))
         ]
 
     async def retry_pending(self) -> int:
@@ -188,7 +191,7 @@ class ResultService:
         try:
             stored += await self._sweep_unparked()
             for game_id in await self.pending_ids():
-                raw = await self.redis.hget(self.pending_key, game_id)
+                raw = await async_reply(self.redis.hget(self.pending_key, game_id))
                 if raw is None:
                     continue  # finished by someone else meanwhile
                 try:
@@ -204,7 +207,7 @@ class ResultService:
                         break  # no use trying the others now
                     await self._set_aside(game_id, raw, exc)
                     continue
-                await self.redis.hdel(self.pending_key, game_id)
+                await async_reply(self.redis.hdel(self.pending_key, game_id))
                 stored += int(written)
                 await self.lease.hold()  # one more lifetime for the rest of the pass
         finally:
@@ -237,7 +240,7 @@ class ResultService:
                     "game %s was finished but its live state is gone: its results are lost",
                     game_id,
                 )
-                await self.redis.zrem(self.unparked_key, mark)
+                await async_reply(self.redis.zrem(self.unparked_key, mark))
                 continue
             log.warning(
                 "the results of game %s were never parked (a process died finishing it); "

@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeAlias, overload
 
 import orjson
 import sqlalchemy as sa
@@ -43,6 +43,15 @@ def is_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, AssertionError) and "not connected" in str(exc)
 
 
+# A result row of any width: SQLAlchemy types Row by the tuple of its column types
+# (`Row[int, str]`); these queries are built at runtime, so each column is Any.
+DbRow: TypeAlias = sa.Row[*tuple[Any, ...]]
+
+
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
     """Instants are stored as UTC; a naive one from the engine is taken as UTC."""
     if value is None:
@@ -165,19 +174,19 @@ def answer_value(stored: Any) -> Any:
     return stored.get("value") if isinstance(stored, dict) else stored
 
 
-async def fetch_all(db: DatabaseConnection, query: sa.Executable) -> list[sa.Row[Any]]:
+async def fetch_all(db: DatabaseConnection, query: sa.Executable) -> list[DbRow]:
     async with db.connection() as conn:
         return list((await conn.execute(query)).all())
 
 
-async def fetch_game(db: DatabaseConnection, game_id: uuid.UUID) -> sa.Row[Any] | None:
+async def fetch_game(db: DatabaseConnection, game_id: uuid.UUID) -> DbRow | None:
     rows = await fetch_all(db, sa.select(GAMES).where(GAMES.c.id == game_id))
     return rows[0] if rows else None
 
 
 async def list_games(
     db: DatabaseConnection, owner_id: uuid.UUID, limit: int, offset: int
-) -> tuple[list[sa.Row[Any]], int]:
+) -> tuple[list[DbRow], int]:
     """The owner's stored games, newest finish first, and how many there are."""
     where = GAMES.c.owner_id == owner_id
     total_rows = await fetch_all(db, sa.select(sa.func.count()).select_from(GAMES).where(where))
@@ -193,7 +202,7 @@ async def list_games(
     return rows, int(total_rows[0][0])
 
 
-async def game_players(db: DatabaseConnection, game_id: uuid.UUID) -> list[sa.Row[Any]]:
+async def game_players(db: DatabaseConnection, game_id: uuid.UUID) -> list[DbRow]:
     """Players by rank; equal ranks by nickname, so the order is stable."""
     return await fetch_all(
         db,
@@ -205,7 +214,7 @@ async def game_players(db: DatabaseConnection, game_id: uuid.UUID) -> list[sa.Ro
 
 async def game_players_page(
     db: DatabaseConnection, game_id: uuid.UUID, limit: int, offset: int
-) -> tuple[list[sa.Row[Any]], int]:
+) -> tuple[list[DbRow], int]:
     """One page of `game_players`' order, and how many players the game has."""
     where = PLAYERS.c.game_id == game_id
     total = await fetch_all(db, sa.select(sa.func.count()).select_from(PLAYERS).where(where))
@@ -222,7 +231,7 @@ async def game_players_page(
 
 async def answers_of_players(
     db: DatabaseConnection, game_id: uuid.UUID, player_ids: list[Any]
-) -> list[sa.Row[Any]]:
+) -> list[DbRow]:
     """Every answer of these players in the game, by question."""
     if not player_ids:
         return []
@@ -249,7 +258,7 @@ def _half_up(mean: Any) -> int:
 
 async def game_answers(
     db: DatabaseConnection, game_id: uuid.UUID, player_id: uuid.UUID | None = None
-) -> list[sa.Row[Any]]:
+) -> list[DbRow]:
     query = sa.select(ANSWERS).where(ANSWERS.c.game_id == game_id)
     if player_id is not None:
         query = query.where(ANSWERS.c.player_id == player_id)
@@ -280,7 +289,7 @@ async def question_aggregates(
 
 async def find_player(
     db: DatabaseConnection, game_id: uuid.UUID, player_id: uuid.UUID
-) -> sa.Row[Any] | None:
+) -> DbRow | None:
     rows = await fetch_all(
         db,
         sa.select(PLAYERS).where(PLAYERS.c.id == player_id, PLAYERS.c.game_id == game_id),

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from classquiz.errors import Refusal
 from classquiz.routers.auth import COOKIE_NAME, bearer_token
@@ -27,7 +28,7 @@ ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID"
 
 
-def cors_middleware(origins: list[str]) -> Callable:
+def cors_middleware(origins: list[str]) -> Middleware:
     wildcard = "*" in origins
     listed = {origin.rstrip("/") for origin in origins if origin != "*"}
 
@@ -52,13 +53,13 @@ def cors_middleware(origins: list[str]) -> Callable:
             return await handler(request)  # the Socket.IO server applies the same origins itself
         extra = headers_for(request.headers.get("Origin"))
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            response = web.Response(status=204 if extra else 403)
+            preflight = web.Response(status=204 if extra else 403)
             if extra:
-                response.headers.update(extra)
-                response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-                response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-                response.headers["Access-Control-Max-Age"] = "600"
-            return response
+                preflight.headers.update(extra)
+                preflight.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+                preflight.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+                preflight.headers["Access-Control-Max-Age"] = "600"
+            return preflight
         response = await handler(request)
         response.headers.update(extra)
         response.headers["Access-Control-Expose-Headers"] = "X-Request-ID"
@@ -96,7 +97,7 @@ def origin_allowed(origin: str | None, host: str, allowed: frozenset[str]) -> bo
     return urlsplit(origin).netloc == host.lower()
 
 
-def csrf_middleware(origins: list[str], public_url: str) -> Callable:
+def csrf_middleware(origins: list[str], public_url: str) -> Middleware:
     """Refuse (403) unsafe requests authenticated by the cookie from a foreign origin.
 
     A bearer token or API key is never attached by the browser on its own, so

@@ -62,10 +62,10 @@ def ensure_database(conn: Any, database: str) -> None:
 
 
 def _start_embedded_postgres(data_dir: Path, database: str) -> str:
-    import pgserver
     import psycopg2
+    from pgserver.postgres_server import get_server
 
-    server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    server = get_server(data_dir / "postgres", cleanup_mode="stop")
     _keepalive.append(server)
     conn = psycopg2.connect(server.get_uri())
     try:

@@ -47,7 +47,8 @@ def not_handled(server: socketio.AsyncServer) -> object:
 # -- python-socketio / python-engineio: the connect and message steps -----------------------------
 
 
-class EngineHookedServer(socketio.AsyncServer):
+# python-socketio ships no types, so mypy sees its classes as Any.
+class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
     """An AsyncServer with public hooks on Engine.IO's private connect and message steps.
 
     Subclasses override `engine_connected` and `engine_message`; the private

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from classquiz.contracts.common import ErrorOut
 from classquiz.routers.api import Endpoint
@@ -34,12 +34,13 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         for candidate in (ep.body, ep.query, ep.response, ep.form):
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                 models.add(candidate)
-    keyed = [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)]
+    mode: JsonSchemaMode = "validation"
+    keyed = [(model, mode) for model in sorted(models, key=lambda m: m.__name__)]
     refs, top = models_json_schema(keyed, ref_template=REF_TEMPLATE)
     schemas: dict[str, Any] = top.get("$defs", {})
     # pydantic names each schema itself (a module-qualified name when two models share a
     # class name, `Page_X_` for a generic Page[X]): refer to the names it chose.
-    names = {model: ref for (model, _), ref in refs.items()}
+    names = {model: refs[model, mode] for model, mode in keyed}
 
     paths: dict[str, Any] = {}
     for ep in endpoints:

@@ -69,9 +69,8 @@ def install_security_headers(app: web.Application) -> None:
 
     async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers.update(FIXED_HEADERS)
-        response.headers["Content-Security-Policy"] = content_security_policy(
-            request.app.get(CSP_SCRIPT_HASHES, [])
-        )
+        hashes: list[str] = request.app.get(CSP_SCRIPT_HASHES, [])
+        response.headers["Content-Security-Policy"] = content_security_policy(hashes)
 
     app.on_response_prepare.append(add_headers)
     # aiohttp answers a request it cannot even parse (before any app code runs)

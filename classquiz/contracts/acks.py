@@ -86,7 +86,7 @@ def _error_ack(event: str, codes: tuple[str, ...]) -> type[ServerModel]:
         f"{name}ErrorDetail",
         __base__=ServerModel,
         __doc__=f"Why `{event}` was refused.",
-        code=(Literal[codes], ...),  # type: ignore[valid-type]
+        code=(Literal[codes], ...),
         message=(StrictStr, Field(description="human text, for logs and fallbacks")),
         field=(StrictStr, absent("with `invalid_payload`: the payload field that is wrong")),
     )
@@ -104,10 +104,12 @@ def ack_model(
 ) -> type[RootModel[Any]]:
     """The ack of `event`: one of its `success` models, or a refusal with one of `codes`."""
     variants = (*success, _error_ack(event, codes))
+    # The union is built at runtime, so no static type can name it: mypy sees a class where
+    # `A | B` gives a UnionType, and a variable where RootModel expects a type.
     union = variants[0]
     for variant in variants[1:]:
         union = union | variant  # type: ignore[assignment]
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{_camel(event)}Ack",
         __base__=RootModel[union],  # type: ignore[valid-type]
         __doc__=f"The acknowledgement of `{event}`.",

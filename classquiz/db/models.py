@@ -109,7 +109,13 @@ class Game(ormar.Model):
 
     ormar_config = base_config.copy(
         tablename="games",
-        constraints=[ormar.IndexColumns("owner_id", "finished_at", name="ix_games_owner_finished")],
+        # ormar annotates `constraints` with SQLAlchemy's class, but its own IndexColumns
+        # (documented for exactly this list) derives from SQLAlchemy's Index instead.
+        constraints=[
+            ormar.IndexColumns(  # type: ignore[list-item]
+                "owner_id", "finished_at", name="ix_games_owner_finished"
+            )
+        ],
     )
 
     id: uuid.UUID = ormar.UUID(primary_key=True, uuid_format="string")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import swagger_ui
 from aiohttp import web
@@ -31,7 +32,7 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 @functools.cache
-def _asyncapi() -> dict:
+def _asyncapi() -> dict[str, Any]:
     from classquiz.socket_server.schema import build_asyncapi
 
     return build_asyncapi()
@@ -50,7 +51,7 @@ async def docs_start_script(request: web.Request) -> web.FileResponse:
     return web.FileResponse(DOCS_START_SCRIPT, headers={"Content-Type": "text/javascript"})
 
 
-def install(app: web.Application, spec: dict) -> None:
+def install(app: web.Application, spec: dict[str, Any]) -> None:
     app[OPENAPI_KEY] = spec
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/asyncapi.json", asyncapi_json)

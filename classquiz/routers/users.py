@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from classquiz.contracts.common import OkOut
@@ -125,7 +127,7 @@ async def create_api_key(request: web.Request, body: ApiKeyIn) -> ApiKeyCreatedO
     auth="user",
     errors=(401,),
 )
-async def list_api_keys(request: web.Request) -> list[dict]:
+async def list_api_keys(request: web.Request) -> list[dict[str, Any]]:
     session = await require_session(request)
     keys = await services(request).users.list_api_keys(session.user)
     return [key.model_dump(mode="json") for key in keys]

@@ -101,4 +101,5 @@ class BackgroundWorkers:
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    # redis-py leaves PubSub.aclose unannotated (it returns None)
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

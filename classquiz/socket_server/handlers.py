@@ -37,7 +37,8 @@ from classquiz.socket_server.sweeper import GameOverSweeper
 log = logging.getLogger(__name__)
 
 
-class GameSocketHandlers(socketio.AsyncNamespace):
+# python-socketio ships no types, so mypy sees its classes as Any.
+class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
     """The default namespace; sessions are per process.
 
     python-socketio hands every event of the namespace to `trigger_event` (its

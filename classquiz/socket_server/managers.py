@@ -18,7 +18,8 @@ from socketio import packet
 from classquiz.library_seam import frame_sender, message_frames
 
 
-class LoopingAsyncManager(socketio.AsyncManager):
+# python-socketio ships no types, so mypy sees its classes as Any.
+class LoopingAsyncManager(socketio.AsyncManager):  # type: ignore[misc]
     async def emit(
         self,
         event: str,
@@ -31,7 +32,7 @@ class LoopingAsyncManager(socketio.AsyncManager):
         **kwargs: Any,
     ) -> None:
         if callback is not None:
-            return await super().emit(
+            await super().emit(
                 event,
                 data,
                 namespace,
@@ -41,6 +42,7 @@ class LoopingAsyncManager(socketio.AsyncManager):
                 to=to,
                 **kwargs,
             )
+            return
         room = to or room
         if namespace not in self.rooms:
             return None
@@ -64,6 +66,7 @@ class LoopingAsyncManager(socketio.AsyncManager):
         return None
 
 
-class LoopingRedisManager(socketio.AsyncRedisManager, LoopingAsyncManager):
+# python-socketio ships no types, so mypy sees its classes as Any.
+class LoopingRedisManager(socketio.AsyncRedisManager, LoopingAsyncManager):  # type: ignore[misc]
     """AsyncRedisManager whose local delivery is the loop above (MRO puts it before
     AsyncManager, so the pub/sub layer's `super().emit` lands here)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, text
 
-from classquiz.db.models import metadata
+from classquiz.db.engine import metadata
 
 MIGRATION_LOCK_ID = 7_141_592_653
 
@@ -18,6 +18,8 @@ config = context.config
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:  # set by classquiz.db.migrate from DATABASE_URL
+        raise RuntimeError("the migration environment needs sqlalchemy.url")
     engine = create_engine(url, future=True)
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})

@@ -14,7 +14,7 @@ would catch it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeGuard, get_args
 
 from pydantic import ValidationError
 
@@ -206,6 +206,10 @@ def as_code(text: str) -> ErrorCode:
     Scripts answer with plain strings; this is where they become typed, so a typo
     in a script fails loudly here rather than reaching a client as an unknown code.
     """
-    if text not in ERROR_CODES:
+    if not _is_code(text):
         raise ValueError(f"{text!r} is not a code of the protocol")
-    return text  # type: ignore[return-value]
+    return text
+
+
+def _is_code(text: str) -> TypeGuard[ErrorCode]:
+    return text in ERROR_CODES

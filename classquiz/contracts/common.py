@@ -6,12 +6,25 @@ events cannot disagree on what a question type or a game status is.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeGuard, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 QuestionType = Literal["single", "multiple", "true_false", "text", "slider", "order", "poll"]
 GameStatus = Literal["lobby", "question", "reveal", "finished"]
+
+
+def game_status(raw: str) -> GameStatus:
+    """A status as the live store holds it (text), checked against GameStatus."""
+    if not _is_game_status(raw):
+        raise ValueError(f"not a game status: {raw!r}")
+    return raw
+
+
+def _is_game_status(raw: str) -> TypeGuard[GameStatus]:
+    return raw in get_args(GameStatus)
+
+
 CHOICE_TYPES: frozenset[str] = frozenset({"single", "multiple", "true_false", "order", "poll"})
 
 # Deep enough for any real list; bounded so OFFSET never sees a number PostgreSQL refuses.

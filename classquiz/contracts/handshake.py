@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, model_validator
 
@@ -43,7 +43,7 @@ class HandshakeAuth(RootModel[HostAuth | ReturningPlayerAuth | NewPlayerAuth]):
 
 
 RefusalCode = HandshakeRefusalCode
-REFUSAL_CODES: tuple[str, ...] = RefusalCode.__args__  # type: ignore[attr-defined]
+REFUSAL_CODES: tuple[str, ...] = get_args(RefusalCode)
 
 
 class ConnectErrorData(ServerModel):

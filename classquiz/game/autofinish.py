@@ -21,7 +21,7 @@ compare-and-set.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from redis.asyncio import Redis
 
@@ -57,9 +57,9 @@ class Timer:
     def parse(cls, member: str) -> Timer | None:
         pin, _, rest = member.partition(":")
         game_id, _, reason = rest.partition(":")
-        if not pin or not game_id or reason not in _REASONS:
+        if not pin or not game_id or not _is_reason(reason):
             return None
-        return cls(pin, game_id, reason)  # type: ignore[arg-type]
+        return cls(pin, game_id, reason)
 
 
 def still_abandoned(timer: Timer, meta: dict[str, str] | None) -> bool:
@@ -104,3 +104,7 @@ class AutoFinishTimers:
 
     async def disarm(self, timer: Timer) -> None:
         await self.redis.zrem(self.key, timer.member)
+
+
+def _is_reason(text: str) -> TypeGuard[Reason]:
+    return text in _REASONS

@@ -20,7 +20,7 @@ answer (`…:a:<i>`, player id → record)    a the answer as stored · c correc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, TypeGuard, get_args
 
 import orjson
 
@@ -29,9 +29,13 @@ GoneReason = Literal["left", "kicked", "banned"]  # `…:gone`: why a player is 
 
 def gone_reason(raw: str) -> GoneReason:
     """A `…:gone` value as written by remove_player.lua (one of GoneReason)."""
-    if raw not in get_args(GoneReason):
+    if not _is_gone_reason(raw):
         raise ValueError(f"not a reason a player is gone: {raw!r}")
-    return cast(GoneReason, raw)
+    return raw
+
+
+def _is_gone_reason(raw: str) -> TypeGuard[GoneReason]:
+    return raw in get_args(GoneReason)
 
 
 # The game hash fields a GameState is read from, in this order (one HMGET).

@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from classquiz.errors import Refusal, error_detail, invalid_payload
+from classquiz.errors import ErrorCode, Refusal, error_detail, invalid_payload
 from classquiz.routers.auth import require_session
 
 Handler = Callable[..., Awaitable[Any]]
@@ -242,7 +242,7 @@ def _query_dict(request: web.Request, model: type[BaseModel]) -> dict[str, Any]:
     return out
 
 
-def parse_uuid(value: str, not_found_code: str) -> uuid.UUID:
+def parse_uuid(value: str, not_found_code: ErrorCode) -> uuid.UUID:
     """A path id; a malformed one is simply not found."""
     try:
         return uuid.UUID(value)

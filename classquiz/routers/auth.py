@@ -9,7 +9,8 @@ from classquiz.runtime import services
 from classquiz.services.users import Session
 
 COOKIE_NAME = "access_token"
-SESSION = web.RequestKey("session", object)
+# None once the request was found anonymous, so the look-up runs once per request.
+SESSION: web.RequestKey[Session | None] = web.RequestKey("session", Session)
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -23,7 +24,7 @@ def bearer_token(request: web.Request) -> str | None:
 async def optional_session(request: web.Request) -> Session | None:
     """The caller's session, None when anonymous; bad credentials are still 401."""
     if SESSION in request:
-        return request[SESSION]  # type: ignore[return-value]
+        return request[SESSION]
     credential = bearer_token(request) or request.cookies.get(COOKIE_NAME)
     session = await services(request).users.authenticate(credential) if credential else None
     request[SESSION] = session

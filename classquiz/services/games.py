@@ -12,6 +12,7 @@ import random
 import time
 import uuid
 
+from classquiz.contracts.common import game_status
 from classquiz.contracts.games import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
 from classquiz.db.models import User
 from classquiz.errors import Refusal
@@ -128,7 +129,7 @@ class GameService:
             raise Refusal("game_not_found", "there is no game with this PIN")
         game = await self.live.get(pin, meta)
         rules = game.settings["nicknames"]
-        status = meta.get("status", "lobby")
+        status = game_status(meta.get("status", "lobby"))
         accepting = (
             status != "finished"
             and meta.get("locked") != "1"
@@ -148,7 +149,7 @@ class GameService:
         return GameInfoOut(
             pin=pin,
             title=game.title,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             accepting_players=accepting,
             requires_password=game.password is not None,
             nicknames=NicknameRulesOut(

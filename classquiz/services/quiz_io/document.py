@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from classquiz.contracts.quizzes import QuizIn
-from classquiz.errors import Refusal, invalid_payload
+from classquiz.errors import ErrorCode, Refusal, invalid_payload
 
 DOCUMENT_FORMAT = "classquiz-quiz"
 DOCUMENT_VERSION = 1
@@ -66,7 +66,7 @@ def import_document(document: Any) -> QuizIn:
         raise error from None
 
 
-def _refused(field: str, code: str, message: str) -> Refusal:
+def _refused(field: str, code: ErrorCode, message: str) -> Refusal:
     detail = {"field": field or None, "code": code, "message": message}
     where = f" ({field})" if field else ""
     return Refusal(code, f"{message}{where}", [detail])

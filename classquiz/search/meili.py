@@ -174,15 +174,18 @@ class MeiliSearchIndex:
 
     async def _ensure_configured(self) -> None:
         """Idempotent, and retried by every write until it has succeeded once."""
+        if not self._configured:
+            async with self._lock:
+                await self._configure_locked()
+
+    async def _configure_locked(self) -> None:
+        """Under `_lock`: the writer that held it before may have configured the index."""
         if self._configured:
             return
-        async with self._lock:
-            if self._configured:
-                return
-            index = await self.client.get_or_create_index(self.index_uid, primary_key="id")
-            await index.update_settings(SETTINGS)
-            self._configured = True
-            log.info("search: Meilisearch index %r configured", self.index_uid)
+        index = await self.client.get_or_create_index(self.index_uid, primary_key="id")
+        await index.update_settings(SETTINGS)
+        self._configured = True
+        log.info("search: Meilisearch index %r configured", self.index_uid)
 
     # ------------------------------------------------------------ writes
 
@@ -310,7 +313,8 @@ class MeiliSearchIndex:
 
     async def _db_now(self) -> datetime:
         async with self.db.connection() as conn:
-            return await conn.scalar(sqlalchemy.text("SELECT now()"))  # type: ignore[no-any-return]
+            now: datetime = await conn.scalar(sqlalchemy.text("SELECT now()"))
+            return now
 
     async def _wait(self, task: Any) -> None:
         await self._wait_uid(task.task_uid)

@@ -26,8 +26,9 @@ from classquiz.socket_server.handlers import GameSocketHandlers
 from classquiz.socket_server.managers import LoopingAsyncManager, LoopingRedisManager
 from classquiz.socket_server.notifier import SocketNotifier
 from classquiz.socket_server.server import create_socket_server
+from classquiz.version import __version__
 
-__version__ = "0.1.0"
+__all__ = ["SIO", "__version__", "create_app", "openapi_document"]
 log = logging.getLogger("classquiz")
 SIO = web.AppKey("sio", socketio.AsyncServer)
 ROUTERS = (

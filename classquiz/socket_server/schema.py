@@ -23,6 +23,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from classquiz.contracts.handshake import HANDSHAKE, REFUSAL_CODES
 from classquiz.contracts.socket_events import CLIENT_EVENTS, SERVER_EVENTS
+from classquiz.version import __version__
 
 SCHEMA_REF = "#/components/schemas/{model}"
 CHANNEL = "game"
@@ -91,8 +92,7 @@ def _message(name: str, model: type[BaseModel], summary: str, **extra: Any) -> d
 def build_asyncapi(version: str | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the default Socket.IO namespace."""
     if version is None:
-        from classquiz import __version__ as version
-
+        version = __version__
     schemas = _component_schemas(
         [
             *HANDSHAKE.values(),

@@ -37,6 +37,11 @@ def make_settings(storage: dict[str, str], **overrides: Any) -> Settings:
         # Every test client logs in from 127.0.0.1: the failed-login tests must not
         # lock the shared server (test_security_limits checks the limit on its own app).
         "login_rate_limit_failures": 10_000,
+        # The same for joins: many tests refuse handshakes on purpose (bad tokens, unknown
+        # PINs), all from 127.0.0.1, and the failures of one module must not make the next
+        # module's joins wait for a slot (test_security_limits and the audit burst tests
+        # check the join limit on their own app, with small limits).
+        "rate_limit_failures": 10_000,
         # Test modules start many games with one account and leave them running; the
         # quota has its own test (test_audit_state_quota) on its own app.
         "max_live_games_per_user": 10_000,

@@ -696,6 +696,15 @@ async function coordinatorMain(opts) {
     const qs = Object.fromEntries(Object.entries(pq).map(([k, v]) => [k, summary(v)]));
     qs.host_command_ack_ms = info.command.acked - info.command.sent;
     qs.broadcast_spread_ms = lastStart !== null ? lastStart - firstStart : null;
+    // Per server process (players are spread over --urls): a tail that only one
+    // process shows is that process's, e.g. the pub/sub relay's.
+    if (opts.urlList.length > 1) {
+      qs.broadcast_by_url = {};
+      for (const url of opts.urlList) {
+        const own = joinedPlayers.filter((p) => p.url === url && p.q[q].started !== null);
+        qs.broadcast_by_url[url] = summary(own.map((p) => p.q[q].started - info.command.sent));
+      }
+    }
     qs.question_open_ms = info.ended_at !== null ? info.ended_at - info.command.sent : null;
     // auto_end_question: from the last accepted answer's ack to the host's question_ended
     qs.auto_end_after_last_ack_ms = info.ended_at !== null && lastAck !== null ? info.ended_at - lastAck : null;

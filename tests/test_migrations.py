@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from classquiz.db.migrate import alembic_config, current_revision, upgrade_database
 from classquiz.db.models import ALL_TABLES
 
-FOUNDATION_TABLES = {"users", "api_keys", "quizzes"}
+FOUNDATION_TABLES = {"users", "api_keys", "quizzes", "account_tokens"}
 
 
 def public_tables(url: str) -> set[str]:

@@ -33,6 +33,10 @@ class User(ormar.Model):
     # Sealed with Fernet (classquiz/services/totp.py), never the plain secret (migration 0005).
     totp_secret: str | None = ormar.String(max_length=255, nullable=True, default=None)
     created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+    # Set when a verification link mailed to the current address was followed (0007).
+    email_verified_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
+    # Copied into each access token; raising it ends every session at once (0007).
+    session_generation: int = ormar.Integer(default=0)
 
 
 class ApiKey(ormar.Model):
@@ -54,6 +58,34 @@ class ApiKey(ormar.Model):
     key_hash: str = ormar.String(max_length=64, unique=True, index=True)
     created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
     last_used_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
+    scope: str = ormar.String(max_length=8, default="full")  # "read" | "full" (0007)
+    expires_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
+
+
+class AccountToken(ormar.Model):
+    """A single-use token sent by mail (password reset, e-mail verification).
+
+    Only a SHA-256 of the token is kept (tokens are high-entropy), with the
+    address it went to: a verification only counts for that address.
+    """
+
+    ormar_config = base_config.copy(tablename="account_tokens")
+
+    id: uuid.UUID = ormar.UUID(primary_key=True, default=uuid.uuid4, uuid_format="string")
+    user: User = ormar.ForeignKey(
+        User,
+        name="user_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="account_tokens",
+        index=True,
+    )
+    purpose: str = ormar.String(max_length=16)
+    token_hash: str = ormar.String(max_length=64, unique=True)
+    email: str = ormar.String(max_length=254)
+    created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+    expires_at: datetime = ormar.DateTime(timezone=True)
+    used_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
 
 
 class TotpBackupCode(ormar.Model):
@@ -193,5 +225,5 @@ class GameAnswer(ormar.Model):
 
 ALL_TABLES: list[sqlalchemy.Table] = [
     m.ormar_config.table
-    for m in (User, ApiKey, TotpBackupCode, Quiz, Game, GamePlayer, GameAnswer)
+    for m in (User, ApiKey, AccountToken, TotpBackupCode, Quiz, Game, GamePlayer, GameAnswer)
 ]

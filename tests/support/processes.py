@@ -41,6 +41,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_run(count: int, attempts: int = 50) -> int:
+    """The first of `count` consecutive free ports (`serve --workers N` needs a run)."""
+    for _ in range(attempts):
+        first = free_port()
+        with contextlib.ExitStack() as held:
+            try:
+                for offset in range(1, count):
+                    s = held.enter_context(socket.socket())
+                    s.bind(("127.0.0.1", first + offset))
+            except OSError:
+                continue
+            return first
+    raise RuntimeError(f"no run of {count} free ports found")
+
+
 @dataclass
 class ServerProcess:
     """A `python -m classquiz serve` child process, its port and its log."""
@@ -72,9 +87,21 @@ class ServerProcess:
                 self.proc.wait(timeout=5)
 
 
-def start_server(name: str, storage: dict[str, str], tmp_path: Path) -> ServerProcess:
-    """Start a server process on a free port, logging to `tmp_path`; see `wait_ready`."""
-    port = free_port()
+def start_server(
+    name: str,
+    storage: dict[str, str],
+    tmp_path: Path,
+    *,
+    port: int | None = None,
+    workers: int = 1,
+) -> ServerProcess:
+    """Start a server process on a free port, logging to `tmp_path`; see `wait_ready`.
+
+    With `workers` > 1 it is `serve --workers N`: a supervisor whose workers listen on
+    `port` .. `port + N - 1` (give a `port` from `free_port_run(N)`); `wait_ready` then
+    sees only the first worker.
+    """
+    port = free_port() if port is None else port
     env = dict(os.environ)
     env.update(
         {
@@ -100,6 +127,8 @@ def start_server(name: str, storage: dict[str, str], tmp_path: Path) -> ServerPr
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--workers",
+                str(workers),
             ],
             cwd=ROOT,
             env=env,

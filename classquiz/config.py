@@ -98,6 +98,31 @@ class Settings(BaseSettings):
     socket_events_per_s: int = Field(default=10, ge=1)
     socket_events_drop_per_s: int = Field(default=50, ge=1)
 
+    # Sign-in with other accounts (docs/operations.md, "Sign-in with Google, GitHub or
+    # OpenID Connect"): each provider is on when its client id and secret are both set.
+    # The redirect URI to register with a provider is
+    # PUBLIC_URL/api/v1/auth/oauth/<google|github|oidc>/callback.
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    # GitHub's sign-in site and API (GitHub Enterprise Server has its own).
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    # Any OpenID Connect provider, found by its discovery document
+    # (https://issuer/.well-known/openid-configuration); OIDC_NAME is the button's text.
+    oidc_discovery_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_name: str = Field(default="OpenID Connect", min_length=1, max_length=40)
+    # How long a sign-in started at a provider may take before it expires.
+    sign_in_ceremony_ttl_s: int = Field(default=10 * 60, ge=30, le=3600)
+    # Passkeys (WebAuthn): the relying party's name shown by the authenticator. The
+    # relying party id is PUBLIC_URL's host name and the expected origin PUBLIC_URL's.
+    webauthn_rp_name: str = Field(default="ClassQuiz", min_length=1, max_length=64)
+    # How long the browser has to answer a passkey challenge (each is good for one answer).
+    passkey_challenge_ttl_s: int = Field(default=5 * 60, ge=30, le=3600)
+
     # The built web app (scripts/build-web); None means `web/build` of the repository.
     web_build_dir: str | None = None
 
@@ -122,10 +147,20 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("metrics_token", mode="before")
+    @field_validator(
+        "metrics_token",
+        "google_client_id",
+        "google_client_secret",
+        "github_client_id",
+        "github_client_secret",
+        "oidc_discovery_url",
+        "oidc_client_id",
+        "oidc_client_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        """`METRICS_TOKEN=` (as compose passes an unset variable) means no token."""
+        """`METRICS_TOKEN=` (as compose passes an unset variable) means unset."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxies")

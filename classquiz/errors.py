@@ -54,9 +54,13 @@ AckErrorCode = Literal[
 
 RestErrorCode = Literal[
     # 400
+    "challenge_expired",
     "invalid_code",
     "invalid_form",
     "invalid_json",
+    "passkey_invalid",
+    "sign_in_failed",
+    "sign_in_state_invalid",
     # 401
     "invalid_credentials",
     "invalid_token",
@@ -70,9 +74,12 @@ RestErrorCode = Literal[
     "api_key_not_found",
     "game_not_found",
     "not_found",
+    "passkey_not_found",
     "player_not_found",
+    "provider_not_found",
     "quiz_not_found",
     # 409
+    "email_not_verified",
     "email_taken",
     "too_many_live_games",
     "totp_disabled",

@@ -16,6 +16,7 @@ STATUS_TEXT = {
     200: "OK",
     201: "Created",
     204: "No Content",
+    302: "Found: the browser goes on to the Location",
     400: "Bad request",
     401: "Not authenticated",
     403: "Forbidden",

@@ -24,6 +24,9 @@ from classquiz.services.flow import GameFlow
 from classquiz.services.games import GameService
 from classquiz.services.live import LiveGames
 from classquiz.services.notifier import Notifier
+from classquiz.services.oauth import OAuthSignIn
+from classquiz.services.oauth_providers import ProviderClient
+from classquiz.services.passkeys import PasskeyService
 from classquiz.services.passwords import Passwords
 from classquiz.services.quizzes import QuizService
 from classquiz.services.ratelimit import FailureLimiter
@@ -41,6 +44,8 @@ class Services:
     redis: Redis
     signer: TokenSigner
     users: UserService
+    oauth: OAuthSignIn
+    passkeys: PasskeyService
     quizzes: QuizService
     results: ResultService
     limiter: FailureLimiter
@@ -145,6 +150,14 @@ def build_services(settings: Settings, redis: Redis, notifier: Notifier) -> Serv
                     scope="totp",
                 ),
             ),
+        ),
+        oauth=OAuthSignIn(redis, settings, ProviderClient()),
+        passkeys=PasskeyService(
+            redis,
+            settings.redis_prefix,
+            settings.public_url,
+            settings.webauthn_rp_name,
+            settings.passkey_challenge_ttl_s,
         ),
         quizzes=quizzes,
         results=results,

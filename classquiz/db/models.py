@@ -130,6 +130,55 @@ class Quiz(ormar.Model):
     updated_at: datetime = ormar.DateTime(timezone=True, default=utcnow, index=True)
 
 
+class OAuthIdentity(ormar.Model):
+    """An account at a sign-in provider (Google, GitHub, an OpenID provider) linked to a
+    user: the provider's stable subject, never the e-mail, says who signs in."""
+
+    ormar_config = base_config.copy(
+        tablename="oauth_identities",
+        constraints=[ormar.UniqueColumns("provider", "subject", name="uq_oauth_provider_subject")],
+    )
+
+    id: uuid.UUID = ormar.UUID(primary_key=True, default=uuid.uuid4, uuid_format="string")
+    user: User = ormar.ForeignKey(
+        User,
+        name="user_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="oauth_identities",
+        index=True,
+    )
+    provider: str = ormar.String(max_length=32)
+    subject: str = ormar.String(max_length=255)
+    email: str | None = ormar.String(max_length=254, nullable=True, default=None)
+    created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+    last_used_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
+
+
+class Passkey(ormar.Model):
+    """A WebAuthn credential of a user: its public key, never a secret."""
+
+    ormar_config = base_config.copy(tablename="passkeys")
+
+    id: uuid.UUID = ormar.UUID(primary_key=True, default=uuid.uuid4, uuid_format="string")
+    user: User = ormar.ForeignKey(
+        User,
+        name="user_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="passkeys",
+        index=True,
+    )
+    # base64url of the credential id (at most 1023 bytes by WebAuthn Level 3).
+    credential_id: str = ormar.String(max_length=1400, unique=True, index=True)
+    public_key: str = ormar.Text()  # base64url of the COSE key
+    sign_count: int = ormar.BigInteger(default=0)
+    transports: list[str] = ormar.JSON(default=list)
+    name: str = ormar.String(max_length=64)
+    created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+    last_used_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
+
+
 # ---------------------------------------------------------------- finished games
 # Written once per game by ResultService (classquiz/services/results.py) with
 # SQLAlchemy core bulk inserts on these tables; the primary key of `games` and
@@ -225,5 +274,16 @@ class GameAnswer(ormar.Model):
 
 ALL_TABLES: list[sqlalchemy.Table] = [
     m.ormar_config.table
-    for m in (User, ApiKey, AccountToken, TotpBackupCode, Quiz, Game, GamePlayer, GameAnswer)
+    for m in (
+        User,
+        ApiKey,
+        AccountToken,
+        TotpBackupCode,
+        OAuthIdentity,
+        Passkey,
+        Quiz,
+        Game,
+        GamePlayer,
+        GameAnswer,
+    )
 ]

@@ -31,6 +31,20 @@ async def optional_session(request: web.Request) -> Session | None:
     return session
 
 
+def set_session_cookie(response: web.StreamResponse, token: str, request: web.Request) -> None:
+    """The session cookie every sign-in sets (HTTP-only, so page scripts never read it)."""
+    svc = services(request)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=svc.users.token_expiry_s,
+        httponly=True,
+        samesite="Lax",
+        secure=svc.settings.cookie_secure,
+        path="/",
+    )
+
+
 async def require_session(request: web.Request) -> Session:
     session = await optional_session(request)
     if session is None:

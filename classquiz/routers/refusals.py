@@ -18,9 +18,13 @@ from classquiz.errors import ErrorCode, Refusal
 from classquiz.services.ratelimit import Network, client_address
 
 HTTP_STATUS: Final[dict[ErrorCode, int]] = {
+    "challenge_expired": 400,
     "invalid_code": 400,
     "invalid_form": 400,
     "invalid_json": 400,
+    "passkey_invalid": 400,
+    "sign_in_failed": 400,
+    "sign_in_state_invalid": 400,
     "invalid_credentials": 401,
     "invalid_token": 401,
     "not_authenticated": 401,
@@ -32,8 +36,11 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     "api_key_not_found": 404,
     "game_not_found": 404,
     "not_found": 404,
+    "passkey_not_found": 404,
+    "provider_not_found": 404,
     "player_not_found": 404,
     "quiz_not_found": 404,
+    "email_not_verified": 409,
     "email_taken": 409,
     "too_many_live_games": 409,
     "totp_disabled": 409,

@@ -21,7 +21,7 @@ from classquiz.contracts.users import (
     UserOut,
 )
 from classquiz.routers.api import ApiRouter, json_response, parse_uuid
-from classquiz.routers.auth import COOKIE_NAME, require_session
+from classquiz.routers.auth import COOKIE_NAME, require_session, set_session_cookie
 from classquiz.routers.refusals import request_address
 from classquiz.runtime import services
 from classquiz.services.users import user_out
@@ -69,15 +69,7 @@ async def login(request: web.Request, body: LoginIn) -> web.Response:
         _, token = await svc.users.login(body)
     out = TokenOut(access_token=token, expires_in=svc.users.token_expiry_s)
     response = json_response(out)
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=svc.users.token_expiry_s,
-        httponly=True,
-        samesite="Lax",
-        secure=svc.settings.cookie_secure,
-        path="/",
-    )
+    set_session_cookie(response, token, request)
     return response
 
 

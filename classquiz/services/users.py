@@ -125,8 +125,13 @@ class UserService:
             await self.totp.check(
                 user, data.totp, Refusal("invalid_credentials", "wrong one-time code")
             )
+        return user, self.start_session(user)
+
+    def start_session(self, user: User) -> str:
+        """A new access token of `user`: how every way of signing in ends (a password,
+        a passkey, another provider), so each one yields the same revocable session."""
         token, _ = self._signer.issue(str(user.id), ACCESS, self.token_expiry_s)
-        return user, token
+        return token
 
     async def logout(self, session: Session) -> None:
         if session.token_jti and session.token_expires_at:

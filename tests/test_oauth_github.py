@@ -20,6 +20,7 @@ from tests.support.signin import (
     GitHubAccount,
     GitHubStandIn,
     app_on_port,
+    mark_email_verified,
     sign_in_error,
     with_param,
 )
@@ -99,6 +100,7 @@ async def test_github_unverified_primary_email_does_not_open_an_existing_account
     github_app: GitHubSetup, browser: Browser, http: ClientSession
 ) -> None:
     registered = await register_user(http)
+    await mark_email_verified(registered.email)
     octo = account(registered.email, verified=False)
     octo.emails = [octo.emails[1]]  # only the unverified address
     github_app.github.approve_as = octo
@@ -111,6 +113,7 @@ async def test_github_verified_email_links_the_existing_account(
     github_app: GitHubSetup, browser: Browser, http: ClientSession
 ) -> None:
     registered = await register_user(http)
+    await mark_email_verified(registered.email)
     github_app.github.approve_as = account(registered.email)
     await browser.sign_in("github", "-")
     status, me = await browser.me()

@@ -25,6 +25,7 @@ from tests.support.signin import (
     CLIENT_SECRET,
     Browser,
     app_on_port,
+    mark_email_verified,
     oidc_provider,
     sign_in_error,
     with_param,
@@ -87,6 +88,7 @@ async def test_a_new_person_gets_an_account_and_the_same_session_as_a_password_l
     assert me["email"] == email and me["totp_enabled"] is False
     user = await User.objects.get(id=uuid.UUID(me["id"]))
     assert user.password_hash == "!no-password"
+    assert user.email_verified_at is not None  # the provider verified it
     # The cookie is a revocable access token like the password login's: logout ends it.
     logout = await browser.client.post(
         f"{browser.app_url}/api/v1/users/logout",
@@ -112,6 +114,7 @@ async def test_a_verified_email_links_to_the_existing_account(
     browser: Browser, http: ClientSession
 ) -> None:
     registered = await register_user(http)
+    await mark_email_verified(registered.email)
     status, mine = await registered.request("GET", "/api/v1/users/me")
     assert status == 200
     await browser.sign_in("oidc", registered.email)
@@ -123,10 +126,23 @@ async def test_a_verified_email_links_to_the_existing_account(
         assert resp.status == 200
 
 
+async def test_an_account_that_never_verified_its_address_is_not_handed_over(
+    browser: Browser, http: ClientSession
+) -> None:
+    """Pre-hijacking: someone registered here with this address (and knows the password)
+    but never proved it; the provider's verified sign-in must not open that account."""
+    squatted = await register_user(http)
+    location = await browser.sign_in("oidc", squatted.email)
+    assert sign_in_error(location) == "email_not_verified"
+    assert browser.client.cookies.get("access_token") is None
+    assert await OAuthIdentity.objects.filter(email=squatted.email).count() == 0
+
+
 async def test_an_unverified_email_never_takes_over_an_existing_account(
     browser: Browser, http: ClientSession
 ) -> None:
     registered = await register_user(http)
+    await mark_email_verified(registered.email)
     location = await browser.sign_in("oidc", f"unverified:{registered.email}")
     assert sign_in_error(location) == "email_not_verified"
     assert browser.client.cookies.get("access_token") is None
@@ -140,6 +156,7 @@ async def test_an_unverified_email_of_nobody_here_gets_a_new_account(browser: Br
     assert await browser.sign_in("oidc", f"unverified:{email}") == "/quizzes"
     status, me = await browser.me()
     assert status == 200 and me["email"] == email
+    assert (await User.objects.get(email=email)).email_verified_at is None
 
 
 async def test_a_wrong_state_is_refused_and_the_right_one_still_works(browser: Browser) -> None:

@@ -17,7 +17,12 @@ def test_which_account_an_identity_opens() -> None:
     assert choose_account(identity(None, False), linked=True, email_owner_exists=False) == (
         "linked"
     )
-    assert choose_account(verified, linked=False, email_owner_exists=True) == "link_by_email"
+    assert choose_account(verified, False, True, owner_verified=True) == "link_by_email"
+    # An account that never proved its address here is not handed over (pre-hijacking).
+    assert choose_account(verified, False, True, owner_verified=False) == (
+        "refuse_owner_unverified"
+    )
+    assert choose_account(unverified, False, True, owner_verified=True) == "refuse_unverified"
     assert choose_account(unverified, linked=False, email_owner_exists=True) == (
         "refuse_unverified"
     )

@@ -12,9 +12,13 @@ The flow is the authorization-code grant with every check the standards ask for:
 
 Which account: the provider's stable subject, once linked, always opens its own
 account. An e-mail links a new subject to an existing account only when the
-provider says it verified that address; an unverified address that belongs to
-an account is refused (it never takes the account over). Otherwise the sign-in
-creates a new account (without a password).
+provider says it verified that address AND the account verified it here too; an
+unverified address that belongs to an account is refused (it never takes the
+account over). The second condition stops "pre-hijacking": someone registers
+here with a victim's address (unverified, with a password they know) and waits
+for the victim to sign in with Google, which would hand the victim's session to
+an account the attacker can open. Otherwise the sign-in creates a new account
+(without a password; its e-mail counts as verified when the provider's did).
 """
 
 from __future__ import annotations
@@ -61,17 +65,28 @@ class SignedIn:
     created: bool
 
 
-Choice = Literal["linked", "link_by_email", "create", "refuse_unverified", "refuse_no_email"]
+Choice = Literal[
+    "linked",
+    "link_by_email",
+    "create",
+    "refuse_unverified",
+    "refuse_owner_unverified",
+    "refuse_no_email",
+]
 
 
-def choose_account(identity: Identity, linked: bool, email_owner_exists: bool) -> Choice:
+def choose_account(
+    identity: Identity, linked: bool, email_owner_exists: bool, owner_verified: bool = False
+) -> Choice:
     """Which account a provider's identity opens (the rule of the module docstring)."""
     if linked:
         return "linked"
     if identity.email is None:
         return "refuse_no_email"
     if email_owner_exists:
-        return "link_by_email" if identity.email_verified else "refuse_unverified"
+        if not identity.email_verified:
+            return "refuse_unverified"
+        return "link_by_email" if owner_verified else "refuse_owner_unverified"
     return "create"
 
 
@@ -178,7 +193,12 @@ class OAuthSignIn:
             provider=provider.id, subject=identity.subject
         )
         owner = await User.objects.get_or_none(email=identity.email) if identity.email else None
-        choice = choose_account(identity, link is not None, owner is not None)
+        choice = choose_account(
+            identity,
+            linked=link is not None,
+            email_owner_exists=owner is not None,
+            owner_verified=owner is not None and owner.email_verified_at is not None,
+        )
         if choice == "linked":
             assert link is not None
             user = await User.objects.get(id=link.user.id)
@@ -193,13 +213,19 @@ class OAuthSignIn:
                 "an account with this e-mail address exists and the provider has not "
                 "verified the address; sign in with your password instead",
             )
+        if choice == "refuse_owner_unverified":
+            raise Refusal(
+                "email_not_verified",
+                "an account with this e-mail address exists and has not verified the address "
+                "here; sign in with your password and verify your address first",
+            )
         assert identity.email is not None
         if choice == "link_by_email":
             assert owner is not None
             refuse_second_factor(owner)
             await self._link(owner, provider, identity)
             return owner, False
-        user = await self._create(identity.email, identity.username_hint)
+        user = await self._create(identity.email, identity.email_verified, identity.username_hint)
         await self._link(user, provider, identity)
         return user, True
 
@@ -217,7 +243,7 @@ class OAuthSignIn:
                 "sign_in_state_invalid", "this account was linked at the same moment; try again"
             ) from None
 
-    async def _create(self, email: str, hint: str | None) -> User:
+    async def _create(self, email: str, verified: bool, hint: str | None) -> User:
         base = username_from(hint, email)
         for attempt in range(6):
             name = base if attempt == 0 else f"{base[:26]}-{secrets.token_hex(2)}"
@@ -225,7 +251,10 @@ class OAuthSignIn:
                 continue
             try:
                 return await User.objects.create(
-                    email=email, username=name, password_hash=NO_PASSWORD
+                    email=email,
+                    username=name,
+                    password_hash=NO_PASSWORD,
+                    email_verified_at=utcnow() if verified else None,
                 )
             except (IntegrityError, asyncpg.UniqueViolationError):
                 if await User.objects.filter(email=email).exists():

@@ -84,6 +84,10 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
     async def send_socketio_packet(self, eio_sid: str, pkt: Any) -> None:
         await self._send_packet(eio_sid, pkt)
 
+    def engine_session_ids(self) -> list[str]:
+        """Every Engine.IO session this process holds (handshaken or not)."""
+        return list(self.eio.sockets)
+
     async def close_engine_session(self, eio_sid: str) -> None:
         """End an Engine.IO session and its connection now (a no-op when it is gone)."""
         transport = self.eio.sockets.get(eio_sid)

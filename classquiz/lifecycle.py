@@ -17,13 +17,18 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from classquiz.db.engine import connect_database, disconnect_database
+from classquiz.library_seam import EngineHookedServer
 from classquiz.services.background import BackgroundWorkers
 from classquiz.services.results import ResultService
 from classquiz.services.tasks import KeptTasks
+from classquiz.socket_server.drain import InFlight, drain_sockets
 from classquiz.socket_server.sweeper import GameOverSweeper
 
 log = logging.getLogger("classquiz")
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+ShutdownHook = Callable[[web.Application], Awaitable[None]]
+# The sockets' part of a stop (SIGTERM): well inside the 10 s a process has to drain.
+SOCKET_DRAIN_S = 5.0
 
 
 def redis_connection(redis: Redis) -> CleanupContext:
@@ -96,3 +101,15 @@ def _started(
         await stop()
 
     return context
+
+
+def socket_drain(server: EngineHookedServer, in_flight: InFlight) -> ShutdownHook:
+    """An `on_shutdown` hook: aiohttp has stopped accepting connections and runs it
+    before it waits for open requests (a WebSocket is one) and before any cleanup
+    context stops, so answers in flight still reach Redis and acks reach clients,
+    and clients reconnect to another process (socket_server/drain.py)."""
+
+    async def hook(app: web.Application) -> None:
+        await drain_sockets(server, in_flight, SOCKET_DRAIN_S)
+
+    return hook

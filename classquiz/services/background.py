@@ -62,11 +62,17 @@ class BackgroundWorkers:
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def stop(self) -> None:
+        """Stop both loops and hand the deadline lease over at once: a process that
+        stops on purpose should not leave the other processes' deadlines waiting
+        for its lease to lapse."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._tasks:
+            with contextlib.suppress(Exception):
+                await self.lease.release()
         self._tasks = []
 
     async def _deadline_loop(self) -> None:

@@ -31,6 +31,7 @@ from classquiz.services.admission import Admission, PlayerAdmission
 from classquiz.services.ratelimit import EventRate, Network
 from classquiz.services.room import LiveRoom
 from classquiz.services.tasks import KeptTasks
+from classquiz.socket_server.drain import InFlight
 from classquiz.socket_server.refusals import Ack, connect_error, error_ack, refusal_ack
 from classquiz.socket_server.sweeper import GameOverSweeper
 
@@ -66,6 +67,8 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
         self.events_per_s = events_per_s
         self.drop_events_per_s = drop_events_per_s
         self.sessions: dict[str, Admission] = {}
+        # What is being handled right now, for the drain at shutdown (drain.py).
+        self.in_flight = InFlight()
         self.rates: dict[str, EventRate] = {}
         self.sweeper = GameOverSweeper(sio, self.sessions, room.store, game_over_grace_s)
         unhandled = [name for name in CLIENT_EVENTS if not hasattr(self, f"ev_{name}")]
@@ -115,7 +118,8 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
         as python-socketio does for an event nobody registered.
         """
         if event == "connect":
-            return await self.on_connect(*args)
+            with self.in_flight.track():
+                return await self.on_connect(*args)
         if event == "disconnect":
             return await self.on_disconnect(*args)
         spec = CLIENT_EVENTS.get(event)
@@ -123,7 +127,8 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
             return not_handled(self.server)
         sid, data = args[0], args[1] if len(args) > 1 else None
         started = time.perf_counter()
-        ack = await self._run(spec, sid, data)
+        with self.in_flight.track():
+            ack = await self._run(spec, sid, data)
         SOCKET_EVENTS.labels(event, "ok" if ack["ok"] else ack["error"]["code"]).inc()
         SOCKET_EVENT_LATENCY.labels(event).observe(time.perf_counter() - started)
         return ack

@@ -1,0 +1,102 @@
+"""Draining a process's sockets when it is asked to stop (SIGTERM), so nothing is lost.
+
+When a process stops (a restart, a deploy, `serve --workers` passing SIGTERM on),
+aiohttp first stops accepting connections, then runs the app's shutdown hooks,
+then waits for open requests. Without this drain a WebSocket is an open request
+for as long as its client stays, so the process would hang until aiohttp's
+timeout and then cut everything at once. Instead, in order:
+
+1. events already being handled finish and their acks are queued (an answer in
+   flight is stored and acknowledged, not cut in the middle);
+2. every Engine.IO session is closed at the Engine.IO level (a CLOSE packet, not
+   a Socket.IO DISCONNECT): Socket.IO clients treat that as a lost transport and
+   reconnect on their own, through the balancer, to another process, where they
+   come back with their token. A Socket.IO DISCONNECT would tell them the server
+   sent them away for good, and they would not reconnect;
+3. events that slipped in meanwhile finish too, before the app's cleanup
+   (lifecycle.py) stores what is left (results) and closes Redis and the database.
+
+An event whose ack could not be sent before its socket closed was still handled
+or not at all; the client did not see an `ok` for it and sends it again after
+reconnecting (a second answer to the same question is refused as already given,
+so nothing is stored twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from classquiz.library_seam import EngineHookedServer
+
+log = logging.getLogger(__name__)
+
+
+class InFlight:
+    """How many client events (and connects) this process is handling right now."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        self.count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def settled(self, timeout_s: float) -> bool:
+        """Wait until no event is being handled; False if some still were after `timeout_s`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), max(timeout_s, 0.0))
+        except TimeoutError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    sockets_closed: int
+    unfinished_events: int
+    seconds: float
+
+
+async def drain_sockets(
+    server: EngineHookedServer, in_flight: InFlight, timeout_s: float
+) -> DrainReport:
+    """Finish the events in flight, close every session so its client moves on, finish again."""
+    started = time.monotonic()
+
+    def left() -> float:
+        return timeout_s - (time.monotonic() - started)
+
+    await in_flight.settled(left() / 2)
+    sessions = server.engine_session_ids()
+    closing = [asyncio.ensure_future(server.close_engine_session(sid)) for sid in sessions]
+    if closing:
+        done, pending = await asyncio.wait(closing, timeout=max(left(), 0.1))
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("closing a socket at shutdown failed: %r", task.exception())
+    settled = await in_flight.settled(left())
+    unfinished = 0 if settled else in_flight.count
+    report = DrainReport(len(sessions), unfinished, time.monotonic() - started)
+    log.info(
+        "shutdown: closed %d sockets in %.2f s (%d events still being handled)",
+        report.sockets_closed,
+        report.seconds,
+        report.unfinished_events,
+    )
+    return report

@@ -98,8 +98,8 @@ class Settings(BaseSettings):
     socket_events_per_s: int = Field(default=10, ge=1)
     socket_events_drop_per_s: int = Field(default=50, ge=1)
 
-    # Sign-in with other accounts (docs/operations.md, "Sign-in with Google, GitHub or
-    # OpenID Connect"): each provider is on when its client id and secret are both set.
+    # Sign-in with other accounts (docs/operations.md, "Sign-in with other accounts, and
+    # passkeys"): each provider is on when its client id and secret are both set.
     # The redirect URI to register with a provider is
     # PUBLIC_URL/api/v1/auth/oauth/<google|github|oidc>/callback.
     google_client_id: str | None = None

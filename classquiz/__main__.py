@@ -53,6 +53,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         return run_workers(settings, args.host, args.port, args.workers)
     app = create_app(settings)
+    if settings.gc_scheduled:
+        from classquiz.gc_policy import CollectionPolicy, scheduled_collections
+
+        app.cleanup_ctx.append(scheduled_collections(CollectionPolicy()))
     log.info("serving on http://%s:%s (API docs at /api/docs)", args.host, args.port)
     web.run_app(
         app,

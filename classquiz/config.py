@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     websocket_compression: bool = False
     # The event loop `serve` runs on: uvloop (fast transports) or the standard asyncio one.
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # `serve` runs full garbage collections when the process is calm instead of when
+    # CPython's counters say (classquiz/gc_policy.py); off: CPython's own schedule.
+    gc_scheduled: bool = True
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
 

@@ -69,6 +69,12 @@ SOCKET_CONNECTIONS = Gauge(
 SOCKET_REFUSALS = Counter(
     "classquiz_socket_refusals_total", "Refused Socket.IO handshakes", ["code"]
 )
+GC_PAUSE = Histogram(
+    "classquiz_gc_pause_seconds",
+    "Garbage collector pauses of the event loop (classquiz/gc_policy.py)",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
 
 
 class RequestIdFilter(logging.Filter):

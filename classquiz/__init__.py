@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import socketio
@@ -22,6 +23,7 @@ from classquiz.runtime import SERVICES, build_services
 from classquiz.search import search_lifecycle
 from classquiz.security_headers import install_security_headers
 from classquiz.services.background import BackgroundWorkers
+from classquiz.services.placement import GamePlacement
 from classquiz.socket_server.handlers import GameSocketHandlers
 from classquiz.socket_server.managers import LoopingAsyncManager, LoopingRedisManager
 from classquiz.socket_server.notifier import SocketNotifier
@@ -61,10 +63,11 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         client_max_size=MAX_JSON_BODY,  # read_json relies on it
     )
     install_security_headers(app)
-    sio = create_socket_server(settings, client_manager=_client_manager(settings))
+    placement = _placement(settings, redis)
+    sio = create_socket_server(settings, client_manager=_client_manager(settings, placement))
     sio.attach(app)
     app[SIO] = sio
-    svc = build_services(settings, redis, SocketNotifier(sio))
+    svc = build_services(settings, redis, SocketNotifier(sio), placement)
     app[SERVICES] = svc
     handlers = GameSocketHandlers(
         sio,
@@ -75,7 +78,9 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         drop_events_per_s=settings.socket_events_drop_per_s,
         game_over_grace_s=settings.game_over_grace_s,
     )
-    workers = BackgroundWorkers(redis, settings.redis_prefix, svc.flow, svc.room, svc.delivery)
+    workers = BackgroundWorkers(
+        redis, settings.redis_prefix, svc.flow, svc.room, svc.delivery, placement
+    )
 
     for router in ROUTERS:
         router.install(app)
@@ -107,10 +112,24 @@ def openapi_document() -> dict[str, Any]:
     return build_openapi(endpoints, __version__)
 
 
-def _client_manager(settings: Settings) -> socketio.AsyncManager:
+def _placement(settings: Settings, redis: Redis) -> GamePlacement | None:
+    """Where games live, when several processes serve them and locality is on (with it
+    off, every emit of every game crosses every process, as python-socketio does)."""
+    if not (settings.socketio_redis_manager and settings.game_locality):
+        return None
+    return GamePlacement(redis, settings.redis_prefix, uuid.uuid4().hex)
+
+
+def _client_manager(
+    settings: Settings, placement: GamePlacement | None
+) -> socketio.AsyncManager:
     """Share emits across processes through Redis when several serve the same games."""
     if not settings.socketio_redis_manager:
         return LoopingAsyncManager()
+    url = settings.require_redis_url()
     return LoopingRedisManager(
-        settings.require_redis_url(), channel=f"{settings.redis_prefix}:socketio"
+        url,
+        channel=f"{settings.redis_prefix}:socketio",
+        placement=placement,
+        subscriber=Redis.from_url(url) if placement is not None else None,
     )

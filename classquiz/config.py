@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     gc_scheduled: bool = True
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
+    # With the Redis manager: a game whose sockets all live on one process is served
+    # there without any pub/sub (docs/scaling.md). Off, every emit of every game
+    # reaches every process (python-socketio's own behaviour; for comparison).
+    game_locality: bool = True
 
     # Games.
     max_players_per_game: int = Field(default=10_000, ge=1)

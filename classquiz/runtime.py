@@ -28,6 +28,7 @@ from classquiz.services.oauth import OAuthSignIn
 from classquiz.services.oauth_providers import ProviderClient
 from classquiz.services.passkeys import PasskeyService
 from classquiz.services.passwords import Passwords
+from classquiz.services.placement import GamePlacement
 from classquiz.services.quizzes import QuizService
 from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.results import ResultService
@@ -63,8 +64,14 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 
 
-def build_services(settings: Settings, redis: Redis, notifier: Notifier) -> Services:
-    """Every service of the app, speaking to clients through `notifier`."""
+def build_services(
+    settings: Settings,
+    redis: Redis,
+    notifier: Notifier,
+    placement: GamePlacement | None = None,
+) -> Services:
+    """Every service of the app, speaking to clients through `notifier`; `placement`
+    when several processes share the games (the Redis manager)."""
     signer = TokenSigner(settings.secret_key)
     search = create_search_index(settings)
     search_indexer = SearchIndexer(search)
@@ -83,9 +90,10 @@ def build_services(settings: Settings, redis: Redis, notifier: Notifier) -> Serv
         redis, settings.redis_prefix, signer, finished_record=records.of_finished
     )
     tasks = KeptTasks()
-    fanout = Fanout(redis, settings.redis_prefix)
-    timers = AutoFinishTimers(redis, settings.redis_prefix)
     local_players: LocalPlayers = {}
+    delivery = ResultDelivery(store, live, local_players, notifier)
+    fanout = Fanout(placement, delivery.deliver, tasks)
+    timers = AutoFinishTimers(redis, settings.redis_prefix)
     flow = GameFlow(
         store,
         live,
@@ -181,7 +189,7 @@ def build_services(settings: Settings, redis: Redis, notifier: Notifier) -> Serv
         games=games,
         room=room,
         flow=flow,
-        delivery=ResultDelivery(store, live, local_players, notifier),
+        delivery=delivery,
         tasks=tasks,
         search=search,
         search_indexer=search_indexer,

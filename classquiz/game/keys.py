@@ -64,6 +64,10 @@ class GameKeys:
     def revealed(self) -> str:
         return f"{self.base}:revealed"
 
+    @property
+    def procs(self) -> str:
+        return f"{self.base}:procs"
+
     def fixed(self) -> list[str]:
         return [self.game, *(f"{self.base}:{suffix}" for suffix in _SUFFIXES)]
 
@@ -74,7 +78,8 @@ class GameKeys:
 
 # quiz: snapshot (string); players: pid -> JSON; nicks: normalised -> pid; scores: zset;
 # streaks / correct: pid -> int; online: pid -> sid; gone: pid -> reason; banned: nicknames;
-# revealed: the last `question_ended` payload (JSON), for a presenter that reloads.
+# revealed: the last `question_ended` payload (JSON), for a presenter that reloads;
+# procs: the ids of the server processes holding a socket of the game (services/placement.py).
 # Every key a game keeps under its tag for as long as it lives must be listed here or in
 # `all`: that list is what touch.lua refreshes, what the end shortens and what
 # create_game.lua clears. (Short-lived marks with their own TTL need not be.)
@@ -89,6 +94,7 @@ _SUFFIXES = (
     "gone",
     "banned",
     "revealed",
+    "procs",
 )
 
 
@@ -112,8 +118,14 @@ def deadlines_key(prefix: str) -> str:
     return f"{prefix}:deadlines"
 
 
-def fanout_channel(prefix: str) -> str:
-    return f"{prefix}:fanout"
+def fanout_channel(prefix: str, process_id: str) -> str:
+    """One process's fan-out channel: reveals and ends of the games it shares."""
+    return f"{prefix}:fanout:{process_id}"
+
+
+def emit_channel(prefix: str, process_id: str) -> str:
+    """One process's Socket.IO channel: broadcasts of the games it shares."""
+    return f"{prefix}:socketio:{process_id}"
 
 
 def unparked_key(prefix: str) -> str:

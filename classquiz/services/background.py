@@ -1,16 +1,21 @@
 """Work every process does in the background: deadline firing and the fan-out listener.
 
-Deadlines: a sorted set of due instants in Redis, fired by whichever process
-holds a short lease (services/lease.py, renewed every tick), so a process that
-dies mid-question does not freeze its games: once its lease lapses (at most
-LEASE_MS after its last renewal) the next process to tick takes it over, so
-deadlines are late by at most LEASE_MS + TICK_S (1.6 s) while that happens.
+Deadlines: a sorted set of due instants in Redis. Each process fires, every tick,
+the due deadlines of the games it holds sockets of (services/placement.py): a game
+lives where its sockets are, so its reveal is computed and sent there, with no
+pub/sub for a game local to one process. The safety net is a short lease
+(services/lease.py, renewed every tick): its holder fires every deadline overdue by
+more than SAFETY_NET_MS, whoever holds the game, so a game whose process died (or
+that no process holds: everyone dropped) still moves on; once a dead holder's
+lease lapses (at most LEASE_MS after its last renewal) the next process to tick
+takes it over. Firing twice is harmless (closing a question is a compare-and-set).
 
 The same lease holder fires the abandoned-game timers (classquiz/game/autofinish.py):
 a game whose host walked away is finished by exactly one process.
 
-Fan-out: one Redis pub/sub message per reveal or end (published by
-delivery.Fanout); each process answers it for the sockets it holds.
+Fan-out: one Redis pub/sub message per reveal or end of a game this process shares
+with another (published by delivery.Fanout to this process's own channel); this
+process answers it for the sockets it holds.
 """
 
 from __future__ import annotations
@@ -23,15 +28,18 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from classquiz.game.keys import fanout_channel
 from classquiz.services.delivery import ResultDelivery
 from classquiz.services.flow import GameFlow
 from classquiz.services.lease import Lease
+from classquiz.services.placement import GamePlacement
 from classquiz.services.room import LiveRoom
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1
 LEASE_MS = 1500
+# How long past due a deadline is left to the process that holds its game before the
+# lease holder fires it anyway (a few ticks: the owner normally fires within one).
+SAFETY_NET_MS = 400
 
 
 class BackgroundWorkers:
@@ -42,12 +50,14 @@ class BackgroundWorkers:
         flow: GameFlow,
         room: LiveRoom,
         delivery: ResultDelivery,
+        placement: GamePlacement | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.flow = flow
         self.room = room
         self.delivery = delivery
+        self.placement = placement
         self.lease = Lease(redis, f"{prefix}:lease:deadlines", LEASE_MS)
         self._tasks: list[asyncio.Task[Any]] = []
         self._ready = asyncio.Event()
@@ -55,10 +65,10 @@ class BackgroundWorkers:
     async def start(self) -> None:
         """Start both loops; returns once the fan-out listener is subscribed (a reveal
         published before that would reach no process)."""
-        self._tasks = [
-            asyncio.create_task(self._deadline_loop(), name="classquiz-deadlines"),
-            asyncio.create_task(self._fanout_loop(), name="classquiz-fanout"),
-        ]
+        self._tasks = [asyncio.create_task(self._deadline_loop(), name="classquiz-deadlines")]
+        if self.placement is None:
+            return  # one process: every reveal is delivered where it is made
+        self._tasks.append(asyncio.create_task(self._fanout_loop(), name="classquiz-fanout"))
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def stop(self) -> None:
@@ -78,8 +88,14 @@ class BackgroundWorkers:
     async def _deadline_loop(self) -> None:
         while True:
             try:
+                placement = self.placement
+                if placement is not None and placement.local:
+                    await self.flow.fire_due_deadlines(only=placement.holds)
                 if await self.lease.hold():
-                    await self.flow.fire_due_deadlines()
+                    if placement is None:
+                        await self.flow.fire_due_deadlines()
+                    else:
+                        await self.flow.fire_due_deadlines(overdue_ms=SAFETY_NET_MS)
                     await self.room.fire_due_auto_finishes()
             except asyncio.CancelledError:
                 raise
@@ -91,7 +107,8 @@ class BackgroundWorkers:
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(fanout_channel(self.prefix))
+                assert self.placement is not None
+                await pubsub.subscribe(self.placement.fanout_channel)
                 self._ready.set()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":

@@ -1,24 +1,27 @@
 """ResultDelivery: each process sends the per-player messages of a reveal or an end
 to the sockets it holds.
 
-One fan-out message (`{"kind": "reveal" | "finished", "pin", "qi"?, "gid"}`)
-reaches every process; each reads the standings of its own players in one
-Redis round trip and queues one message per socket. No process ever publishes
-one pub/sub message per player.
+One fan-out message (`{"kind": "reveal" | "finished", "pin", "qi"?, "gid"}`) per
+reveal or end: the process that made the move delivers it to its own sockets and
+publishes it only to the other processes holding sockets of the game
+(services/placement.py), none for a game local to one process. Each reads the
+standings of its own players in one Redis round trip and queues one message per
+socket. No process ever publishes one pub/sub message per player.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
-from classquiz.game.keys import fanout_channel
 from classquiz.game.records import Standing
 from classquiz.game.store import GameStore
 from classquiz.services.live import LiveGames
 from classquiz.services.notifier import Notifier
+from classquiz.services.placement import GamePlacement
+from classquiz.services.tasks import KeptTasks
 
 # pin -> player id -> socket id, for the players whose sockets this process holds
 # (kept by the room's join, drop and leave steps).
@@ -26,15 +29,26 @@ LocalPlayers = dict[str, dict[str, str]]
 
 
 class Fanout:
-    """Publishes the one message per reveal or end that reaches every process (each
-    one's BackgroundWorkers hears it and hands it to its ResultDelivery)."""
+    """Sends the one message per reveal or end to every process holding sockets of the
+    game: this one's ResultDelivery at once (in the background, so the move's caller
+    does not wait for N sends), the others through their fan-out channels (each one's
+    BackgroundWorkers hears it). Without a placement (one process, no Redis manager)
+    every socket is local."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self.redis = redis
-        self.channel = fanout_channel(prefix)
+    def __init__(
+        self,
+        placement: GamePlacement | None,
+        deliver_here: Callable[[dict[str, Any]], Awaitable[None]],
+        tasks: KeptTasks,
+    ) -> None:
+        self.placement = placement
+        self.deliver_here = deliver_here
+        self.tasks = tasks
 
     async def publish(self, message: dict[str, Any]) -> None:
-        await self.redis.publish(self.channel, orjson.dumps(message))
+        self.tasks.spawn(self.deliver_here(message))
+        if self.placement is not None:
+            await self.placement.fanout_to_others(message["pin"], orjson.dumps(message))
 
 
 def your_result(qi: int, is_poll: bool, standing: Standing) -> dict[str, Any]:

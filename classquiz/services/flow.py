@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from classquiz.errors import Refusal, as_code
@@ -221,10 +222,19 @@ class GameFlow:
 
     # -- deadlines ------------------------------------------------------------------------------
 
-    async def fire_due_deadlines(self) -> int:
-        """End every question whose deadline (plus grace) has passed; returns how many."""
+    async def fire_due_deadlines(
+        self, only: Callable[[str], bool] | None = None, overdue_ms: int = 0
+    ) -> int:
+        """End every question whose deadline (plus grace) has passed by `overdue_ms`, of
+        the games `only` accepts (all by default); returns how many."""
         fired = 0
-        for pin, qi in await self.store.due_deadlines(await self.store.now_ms()):
+        # A filtered scan looks further: other processes' due games come first in it.
+        due = await self.store.due_deadlines(
+            await self.store.now_ms() - overdue_ms, limit=20 if only is None else 200
+        )
+        for pin, qi in due:
+            if only is not None and not only(pin):
+                continue
             try:
                 if await self.close_question(pin, qi):
                     fired += 1

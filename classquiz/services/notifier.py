@@ -36,3 +36,15 @@ def host_room(pin: str) -> str:
 
 def players_room(pin: str) -> str:
     return f"players:{pin}"
+
+
+ROOM_KINDS = ("game:", "host:", "players:")
+
+
+def game_of_room(room: str) -> str | None:
+    """The PIN of one of a game's broadcast groups (`game:`, `host:`, `players:`), or
+    None for any other room (a socket's own)."""
+    for kind in ROOM_KINDS:
+        if room.startswith(kind):
+            return room[len(kind) :]
+    return None

@@ -211,6 +211,8 @@ class PlayerPool {
       reconnectionDelayMax: 3000,
       timeout: cfg.joinTimeoutMs,
       auth: { pin: cfg.pin, nickname },
+      // The PIN in the query too: a balancer routes the whole game to one process by it.
+      query: { pin: cfg.pin },
       agent: this.agent,
     });
     p.socket = socket;
@@ -529,6 +531,7 @@ async function coordinatorMain(opts) {
     ...transportOpts(opts.transport === "polling" ? "polling" : "websocket"),
     forceNew: true,
     auth: { host_token: game.host_token },
+    query: { pin: game.pin },
   });
   hostSocket.on("welcome", () => { host.welcomeAt = now(); });
   hostSocket.on("player_joined", (d) => { host.joined += 1; host.playersCount = d.players_count; });

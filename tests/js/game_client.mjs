@@ -6,7 +6,13 @@
 //   echo '{"url": "...", "pin": "...", "host_token": "...", "players": 5}' | node game_client.mjs
 //
 // One host connects over WebSocket only; the players use the browser defaults
-// (HTTP long-polling first, then the upgrade to WebSocket). The host starts the
+// (HTTP long-polling first, then the upgrade to WebSocket) unless the input's
+// `player_transports` says otherwise (e.g. ["polling"]: long-polling only). Every
+// client sends the game's PIN in the Socket.IO query (`?pin=…`, SPEC §4) so that a
+// balancer can route the whole game to one server process; `send_pin: false`
+// leaves it out. `player_cookies` (optional, one string per player) sends that
+// Cookie header with each player's requests: Node keeps no cookies by itself, so
+// without it a player is a cookie-less client. The host starts the
 // game; every player answers every question with `emitWithAck`; everybody waits
 // for `question_ended`, the players for `your_result`; the host moves on with
 // `next_question` until `{finished: true}`. Acks and event payloads are checked
@@ -53,17 +59,23 @@ async function readInput() {
 // ----------------------------------------------------------------- clients
 
 class Client {
-  constructor(name, url, auth, transports) {
+  constructor(name, url, auth, transports, extra = {}) {
     this.name = name;
     this.events = new Map(); // event -> [payloads] in arrival order
     this.order = [];
     this.waiters = [];
     this.transports = [];
     this.connectError = null;
+    this.disconnects = [];
     const options = { auth, autoConnect: false, reconnection: false, timeout: 10_000 };
     if (transports) options.transports = transports;
+    if (extra.pin) options.query = { pin: extra.pin };
+    if (extra.cookie) options.extraHeaders = { Cookie: extra.cookie };
     this.socket = io(url, options);
     this.socket.onAny((event, ...args) => this.record(event, args[0]));
+    this.socket.on("disconnect", (reason, details) =>
+      this.disconnects.push(details?.description?.message ?? details?.message ?? reason),
+    );
   }
 
   record(event, data) {
@@ -142,6 +154,7 @@ class Client {
       events: counts,
       transports: this.transports,
       connected: this.socket.connected,
+      disconnects: [...this.disconnects],
     };
   }
 }
@@ -248,9 +261,15 @@ function answerFor(question, player) {
 async function play(input) {
   const url = input.url.replace(/\/+$/, "");
   const nPlayers = Number(input.players ?? 5);
+  const routePin = input.send_pin === false ? null : input.pin;
+  const playerTransports = input.player_transports ?? null;
+  const pollingOnly = playerTransports?.length === 1 && playerTransports[0] === "polling";
+  const cookies = input.player_cookies ?? [];
   Object.assign(summary, { pin: input.pin, players: nPlayers });
 
-  const host = new Client("host", url, { host_token: input.host_token }, ["websocket"]);
+  const host = new Client("host", url, { host_token: input.host_token }, ["websocket"], {
+    pin: routePin,
+  });
   clients.host = host;
   await host.connect();
   const hostWelcome = await host.wait("welcome");
@@ -262,14 +281,18 @@ async function play(input) {
 
   const players = [];
   for (let i = 0; i < nPlayers; i++) {
-    // No `transports` option: the browser default, polling first, then upgrade.
-    const p = new Client(`P${i}`, url, { pin: input.pin, nickname: `Node${i}` }, null);
+    // Without `player_transports`: the browser default, polling first, then upgrade.
+    const p = new Client(`P${i}`, url, { pin: input.pin, nickname: `Node${i}` }, playerTransports, {
+      pin: routePin,
+      cookie: cookies[i],
+    });
     clients[p.name] = p;
     players.push(p);
   }
   await Promise.all(players.map((p) => p.connect()));
   for (const p of players) {
-    check(p.transports[0] === "polling", `${p.name}: first transport ${p.transports[0]}`);
+    const first = playerTransports?.[0] ?? "polling";
+    check(p.transports[0] === first, `${p.name}: first transport ${p.transports[0]}`);
     const w = await p.wait("welcome");
     check(w.role === "player", `${p.name}: welcome role ${w.role}`);
     check(!("players" in (w.game ?? {})), `${p.name}: a player's state lists the players`);
@@ -292,14 +315,16 @@ async function play(input) {
     host.events.get("player_joined").at(-1).players_count === nPlayers,
     "host: last player_joined players_count is not the number of players",
   );
-  // Every player should have moved from long-polling to WebSocket by now or soon.
+  // Every player should have moved from long-polling to WebSocket by now or soon
+  // (unless it was told to stay on long-polling).
   await Promise.all(
     players.map(
       (p) =>
         new Promise((resolve) => {
           const until = Date.now() + 5000;
           const poll = () => {
-            if (p.socket.io.engine.transport.name === "websocket" || Date.now() > until) resolve();
+            if (pollingOnly || p.socket.io.engine.transport.name === "websocket") resolve();
+            else if (Date.now() > until) resolve();
             else setTimeout(poll, 20);
           };
           poll();
@@ -307,9 +332,10 @@ async function play(input) {
     ),
   );
   for (const p of players) {
+    const expected = pollingOnly ? "polling" : "websocket";
     check(
-      p.socket.io.engine.transport.name === "websocket",
-      `${p.name}: still on ${p.socket.io.engine.transport.name} (no upgrade)`,
+      p.socket.io.engine.transport.name === expected,
+      `${p.name}: on ${p.socket.io.engine.transport.name}, expected ${expected}`,
     );
   }
 

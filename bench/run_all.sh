@@ -26,13 +26,14 @@ run() {
 }
 
 if [ "$#" -gt 0 ]; then
-  for n in "$@"; do run --players "$n" --questions 3; done
+  for n in "$@"; do run --players "$n"; done
   exit 0
 fi
-run --players 100 --questions 5
-run --players 500 --questions 5
-run --players 1000 --questions 3
-run --players 2000 --questions 3
-run --players 2000 --questions 3 --workers 2
-run --players 2000 --questions 3 --profile
-run --players 2000 --questions 3 --workers 2 --profile
+# the default workload (bench/README.md): 5 questions, answers 0-500 ms, the host ends each
+run --players 100
+run --players 500
+run --players 1000
+run --players 2000 --with-floor
+run --players 2000 --workers 2
+run --players 2000 --profile
+run --players 2000 --workers 2 --profile

@@ -1,6 +1,9 @@
 """Markdown tables for bench/RESULTS.md from run_bench.py JSON files.
 
 .venv/bin/python bench/summarize.py bench/results/*.json
+
+A `--with-floor` file (`*-vs-floor.json`) counts as its two runs (the floor's
+and ClassQuiz's) and adds the table of ratios.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ METRICS = [
     ("answer_ack", "answer ack"),
     ("question_ended", "question_ended (host → player)"),
     ("your_result", "reveal: question_ended → your_result"),
+    ("reveal_end_question", "reveal: end_question → your_result"),
     ("final_result", "final_result"),
 ]
 
@@ -27,7 +31,8 @@ def f(x: float | None, digits: int = 0) -> str:
 def name(run: dict[str, Any]) -> str:
     cfg = run["loadgen"]["config"]
     workers = len(cfg["urls"])
-    return f"{cfg['players']:,} × {workers}p"
+    kind = " floor" if run.get("kind") == "floor" else ""
+    return f"{cfg['players']:,} × {workers}p{kind}"
 
 
 def latency_table(runs: list[dict[str, Any]]) -> list[str]:
@@ -36,7 +41,7 @@ def latency_table(runs: list[dict[str, Any]]) -> list[str]:
     for key, label in METRICS:
         cells = []
         for r in runs:
-            m = r["loadgen"]["metrics"][key]
+            m = r["loadgen"]["metrics"].get(key) or {"n": 0}  # older runs lack some
             cells.append(f"{f(m['p50'])} / **{f(m['p99'])}**" if m["n"] else "–")
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return rows
@@ -45,7 +50,7 @@ def latency_table(runs: list[dict[str, Any]]) -> list[str]:
 def counts_table(runs: list[dict[str, Any]]) -> list[str]:
     rows = [
         "| run | joined | join rate /s | answers ok | lost | doubled | stored w/o ack "
-        "| disconnects | missed results | q open ms | auto-end ms | server CPU s "
+        "| disconnects | missed results | q open ms | end after last ack ms | server CPU s "
         "(join / play / total) | peak RSS MiB | gen. CPU s (join / play) | other load (cores) |",
         "|---|" + "---|" * 14,
     ]
@@ -74,11 +79,51 @@ def counts_table(runs: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+COSTS = [
+    ("answer_ack_p99_ms", "answer ack p99, ms", 1),
+    ("broadcast_p99_ms", "broadcast (question_started) p99, ms", 1),
+    ("reveal_p99_ms", "reveal (end_question → your_result) p99, ms", 1),
+    ("cpu_ms_per_answer", "CPU per answer, ms", 3),
+    ("cpu_ms_per_broadcast_frame", "CPU per broadcast frame, ms", 3),
+    ("cpu_ms_per_reveal_frame", "CPU per reveal frame, ms", 3),
+    ("cpu_ms_per_join", "CPU per join, ms", 3),
+    ("cpu_ms_all_in_per_player_question", "CPU all-in per player-question, ms", 3),
+]
+
+
+def floor_table(pairs: list[dict[str, Any]]) -> list[str]:
+    """Floor, ClassQuiz and ratio for each --with-floor file."""
+    head = "| figure | " + " | ".join(f"{p['players']:,}: floor | ClassQuiz | ratio" for p in pairs)
+    rows = [head + " |", "|---|" + "---|---|---|" * len(pairs)]
+    for key, label, digits in COSTS:
+        cells = []
+        for p in pairs:
+            c = p["comparison"]
+            cells.append(
+                f"{f(c['floor'][key], digits)} | {f(c['classquiz'][key], digits)} | "
+                f"**{f(c['ratio'][key], 2)}**"
+            )
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    rows.append("| git head | " + " | ".join(f"| {p['git_head']} |" for p in pairs) + " |")
+    return rows
+
+
 def main(paths: list[str]) -> int:
-    runs = [json.loads(Path(p).read_text()) for p in paths]
+    runs: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        if "comparison" in data:
+            pairs.append(data)
+            runs += [data["floor"], data["classquiz"]]
+        else:
+            runs.append(data)
     print("\n".join(latency_table(runs)))
     print()
     print("\n".join(counts_table(runs)))
+    if pairs:
+        print()
+        print("\n".join(floor_table(pairs)))
     return 0
 
 

@@ -123,6 +123,8 @@ async def test_two_processes_fifty_players_every_answer_stored_once(
             "100-600",
             "--pause-ms",
             "200",
+            "--idle-ms",
+            "0",
             "--time-limit-s",
             "10",
             "--db",

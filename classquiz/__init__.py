@@ -15,7 +15,7 @@ from classquiz.config import Settings
 from classquiz.cors import cors_middleware, csrf_middleware
 from classquiz.observability import metrics_endpoint, request_middleware
 from classquiz.openapi import build_openapi
-from classquiz.routers import docs, games, health, oauth, passkeys, quizzes, results, users
+from classquiz.routers import account, docs, games, health, oauth, passkeys, quizzes, results, users
 from classquiz.routers import search as search_routes
 from classquiz.routers import web as web_app
 from classquiz.routers.api import MAX_JSON_BODY
@@ -38,6 +38,7 @@ ROUTERS = (
     users.router,
     oauth.router,
     passkeys.router,
+    account.router,
     quizzes.router,
     games.router,
     results.router,

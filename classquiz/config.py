@@ -102,6 +102,20 @@ class Settings(BaseSettings):
     # every code check of that account is refused for the same time.
     totp_rate_limit_failures: int = Field(default=5, ge=1)
     totp_rate_limit_window_s: int = Field(default=5 * 60, ge=1)
+    # Mail (password reset, e-mail verification), off while SMTP_HOST is unset.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "ClassQuiz <classquiz@localhost>"
+    smtp_timeout_s: float = Field(default=15.0, gt=0)
+    password_reset_expiry_s: int = Field(default=60 * 60, ge=60)
+    email_verification_expiry_s: int = Field(default=60 * 60 * 48, ge=60)
+    # Mails asked for per client address, and per recipient, within the window
+    # (counted whether or not the address has an account).
+    mail_rate_limit: int = Field(default=5, ge=1)
+    mail_rate_limit_window_s: int = Field(default=60 * 60, ge=1)
     socket_events_per_s: int = Field(default=10, ge=1)
     socket_events_drop_per_s: int = Field(default=50, ge=1)
 
@@ -165,11 +179,14 @@ class Settings(BaseSettings):
         "oidc_discovery_url",
         "oidc_client_id",
         "oidc_client_secret",
+        "smtp_host",
+        "smtp_user",
+        "smtp_password",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        """`METRICS_TOKEN=` (as compose passes an unset variable) means unset."""
+        """A blank variable (as compose passes an unset one) is unset (`SMTP_HOST=`)."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxies")

@@ -101,6 +101,7 @@ RestErrorCode = Literal[
     # 429, 503
     "rate_limited",
     "live_storage_full",
+    "mail_unavailable",
     "search_unavailable",
 ]
 """Why a REST request was refused (the body's `error.code`)."""

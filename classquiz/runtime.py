@@ -17,12 +17,16 @@ from classquiz.config import Settings
 from classquiz.game.autofinish import AutoFinishTimers
 from classquiz.game.store import GameStore
 from classquiz.search import SearchIndex, SearchIndexer, create_search_index
+from classquiz.services.account import AccountService
+from classquiz.services.account_tokens import AccountTokens
 from classquiz.services.admission import Gate
+from classquiz.services.api_keys import ApiKeys
 from classquiz.services.delivery import Fanout, LocalPlayers, ResultDelivery
 from classquiz.services.final_records import FinalRecords
 from classquiz.services.flow import GameFlow
 from classquiz.services.games import GameService
 from classquiz.services.live import LiveGames
+from classquiz.services.mail import Mailer, SmtpConfig
 from classquiz.services.notifier import Notifier
 from classquiz.services.oauth import OAuthSignIn
 from classquiz.services.oauth_providers import ProviderClient
@@ -47,6 +51,7 @@ class Services:
     users: UserService
     oauth: OAuthSignIn
     passkeys: PasskeyService
+    account: AccountService
     quizzes: QuizService
     results: ResultService
     limiter: FailureLimiter
@@ -135,30 +140,34 @@ def build_services(
         max_players_per_game=settings.max_players_per_game,
         max_live_games_per_user=settings.max_live_games_per_user,
     )
+    passwords = Passwords(settings.password_hash_concurrency, settings.password_verify_concurrency)
+    users = UserService(
+        redis,
+        signer,
+        settings.redis_prefix,
+        settings.token_expiry_s,
+        passwords,
+        TotpService(
+            redis,
+            settings.redis_prefix,
+            settings.secret_key,
+            FailureLimiter(
+                redis,
+                settings.redis_prefix,
+                settings.totp_rate_limit_failures,
+                settings.totp_rate_limit_window_s,
+                settings.totp_rate_limit_window_s,
+                scope="totp",
+            ),
+        ),
+        ApiKeys(),
+    )
     return Services(
         settings=settings,
         redis=redis,
         signer=signer,
-        users=UserService(
-            redis,
-            signer,
-            settings.redis_prefix,
-            settings.token_expiry_s,
-            Passwords(settings.password_hash_concurrency, settings.password_verify_concurrency),
-            TotpService(
-                redis,
-                settings.redis_prefix,
-                settings.secret_key,
-                FailureLimiter(
-                    redis,
-                    settings.redis_prefix,
-                    settings.totp_rate_limit_failures,
-                    settings.totp_rate_limit_window_s,
-                    settings.totp_rate_limit_window_s,
-                    scope="totp",
-                ),
-            ),
-        ),
+        users=users,
+        account=build_account(settings, redis, users, passwords, tasks),
         oauth=OAuthSignIn(redis, settings, ProviderClient()),
         passkeys=PasskeyService(
             redis,
@@ -193,6 +202,48 @@ def build_services(
         tasks=tasks,
         search=search,
         search_indexer=search_indexer,
+    )
+
+
+def build_account(
+    settings: Settings, redis: Redis, users: UserService, passwords: Passwords, tasks: KeptTasks
+) -> AccountService:
+    mailer = Mailer(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            sender=settings.smtp_from,
+            timeout_s=settings.smtp_timeout_s,
+        )
+    )
+    return AccountService(
+        users,
+        passwords,
+        mailer,
+        AccountTokens(),
+        tasks,
+        mail_limiter=FailureLimiter(
+            redis,
+            settings.redis_prefix,
+            settings.mail_rate_limit,
+            settings.mail_rate_limit_window_s,
+            settings.mail_rate_limit_window_s,
+            scope="mail",
+        ),
+        password_limiter=FailureLimiter(
+            redis,
+            settings.redis_prefix,
+            settings.totp_rate_limit_failures,
+            settings.totp_rate_limit_window_s,
+            settings.totp_rate_limit_window_s,
+            scope="password",
+        ),
+        public_url=settings.public_url,
+        reset_expiry_s=settings.password_reset_expiry_s,
+        verify_expiry_s=settings.email_verification_expiry_s,
     )
 
 

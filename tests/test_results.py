@@ -365,7 +365,7 @@ async def test_player_results_with_player_token(user: ApiUser, svc: Services) ->
     assert await status_of({"Authorization": f"Bearer {other_token}"}) == (401, "invalid_token")
     expired, _ = svc.signer.issue(str(bob), PLAYER, -10, gid=str(final.game_id))
     assert await status_of({"Authorization": f"Bearer {expired}"}) == (401, "invalid_token")
-    access, _ = svc.signer.issue(str(bob), ACCESS, 3600, gid=str(final.game_id))
+    access, _ = svc.signer.issue(str(bob), ACCESS, 3600, gid=str(final.game_id), gen=0)
     assert await status_of({"Authorization": f"Bearer {access}"}) == (401, "invalid_token")
     stranger, _ = svc.signer.issue(str(uuid.uuid4()), PLAYER, 3600, gid=str(final.game_id))
     assert await status_of({"Authorization": f"Bearer {stranger}"}) == (404, "player_not_found")

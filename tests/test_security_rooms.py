@@ -430,7 +430,7 @@ async def test_forged_expired_tampered_and_wrong_role_tokens(room: Room) -> None
         + token.split(".")[1]
         + "."
     )
-    access, _ = ours.issue(host_claims["sub"], ACCESS, 600)
+    access, _ = ours.issue(host_claims["sub"], ACCESS, 600, gen=0)
     stranger, _ = ours.issue(str(uuid.uuid4()), PLAYER, 600, gid=game_id, pin=pin)
     player_cases = {
         "forged": forged,

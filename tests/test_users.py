@@ -112,7 +112,7 @@ async def test_register_returns_the_user(http: ClientSession) -> None:
     name, email = new_identity()
     status, body = await register(http, email=email, username=name, password=PASSWORD)
     assert status == 201, body
-    assert set(body) == {"id", "email", "username", "totp_enabled", "created_at"}
+    assert set(body) == {"id", "email", "username", "totp_enabled", "email_verified", "created_at"}
     uuid.UUID(body["id"])
     assert body["email"] == email
     assert body["username"] == name
@@ -376,7 +376,7 @@ async def test_logout_needs_authentication(http: ClientSession) -> None:
 
 async def test_expired_token(http: ClientSession, alice: ApiUser) -> None:
     subject = await user_id(alice)
-    expired, _ = TokenSigner(SECRET).issue(subject, ACCESS, -60)
+    expired, _ = TokenSigner(SECRET).issue(subject, ACCESS, -60, gen=0)
     status, body = await me(http, expired)
     assert status == 401
     assert_error(body, "invalid_token")
@@ -397,7 +397,7 @@ async def test_expired_token(http: ClientSession, alice: ApiUser) -> None:
     assert status == 401
     assert_error(body, "invalid_token")
     # the same claims, still valid, are accepted: the refusal above was the expiry
-    fresh, _ = TokenSigner(SECRET).issue(subject, ACCESS, 60)
+    fresh, _ = TokenSigner(SECRET).issue(subject, ACCESS, 60, gen=0)
     status, _ = await me(http, fresh)
     assert status == 200
 
@@ -460,7 +460,7 @@ async def test_token_without_required_claims_is_refused(
 
 
 async def test_token_of_an_unknown_user_is_refused(http: ClientSession) -> None:
-    token, _ = TokenSigner(SECRET).issue(str(uuid.uuid4()), ACCESS, 60)
+    token, _ = TokenSigner(SECRET).issue(str(uuid.uuid4()), ACCESS, 60, gen=0)
     status, body = await me(http, token)
     assert status == 401
     assert_error(body, "invalid_token")
@@ -484,7 +484,15 @@ async def test_api_key_lifecycle(http: ClientSession, alice: ApiUser) -> None:
     assert status == 200
     mine = [item for item in listed if item["id"] == created["id"]]
     assert len(mine) == 1
-    assert set(mine[0]) == {"id", "name", "prefix", "created_at", "last_used_at"}
+    assert set(mine[0]) == {
+        "id",
+        "name",
+        "prefix",
+        "scope",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    }
     assert all("key" not in item for item in listed)
     assert secret not in json.dumps(listed)
 

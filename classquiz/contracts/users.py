@@ -24,9 +24,7 @@ class RegisterIn(Contract):
 # A TOTP code (six digits) or a backup code (`k3x7q-m2rtd`, any case, dash optional).
 OneTimeCode = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, pattern=r"^(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$"
-    ),
+    StringConstraints(strip_whitespace=True, pattern=r"^(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$"),
 ]
 
 
@@ -41,6 +39,9 @@ class UserOut(BaseModel):
     email: str
     username: str
     totp_enabled: bool
+    email_verified: bool = Field(
+        default=False, description="a verification link mailed to this address was followed"
+    )
     created_at: datetime
 
 
@@ -52,13 +53,22 @@ class TokenOut(BaseModel):
 
 class ApiKeyIn(Contract):
     name: Annotated[Trimmed, StringConstraints(min_length=1, max_length=100)] = "default"
+    scope: Literal["read", "full"] = Field(
+        default="full",
+        description="`read`: GET requests only; `full`: everything but managing credentials",
+    )
+    expires_in_days: int | None = Field(
+        default=90, ge=1, le=3650, description="days until the key stops working; null: never"
+    )
 
 
 class ApiKeyOut(BaseModel):
     id: uuid.UUID
     name: str
     prefix: str
+    scope: Literal["read", "full"]
     created_at: datetime
+    expires_at: datetime | None
     last_used_at: datetime | None
 
 

@@ -8,6 +8,8 @@ placeholder URL, and `connect_database` points it at the real one before use.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy
 from ormar.databases.connection import DatabaseConnection
 
@@ -43,3 +45,14 @@ async def database_is_ready() -> bool:
         return True
     except Exception:
         return False
+
+
+async def write(statement: sqlalchemy.Executable) -> list[sqlalchemy.Row[Any]]:
+    """Run one writing statement (core SQL) in its own transaction; the rows it
+    returned (with RETURNING), else []. Ormar covers simple writes; this serves
+    conditional updates that must be one statement to be safe under races."""
+    async with database.transaction():
+        conn = database.get_transaction_connection()
+        assert conn is not None
+        result = await conn.execute(statement)
+        return list(result.all()) if result.returns_rows else []

@@ -74,6 +74,7 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     "rate_limited": 429,
     "internal_error": 500,
     "live_storage_full": 503,
+    "mail_unavailable": 503,
     "search_unavailable": 503,
 }
 """Every code of the protocol → its HTTP status (a test checks the table is total)."""

@@ -21,7 +21,12 @@ from classquiz.contracts.users import (
     UserOut,
 )
 from classquiz.routers.api import ApiRouter, json_response, parse_uuid
-from classquiz.routers.auth import COOKIE_NAME, require_session, set_session_cookie
+from classquiz.routers.auth import (
+    COOKIE_NAME,
+    require_own_session,
+    require_session,
+    set_session_cookie,
+)
 from classquiz.routers.refusals import request_address
 from classquiz.runtime import services
 from classquiz.services.users import user_out
@@ -49,7 +54,9 @@ async def register(request: web.Request, body: RegisterIn) -> UserOut:
         "too many registrations from this address; try again later",
         count_success=True,
     ):
-        return user_out(await svc.users.register(body))
+        user = await svc.users.register(body)
+    svc.account.verify_after_registration(user)
+    return user_out(user)
 
 
 @router.route(
@@ -99,16 +106,18 @@ async def me(request: web.Request) -> UserOut:
 @router.route(
     "POST",
     "/api-keys",
-    summary="Create an API key (the secret is shown once)",
+    summary="Create an API key with a scope and an expiry (the secret is shown once)",
     body=ApiKeyIn,
     response=ApiKeyCreatedOut,
     status=201,
     auth="user",
-    errors=(401, 422),
+    errors=(401, 403, 422),
 )
 async def create_api_key(request: web.Request, body: ApiKeyIn) -> ApiKeyCreatedOut:
-    session = await require_session(request)
-    return await services(request).users.create_api_key(session.user, body.name)
+    session = await require_own_session(request)
+    return await services(request).users.api_keys.create(
+        session.user, body.name, body.scope, body.expires_in_days
+    )
 
 
 @router.route(
@@ -117,11 +126,11 @@ async def create_api_key(request: web.Request, body: ApiKeyIn) -> ApiKeyCreatedO
     summary="List API keys (without secrets)",
     response=list[ApiKeyOut],
     auth="user",
-    errors=(401,),
+    errors=(401, 403),
 )
 async def list_api_keys(request: web.Request) -> list[dict[str, Any]]:
-    session = await require_session(request)
-    keys = await services(request).users.list_api_keys(session.user)
+    session = await require_own_session(request)
+    keys = await services(request).users.api_keys.list(session.user)
     return [key.model_dump(mode="json") for key in keys]
 
 
@@ -131,12 +140,12 @@ async def list_api_keys(request: web.Request) -> list[dict[str, Any]]:
     summary="Delete an API key",
     auth="user",
     status=204,
-    errors=(401, 404),
+    errors=(401, 403, 404),
 )
 async def delete_api_key(request: web.Request) -> None:
-    session = await require_session(request)
+    session = await require_own_session(request)
     key_id = parse_uuid(request.match_info["key_id"], "api_key_not_found")
-    await services(request).users.delete_api_key(session.user, key_id)
+    await services(request).users.api_keys.delete(session.user, key_id)
 
 
 @router.route(
@@ -145,10 +154,10 @@ async def delete_api_key(request: web.Request) -> None:
     summary="Start enabling a TOTP second factor",
     response=TotpSetupOut,
     auth="user",
-    errors=(401, 409),
+    errors=(401, 403, 409),
 )
 async def totp_setup(request: web.Request) -> TotpSetupOut:
-    session = await require_session(request)
+    session = await require_own_session(request)
     return await services(request).users.totp.start(session.user)
 
 
@@ -159,10 +168,10 @@ async def totp_setup(request: web.Request) -> TotpSetupOut:
     body=TotpCodeIn,
     response=TotpEnabledOut,
     auth="user",
-    errors=(400, 401, 409, 422, 429),
+    errors=(400, 401, 403, 409, 422, 429),
 )
 async def totp_enable(request: web.Request, body: TotpCodeIn) -> TotpEnabledOut:
-    session = await require_session(request)
+    session = await require_own_session(request)
     codes = await services(request).users.totp.enable(session.user, body.code)
     return TotpEnabledOut(backup_codes=codes)
 
@@ -174,10 +183,10 @@ async def totp_enable(request: web.Request, body: TotpCodeIn) -> TotpEnabledOut:
     body=TotpCodeIn,
     response=OkOut,
     auth="user",
-    errors=(400, 401, 409, 422, 429),
+    errors=(400, 401, 403, 409, 422, 429),
 )
 async def totp_disable(request: web.Request, body: TotpCodeIn) -> OkOut:
-    session = await require_session(request)
+    session = await require_own_session(request)
     await services(request).users.totp.disable(session.user, body.code)
     return OkOut()
 
@@ -189,9 +198,9 @@ async def totp_disable(request: web.Request, body: TotpCodeIn) -> OkOut:
     body=TotpCodeIn,
     response=BackupCodesOut,
     auth="user",
-    errors=(400, 401, 409, 422, 429),
+    errors=(400, 401, 403, 409, 422, 429),
 )
 async def totp_backup_codes(request: web.Request, body: TotpCodeIn) -> BackupCodesOut:
-    session = await require_session(request)
+    session = await require_own_session(request)
     codes = await services(request).users.totp.regenerate_backup_codes(session.user, body.code)
     return BackupCodesOut(backup_codes=codes)

@@ -3,7 +3,10 @@
 All are HS256 JWTs under the server's secret key, each with a `typ` claim so a
 token of one kind is never accepted as another, and a `jti` so a user access
 token can be revoked at logout (the revocation list lives in Redis until the
-token would have expired anyway).
+token would have expired anyway). A user access token also carries the
+account's session generation (`gen`): raising the generation ("sign out
+everywhere", a password change or reset) ends every token issued before, so
+an access token must always be issued with one (`UserService.start_session`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class TokenClaims:
     expires_at: int
     game_id: str | None = None
     pin: str | None = None
+    generation: int = 0
 
 
 class TokenSigner:
@@ -40,6 +44,8 @@ class TokenSigner:
         self._key = secret_key
 
     def issue(self, subject: str, kind: str, ttl_s: int, **extra: Any) -> tuple[str, TokenClaims]:
+        if kind == ACCESS and not isinstance(extra.get("gen"), int):
+            raise ValueError("an access token needs the account's session generation (gen)")
         now = int(time.time())
         claims = TokenClaims(
             subject=subject,
@@ -48,6 +54,7 @@ class TokenSigner:
             expires_at=now + ttl_s,
             game_id=extra.get("gid"),
             pin=extra.get("pin"),
+            generation=int(extra.get("gen") or 0),
         )
         payload: dict[str, Any] = {
             "sub": subject,
@@ -80,4 +87,14 @@ class TokenSigner:
             expires_at=int(payload["exp"]),
             game_id=payload.get("gid"),
             pin=payload.get("pin"),
+            generation=_generation(payload.get("gen")),
         )
+
+
+def _generation(value: Any) -> int:
+    """The `gen` claim; tokens from before generations existed count as generation 0."""
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TokenInvalid("bad session generation")
+    return value

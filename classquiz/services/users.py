@@ -1,13 +1,13 @@
-"""UserService: accounts, login, logout, API keys; the optional TOTP factor is TotpService.
+"""UserService: accounts, login, logout, resolving credentials; the optional TOTP factor
+is TotpService, API keys are ApiKeys (services/api_keys.py).
 
 Credentials accepted on every authenticated request, in this order: a bearer
-API key (`cqk_…`), a bearer access token, the `access_token` cookie.
+API key (`cqk_…`), a bearer access token, the `access_token` cookie. An access
+token counts only while its session generation is the account's current one.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,15 +17,14 @@ import sqlalchemy
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 
-from classquiz.contracts.users import ApiKeyCreatedOut, ApiKeyOut, LoginIn, RegisterIn, UserOut
+from classquiz.contracts.users import LoginIn, RegisterIn, UserOut
 from classquiz.db.engine import database
-from classquiz.db.models import ApiKey, User, utcnow
+from classquiz.db.models import User
 from classquiz.errors import Refusal
+from classquiz.services.api_keys import API_KEY_PREFIX, ApiKeys, KeyScope
 from classquiz.services.passwords import Passwords
 from classquiz.services.tokens import ACCESS, TokenInvalid, TokenSigner
 from classquiz.services.totp import TotpService
-
-API_KEY_PREFIX = "cqk_"
 
 
 def user_out(user: User) -> UserOut:
@@ -34,22 +33,9 @@ def user_out(user: User) -> UserOut:
         email=user.email,
         username=user.username,
         totp_enabled=bool(user.totp_secret),
+        email_verified=user.email_verified_at is not None,
         created_at=user.created_at,
     )
-
-
-def api_key_out(key: ApiKey) -> ApiKeyOut:
-    return ApiKeyOut(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-    )
-
-
-def hash_api_key(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -59,6 +45,11 @@ class Session:
     user: User
     token_jti: str | None = None
     token_expires_at: int | None = None
+    key_scope: KeyScope | None = None  # set when the credential is an API key
+
+    @property
+    def by_api_key(self) -> bool:
+        return self.key_scope is not None
 
 
 class UserService:
@@ -70,6 +61,7 @@ class UserService:
         token_expiry_s: int,
         passwords: Passwords,
         totp: TotpService,
+        api_keys: ApiKeys,
     ) -> None:
         self._redis = redis
         self._signer = signer
@@ -77,6 +69,7 @@ class UserService:
         self.token_expiry_s = token_expiry_s
         self._passwords = passwords
         self.totp = totp
+        self.api_keys = api_keys
 
     # -- accounts ------------------------------------------------------------
 
@@ -129,8 +122,11 @@ class UserService:
 
     def start_session(self, user: User) -> str:
         """A new access token of `user`: how every way of signing in ends (a password,
-        a passkey, another provider), so each one yields the same revocable session."""
-        token, _ = self._signer.issue(str(user.id), ACCESS, self.token_expiry_s)
+        a passkey, another provider), so each one yields the same revocable session, of the
+        account's current session generation ("sign out everywhere" ends it)."""
+        token, _ = self._signer.issue(
+            str(user.id), ACCESS, self.token_expiry_s, gen=user.session_generation
+        )
         return token
 
     async def logout(self, session: Session) -> None:
@@ -143,14 +139,11 @@ class UserService:
     async def authenticate(self, credential: str) -> Session:
         """The session behind an API key or access token, or Refusal 401."""
         if credential.startswith(API_KEY_PREFIX):
-            key = await ApiKey.objects.get_or_none(key_hash=hash_api_key(credential))
-            if key is None:
-                raise Refusal("invalid_token", "unknown API key")
-            await ApiKey.objects.filter(id=key.id).update(last_used_at=utcnow())
+            key = await self.api_keys.resolve(credential)
             user = await User.objects.get_or_none(id=key.user.id)
             if user is None:
                 raise Refusal("invalid_token", "unknown API key")
-            return Session(user=user)
+            return Session(user=user, key_scope="read" if key.scope == "read" else "full")
         try:
             claims = self._signer.verify(credential, ACCESS)
         except TokenInvalid as exc:
@@ -160,28 +153,9 @@ class UserService:
         user = await User.objects.get_or_none(id=uuid.UUID(claims.subject))
         if user is None:
             raise Refusal("invalid_token", "the account no longer exists")
+        if claims.generation != user.session_generation:
+            raise Refusal("invalid_token", "this session has ended (signed out everywhere)")
         return Session(user=user, token_jti=claims.jti, token_expires_at=claims.expires_at)
 
     def _revoked_key(self, jti: str) -> str:
         return f"{self._prefix}:revoked:{jti}"
-
-    # -- API keys ------------------------------------------------------------------
-
-    async def create_api_key(self, user: User, name: str) -> ApiKeyCreatedOut:
-        secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
-        key = await ApiKey.objects.create(
-            user=user.id, name=name, prefix=secret[:12], key_hash=hash_api_key(secret)
-        )
-        return ApiKeyCreatedOut(**api_key_out(key).model_dump(), key=secret)
-
-    async def list_api_keys(self, user: User) -> list[ApiKeyOut]:
-        keys = await ApiKey.objects.filter(user__id=user.id).order_by("-created_at").all()
-        return [api_key_out(key) for key in keys]
-
-    async def delete_api_key(self, user: User, key_id: uuid.UUID) -> None:
-        # Check the owner first: Ormar turns a DELETE filtered on a relation
-        # (`user__id=`) into a cartesian product that ignores the owner.
-        key = await ApiKey.objects.get_or_none(id=key_id)
-        if key is None or key.user.id != user.id:
-            raise Refusal("api_key_not_found", "no such API key")
-        await ApiKey.objects.filter(id=key.id).delete()

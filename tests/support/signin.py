@@ -78,9 +78,11 @@ async def _stderr(proc: asyncio.subprocess.Process) -> str:
 
 
 @contextlib.asynccontextmanager
-async def app_on_port(storage: dict[str, str], port: int, **overrides: Any) -> AsyncIterator[str]:
-    """A second app at http://127.0.0.1:<port> (its PUBLIC_URL), with these settings."""
-    public_url = f"http://127.0.0.1:{port}"
+async def app_on_port(
+    storage: dict[str, str], port: int, host_name: str = "127.0.0.1", **overrides: Any
+) -> AsyncIterator[str]:
+    """A second app at http://<host_name>:<port> (its PUBLIC_URL), with these settings."""
+    public_url = f"http://{host_name}:{port}"
     settings = make_settings(storage, public_url=public_url, **overrides)
     server = TestServer(create_app(settings, own_database=False), host="127.0.0.1", port=port)
     await server.start_server()

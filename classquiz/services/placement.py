@@ -32,11 +32,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from classquiz.game.keys import GameKeys, emit_channel, fanout_channel
 from classquiz.game.scripts import game_script, plain_script
 from classquiz.game.store_base import async_reply
+
+# Game messages this process sent to other processes, by kind (`emit`: a broadcast,
+# `fanout`: a reveal or an end). Zero while every game is local to one process.
+GAME_MESSAGES_SENT = Counter(
+    "classquiz_game_pubsub_sent_total",
+    "Game messages published to other server processes (games that span processes)",
+    ["kind"],
+)
 
 # The set's lifetime when the game's hash has none (the game is gone): it only has to
 # outlive the sockets the sweeper is about to close.
@@ -99,7 +108,9 @@ class GamePlacement:
                 )
                 self._registered.discard(pin)
 
-    async def to_others(self, pin: str, channel_prefix: str, message: bytes) -> int:
+    async def to_others(
+        self, pin: str, channel_prefix: str, message: bytes, kind: str = "emit"
+    ) -> int:
         """Publish `message` to `channel_prefix + id` of every other process holding a
         socket of `pin`; returns how many (0 for a game local to this process)."""
         sent = int(
@@ -109,13 +120,15 @@ class GamePlacement:
             )
         )
         self.published += sent
+        if sent:
+            GAME_MESSAGES_SENT.labels(kind).inc(sent)
         return sent
 
     async def emit_to_others(self, pin: str, message: bytes) -> int:
         return await self.to_others(pin, emit_channel(self.prefix, ""), message)
 
     async def fanout_to_others(self, pin: str, message: bytes) -> int:
-        return await self.to_others(pin, fanout_channel(self.prefix, ""), message)
+        return await self.to_others(pin, fanout_channel(self.prefix, ""), message, "fanout")
 
     @contextlib.asynccontextmanager
     async def _lock(self, pin: str) -> AsyncIterator[None]:

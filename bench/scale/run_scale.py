@@ -1,0 +1,280 @@
+"""Scale-out benchmark (issue 13): G games of N players on two server processes.
+
+    .venv/bin/python bench/scale/run_scale.py --games 20 --players 50 --on-a 14 --locality both
+
+Starts two `python -m classquiz serve` processes (A and B, one worker each, the
+Redis manager on) sharing PostgreSQL and Redis, then plays G games at once with
+bench/loadgen (one generator per game, each game's host and players all on one
+process, as PIN routing places them): `--on-a` games on A, the rest on B. It
+samples each server's CPU time (/proc/<pid>/stat) from the moment every game has
+finished its REST set-up (registrations hash passwords, which is not game work)
+until the last game ended, counts the pub/sub messages the processes send each
+other (a pattern subscription on their Redis prefix) and sums the generators'
+exactly-once checks against PostgreSQL.
+
+With `--locality both` it runs the same workload twice: GAME_LOCALITY=false
+(python-socketio's behaviour: every emit of every game goes to every process)
+and GAME_LOCALITY=true (a game local to one process publishes nothing). Writes
+bench/scale/out/<label>.json and prints one table. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent.parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from run_bench import (  # noqa: E402  (bench/ is not a package)
+    DEFAULT_DB,
+    DEFAULT_REDIS,
+    ensure_database,
+    proc_cpu_s,
+    raise_nofile,
+    redis_pid,
+    wait_ready,
+)
+
+OUT = Path(__file__).resolve().parent / "out"
+LOADGEN = BENCH / "loadgen" / "loadgen.mjs"
+SECRET = "bench-scale-secret-key-long-enough"
+SERVE = [sys.executable, "-m", "classquiz", "serve", "--host", "127.0.0.1"]
+
+
+def git_head() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [*SERVE, "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+class PubSubCounter:
+    """Counts the messages published under the servers' Redis prefix, by channel kind."""
+
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        from redis import Redis
+
+        self.client = Redis.from_url(redis_url)
+        self.pubsub = self.client.pubsub()
+        self.pubsub.psubscribe(f"{prefix}:*")
+        self.prefix = prefix
+        self.counts: dict[str, int] = {}
+        self.bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _kind(self, channel: str) -> str:
+        rest = channel[len(self.prefix) + 1 :]
+        if rest == "socketio":
+            return "shared socketio channel"
+        return f"per-process {rest.split(':', 1)[0]}"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            message = self.pubsub.get_message(timeout=0.2)
+            if message and message["type"] == "pmessage":
+                kind = self._kind(message["channel"].decode())
+                self.counts[kind] = self.counts.get(kind, 0) + 1
+                self.bytes += len(message["data"])
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.pubsub.close()
+        self.client.close()
+
+
+def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, Any]:
+    mode = "locality" if locality else "everywhere"
+    prefix = f"benchscale-{stamp}-{mode}"
+    work = OUT / f"{args.label}-{mode}"
+    work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": args.db,
+            "REDIS_URL": args.redis,
+            "REDIS_PREFIX": prefix,
+            "SECRET_KEY": SECRET,
+            "SOCKETIO_REDIS_MANAGER": "true",
+            "GAME_LOCALITY": "true" if locality else "false",
+            "LOG_LEVEL": "WARNING",
+            "REGISTER_RATE_LIMIT": "10000",
+            "RATE_LIMIT_FAILURES": "10000",
+            "LOGIN_RATE_LIMIT_FAILURES": "10000",
+            "MAX_PLAYERS_PER_GAME": str(max(args.players * 2, 100)),
+        }
+    )
+    ports = [free_port(), free_port()]
+    logs = [work / "server-A.log", work / "server-B.log"]
+    servers = [start_server(port, env, log) for port, log in zip(ports, logs, strict=True)]
+    try:
+        wait_ready(ports)
+        counter = PubSubCounter(args.redis, prefix)
+        redis = redis_pid(args.redis)
+        watched = {"A": servers[0].pid, "B": servers[1].pid, "redis": redis}
+
+        def cpu() -> dict[str, float | None]:
+            return {name: proc_cpu_s(pid) if pid else None for name, pid in watched.items()}
+
+        cpu_start = cpu()
+        gens = []
+        joined = threading.Semaphore(0)
+        for g in range(args.games):
+            url = f"http://127.0.0.1:{ports[0] if g < args.on_a else ports[1]}"
+            cmd = [
+                "node",
+                str(LOADGEN),
+                "--url",
+                url,
+                "--players",
+                str(args.players),
+                "--questions",
+                str(args.questions),
+                "--answer-window-ms",
+                args.answer_window_ms,
+                "--ramp",
+                "0",
+                "--db",
+                args.db,
+                "--out",
+                str(work / f"game{g:02d}.json"),
+            ]
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=BENCH
+            )
+            log = open(work / f"game{g:02d}.log", "w")  # closed by its reader
+
+            def read(p: subprocess.Popen[str] = proc, out: Any = log) -> None:
+                assert p.stdout is not None
+                for line in p.stdout:
+                    out.write(line)
+                    if line.startswith("@@phase join"):
+                        joined.release()
+                out.close()
+
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            gens.append((proc, reader))
+        for _ in range(args.games):
+            if not joined.acquire(timeout=120):
+                raise SystemExit("a generator never reached its join phase")
+        cpu_joined = cpu()
+        t0 = time.monotonic()
+        for proc, reader in gens:
+            proc.wait(timeout=600)
+            reader.join()
+        wall = time.monotonic() - t0
+        cpu_end = cpu()
+        counter.stop()
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    games = []
+    for g in range(args.games):
+        path = work / f"game{g:02d}.json"
+        games.append(json.loads(path.read_text()) if path.exists() else None)
+    once = [g["exactly_once"] for g in games if g]
+    acks = sorted(
+        v for g in games if g for v in [g["metrics"]["answer_ack"]["p99"]] if v is not None
+    )
+
+    def delta(a: dict[str, float | None], b: dict[str, float | None]) -> dict[str, float]:
+        return {k: round((b[k] or 0) - (a[k] or 0), 2) for k in a if a[k] is not None}
+
+    return {
+        "mode": mode,
+        "prefix": prefix,
+        "games_on": {"A": args.on_a, "B": args.games - args.on_a},
+        "cpu_s_play": delta(cpu_joined, cpu_end),
+        "cpu_s_whole_run": delta(cpu_start, cpu_end),
+        "wall_s_play": round(wall, 2),
+        "pubsub_messages": counter.counts,
+        "pubsub_bytes": counter.bytes,
+        "games_reported": len(once),
+        "acked_ok": sum(o.get("acked_ok", 0) for o in once),
+        "rows": sum(o.get("rows", 0) for o in once),
+        "lost": sum(o.get("lost", 0) for o in once),
+        "doubled": sum(o.get("doubled", 0) for o in once),
+        "unchecked_games": sum(1 for o in once if not o.get("checked")),
+        "answer_ack_p99_ms_worst_game": acks[-1] if acks else None,
+        "loadgen_exit_codes": [p.returncode for p, _ in gens],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", type=int, default=20)
+    parser.add_argument("--players", type=int, default=50)
+    parser.add_argument("--questions", type=int, default=5)
+    parser.add_argument("--on-a", type=int, default=14, help="games on process A; the rest on B")
+    parser.add_argument("--answer-window-ms", default="0-500")
+    parser.add_argument("--locality", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--db", default=DEFAULT_DB)
+    parser.add_argument("--redis", default=DEFAULT_REDIS)
+    parser.add_argument("--label", default=None)
+    args = parser.parse_args()
+    args.label = args.label or f"g{args.games}-n{args.players}-q{args.questions}-a{args.on_a}"
+    raise_nofile()
+    ensure_database(args.db)
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.locality]
+    result = {
+        "label": args.label,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "git_head": git_head(),
+        "command": " ".join(sys.argv),
+        "runs": [run_mode(args, locality, stamp) for locality in modes],
+    }
+    (OUT / f"{args.label}.json").write_text(json.dumps(result, indent=2))
+    print(f"{args.label} at {result['git_head']}")
+    for run in result["runs"]:
+        print(
+            f"{run['mode']:>10}: CPU during play A {run['cpu_s_play'].get('A')} s, "
+            f"B {run['cpu_s_play'].get('B')} s, redis {run['cpu_s_play'].get('redis')} s "
+            f"(whole run A {run['cpu_s_whole_run'].get('A')}, "
+            f"B {run['cpu_s_whole_run'].get('B')}); "
+            f"wall {run['wall_s_play']} s; pub/sub {run['pubsub_messages']} "
+            f"({run['pubsub_bytes']} bytes); answers {run['acked_ok']} acked, "
+            f"{run['rows']} stored, lost {run['lost']}, doubled {run['doubled']}; "
+            f"worst game's ack p99 {run['answer_ack_p99_ms_worst_game']} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -91,6 +91,16 @@ def cost_model(
         None if play is None or silent_question is None else play - questions * silent_question
     )
     join = net("join_start", "join_end")
+    spans = [("idle", "idle_start", "idle_end"), ("join", "join_start", "join_end")]
+    spans += [("play", "play_start", "play_end")]
+    for k in range(calibrate):
+        spans += [(f"cal{k}_bcast", f"cal{k}_bcast_start", f"cal{k}_bcast_end")]
+        spans += [(f"cal{k}_reveal", f"cal{k}_reveal_start", f"cal{k}_reveal_end")]
+    windows = {}
+    for name, a, b in spans:
+        cpu, wall = window_cpu(marks, a, b, pids), window_wall(marks, a, b)
+        if cpu is not None and wall is not None:
+            windows[name] = {"wall_s": round(wall, 4), "cpu_s": round(cpu, 5)}
     return {
         "pids": list(pids),
         "background_cpu_pct": round(100 * rate, 2),
@@ -110,6 +120,7 @@ def cost_model(
         "players": players,
         "questions": questions,
         "calibration_questions": len(bcast_ok),
+        "windows": windows,  # the raw CPU and wall time of each window, before background
     }
 
 

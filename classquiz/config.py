@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # `serve` runs full garbage collections when the process is calm instead of when
     # CPython's counters say (classquiz/gc_policy.py); off: CPython's own schedule.
     gc_scheduled: bool = True
+    # WebSocket frames written straight to the connection instead of through a writer
+    # task per socket (classquiz/library_seam.py DirectSocket); off: the library's path.
+    websocket_direct_writes: bool = True
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
     # With the Redis manager: a game whose sockets all live on one process is served

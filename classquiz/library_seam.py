@@ -13,15 +13,22 @@ tests/test_library_seam.py fails when a release moves what this module uses.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from aiohttp import WSMsgType
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
 from ormar.databases.connection import DatabaseConnection
 
 FrameSender = Callable[[str, eio_packet.Packet], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 # -- python-socketio / python-engineio: frames ----------------------------------------------------
@@ -55,7 +62,15 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
     methods they hook, and the session state they touch, stay in this class.
     """
 
+    # Sessions whose WebSocket frames are written directly (DirectSocket); on by default.
+    direct_websocket_writes = True
+
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        # Engine.IO has made the session and queued its OPEN packet, and will run its
+        # WebSocket handler after this returns: the class swap takes effect there.
+        session = self.eio.sockets.get(eio_sid)
+        if self.direct_websocket_writes and type(session) is AsyncSocket:
+            session.__class__ = DirectSocket
         result = await super()._handle_eio_connect(eio_sid, environ)
         self.engine_connected(eio_sid)
         return result
@@ -97,6 +112,143 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
         # Wake the WebSocket writer so it closes the connection now, even if
         # the client ignores the Engine.IO close packet.
         await transport.queue.put(None)
+
+
+# -- python-engineio / aiohttp: WebSocket frames written straight to the connection ---------------
+
+# A client whose unread frames pass this is not reading: its connection is dropped
+# (it reconnects with its token) rather than kept growing in memory.
+WEBSOCKET_BACKLOG_LIMIT = 8 * 1024 * 1024
+# Sessions still ending after their request task was cancelled (kept until done).
+_ENDING: set[asyncio.Future[None]] = set()
+
+
+def websocket_text_frame(payload: bytes) -> bytes:
+    """One final, unmasked RFC 6455 text frame carrying `payload` (a server's frame)."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+def _frame_of(pkt: eio_packet.Packet) -> bytes:
+    """The WebSocket frame of an Engine.IO packet, built once per packet: a broadcast
+    sends one packet object to every socket, so its frame is encoded once."""
+    frame: bytes | None = getattr(pkt, "classquiz_frame", None)
+    if frame is None:
+        frame = websocket_text_frame(pkt.encode().encode())
+        pkt.classquiz_frame = frame
+    return frame
+
+
+class DirectSocket(AsyncSocket):  # type: ignore[misc]
+    """An Engine.IO session that writes its WebSocket frames directly to the connection.
+
+    python-engineio puts every outgoing packet on the session's queue and wakes a
+    writer task to send it, and that task's wait makes a timeout task each time:
+    a broadcast to 2,000 players wakes 2,000 tasks, and every answer's ack wakes
+    one. Here, once a session speaks WebSocket, a packet becomes its frame (built
+    once per packet, so once per broadcast) and is handed to the connection's
+    transport at once, which never blocks (the event loop writes it out as the
+    client reads). Frames leave in the order they are sent.
+
+    Long-polling sessions, and sessions that upgrade to WebSocket from polling, keep
+    the library's own path. The queue stays for what the library puts on it
+    directly (the `None` that ends a session); a small task serves it.
+    """
+
+    # Set while the WebSocket is open; None before, and after it closed.
+    direct_transport: asyncio.Transport | None = None
+
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        transport = self.direct_transport
+        if transport is None or pkt.binary:
+            await super().send(pkt)
+            return
+        if not await self.check_ping_timeout() or transport.is_closing():
+            return
+        transport.write(_frame_of(pkt))
+        if transport.get_write_buffer_size() > WEBSOCKET_BACKLOG_LIMIT:
+            log.warning("dropped a WebSocket client that stopped reading its frames")
+            transport.abort()
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        if self.connected:  # type: ignore[has-type]  # an upgrade from long-polling
+            await super()._websocket_handler(ws)
+            return
+        self.connected = True
+        self.upgraded = True
+        response = ws._sock  # engineio's aiohttp driver keeps its WebSocketResponse here
+        transport: asyncio.Transport = ws.environ["aiohttp.request"].transport
+        # What was queued before the WebSocket opened (the OPEN packet), in order;
+        # no await until direct writes start, so nothing can overtake it.
+        while not self.queue.empty():
+            queued = self.queue.get_nowait()
+            self.queue.task_done()
+            if queued is None:
+                await response.close()
+                return
+            transport.write(_frame_of(queued))
+        self.direct_transport = transport
+        closer = asyncio.ensure_future(self._serve_queue(response, transport))
+        try:
+            await self._read_frames(response)
+        finally:
+            # The session ends first (Socket.IO's disconnect handlers run now), then the
+            # WebSocket's closing handshake, which may wait for a silent client. aiohttp
+            # cancels this request's task once the client's connection is gone, so the
+            # end of the session runs in a task of its own that the cancel cannot stop
+            # half-way (a player would otherwise stay "online" to the host).
+            self.direct_transport = None
+            ending = asyncio.ensure_future(self._end(closer))
+            _ENDING.add(ending)
+            ending.add_done_callback(_ENDING.discard)
+            await asyncio.shield(ending)
+
+    async def _end(self, closer: asyncio.Future[None]) -> None:
+        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        await self.queue.put(None)
+        await closer
+
+    async def _serve_queue(self, response: Any, transport: asyncio.Transport) -> None:
+        """Write what the library queues itself; a None closes the WebSocket."""
+        while True:
+            queued = await self.queue.get()
+            self.queue.task_done()
+            if queued is None:
+                break
+            if not transport.is_closing():
+                transport.write(_frame_of(queued))
+        self.direct_transport = None
+        await response.close()
+
+    async def _read_frames(self, response: Any) -> None:
+        """Hand each incoming frame to Engine.IO until the client goes or stays silent
+        past the ping interval plus timeout (aiohttp's own timeout: no task per frame)."""
+        timeout = self.server.ping_interval + self.server.ping_timeout
+        while True:
+            try:
+                message = await response.receive(timeout=timeout)
+            except (TimeoutError, OSError):
+                return
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                return
+            try:
+                pkt = eio_packet.Packet(encoded_packet=message.data)
+            except ValueError:
+                return  # not an Engine.IO packet: the connection goes, as in the library
+            try:
+                await self.receive(pkt)
+            except eio_exceptions.UnknownPacketError:
+                continue
+            except eio_exceptions.SocketIsClosedError:
+                return
+            except Exception:
+                log.exception("error while handling a WebSocket frame")
 
 
 # -- python-engineio / aiohttp: WebSocket compression ---------------------------------------------

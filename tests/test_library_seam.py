@@ -102,7 +102,7 @@ def test_the_seam_is_the_only_module_using_these_private_names() -> None:
     package = Path(library_seam.__file__).parent
     private = re.compile(
         r"\._(send_eio_packet|send_packet|handle_eio_\w+|binary_packet|url|options)\b"
-        r"|\.not_handled\b|\bWebSocketResponse\s*="
+        r"|\.not_handled\b|\bWebSocketResponse\s*=|\._sock\b|\._websocket_handler\b"
     )
     users = sorted(
         str(path.relative_to(package.parent))
@@ -117,3 +117,64 @@ def test_the_libraries_behind_the_seam_are_pinned_exactly(name: str) -> None:
     pins = dict(re.findall(r'^([\w-]+) = (?:"|\{version = ")==([^"]+)"', PIPFILE.read_text(), re.M))
     assert name in pins, f"{name} is not pinned with == in the Pipfile"
     assert version(name) == pins[name]
+
+
+# -- WebSocket frames written directly (DirectSocket) ---------------------------------------------
+
+
+def test_the_engine_socket_steps_direct_writes_override_are_there() -> None:
+    from engineio.async_socket import AsyncSocket
+
+    for name, parameters in [
+        ("send", ["self", "pkt"]),
+        ("_websocket_handler", ["self", "ws"]),
+        ("check_ping_timeout", ["self"]),
+        ("receive", ["self", "pkt"]),
+        ("close", ["self", "wait", "abort", "reason"]),
+    ]:
+        found = getattr(AsyncSocket, name)
+        assert inspect.iscoroutinefunction(found), name
+        assert list(inspect.signature(found).parameters) == parameters, name
+    # The driver object handed to _websocket_handler keeps its response and environ.
+    source = inspect.getsource(engineio_aiohttp.WebSocket)
+    assert "self._sock = WebSocketResponse(" in source
+    assert "self.environ = environ" in source
+    # Engine.IO makes the session before the connect event, and serves the WebSocket after.
+    connect = inspect.getsource(__import__("engineio.async_server", fromlist=["x"]))
+    made = connect.index("s = async_socket.AsyncSocket(self, sid)")
+    assert made < connect.index("await self._trigger_event('connect'", made)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 200_000])
+async def test_a_direct_frame_is_what_a_websocket_client_reads(size: int) -> None:
+    """The frame bytes go to a real aiohttp server connection; a real client reads them."""
+    from aiohttp import ClientSession, web
+    from aiohttp.test_utils import TestServer
+
+    text = ("é" * size)[:size]
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        assert request.transport is not None
+        request.transport.write(library_seam.websocket_text_frame(text.encode()))
+        await ws.receive()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with ClientSession() as http, http.ws_connect(server.make_url("/")) as ws:
+            assert await ws.receive_str() == text
+            await ws.close()
+    finally:
+        await server.close()
+
+
+async def test_a_broadcast_packet_is_framed_once() -> None:
+    pkt = eio_packet.Packet(eio_packet.MESSAGE, '2["question_started",{}]')
+    first = library_seam._frame_of(pkt)
+    assert library_seam._frame_of(pkt) is first
+    assert first == library_seam.websocket_text_frame(b'42["question_started",{}]')

@@ -129,7 +129,7 @@ def create_socket_server(
 ) -> socketio.AsyncServer:
     if not settings.websocket_compression:
         disable_websocket_compression()
-    return GuardedAsyncServer(
+    server = GuardedAsyncServer(
         async_mode="aiohttp",
         client_manager=client_manager,
         cors_allowed_origins=socketio_origins(settings),
@@ -141,3 +141,5 @@ def create_socket_server(
         engineio_logger=False,
         handshake_timeout_s=settings.handshake_timeout_s,
     )
+    server.direct_websocket_writes = settings.websocket_direct_writes
+    return server

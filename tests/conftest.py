@@ -28,6 +28,7 @@ from classquiz.devservers import resolve_storage
 from classquiz.runtime import SERVICES, Services
 from classquiz.services.results import ResultService
 from tests.support.apps import admin_url, make_settings
+from tests.support.caddy import CaddyFront, caddy_in_front
 from tests.support.live import SocketGroup
 from tests.support.processes import ServerProcess, running_servers
 from tests.support.users import ApiUser, register_user
@@ -149,6 +150,17 @@ async def redis_client(storage: dict[str, str]) -> AsyncIterator[aioredis.Redis]
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def caddy_front(
+    storage: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[CaddyFront]:
+    """Debian's Caddy with the project's Caddyfile in front of `serve --workers 2`, shared
+    by the run's proxy tests (started once: a supervisor and two workers take 10-20 s).
+    Tests must not stop or kill its processes; a drill starts its own `caddy_in_front`."""
+    async with caddy_in_front(storage, tmp_path_factory.mktemp("caddy-front")) as front:
+        yield front
 
 
 @pytest.fixture

@@ -8,23 +8,16 @@ requests that name no game.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from tests.support.caddy import CaddyFront, caddy_in_front
+from tests.support.caddy import CaddyFront
 
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-async def front(
-    storage: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[CaddyFront]:
-    tmp_path: Path = tmp_path_factory.mktemp("caddy-headers")
-    async with caddy_in_front(storage, tmp_path) as started:
-        yield started
+@pytest.fixture
+def front(caddy_front: CaddyFront) -> CaddyFront:
+    return caddy_front
 
 
 async def test_caddy_adds_hsts_and_hides_the_server(front: CaddyFront) -> None:

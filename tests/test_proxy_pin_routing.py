@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession, DummyCookieJar
 
-from tests.support.caddy import CaddyFront, caddy_in_front
+from tests.support.caddy import CaddyFront, events_by_worker, events_since
 from tests.support.live import create_game
 from tests.support.users import ApiUser, register_user
 
@@ -39,25 +37,13 @@ JS_DIR = Path(__file__).parent / "js"
 CLIENT = JS_DIR / "game_client.mjs"
 PLAYERS = 4
 QUESTIONS = 3
-EVENT_LINE = re.compile(
-    r'^classquiz_socket_events_total\{event="([a-z_]+)",outcome="([a-z_]+)"\} ([0-9.e+]+)$',
-    re.MULTILINE,
-)
 
 
 @pytest.fixture(scope="module")
-async def front(
-    storage: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[CaddyFront]:
-    async with caddy_in_front(storage, tmp_path_factory.mktemp("caddy-games")) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-async def owner(front: CaddyFront) -> ApiUser:
+async def owner(caddy_front: CaddyFront) -> ApiUser:
     """A teacher registered through Caddy (the workers have their own Redis prefix)."""
-    assert front.http is not None
-    return await register_user(front.http)
+    assert caddy_front.http is not None
+    return await register_user(caddy_front.http)
 
 
 def _node() -> str:
@@ -104,27 +90,6 @@ async def _play(front: CaddyFront, game: dict[str, Any], **options: Any) -> dict
     return summary
 
 
-async def _events_by_worker(front: CaddyFront) -> list[dict[tuple[str, str], float]]:
-    """Each worker's count of handled Socket.IO events, read from its own /metrics."""
-    counts: list[dict[tuple[str, str], float]] = []
-    async with ClientSession() as http:
-        for url in front.worker_urls:
-            async with http.get(f"{url}/metrics") as resp:
-                assert resp.status == 200
-                text = await resp.text()
-            counts.append({(e, o): float(v) for e, o, v in EVENT_LINE.findall(text)})
-    return counts
-
-
-def _delta(
-    before: list[dict[tuple[str, str], float]], after: list[dict[tuple[str, str], float]]
-) -> list[dict[tuple[str, str], float]]:
-    return [
-        {key: value - b.get(key, 0.0) for key, value in a.items() if value - b.get(key, 0.0)}
-        for b, a in zip(before, after, strict=True)
-    ]
-
-
 async def _sticky_cookies(front: CaddyFront) -> list[str]:
     """One `classquiz_lb` cookie per worker, as Caddy hands them out to new clients."""
     seen: set[str] = set()
@@ -151,19 +116,20 @@ def _assert_played(summary: dict[str, Any]) -> None:
 
 
 async def test_websocket_game_lands_on_the_pins_worker_whatever_the_cookies(
-    front: CaddyFront, owner: ApiUser
+    caddy_front: CaddyFront, owner: ApiUser
 ) -> None:
+    front = caddy_front
     cookies = await _sticky_cookies(front)
     # Players alternate between the workers' cookies: without the PIN, Caddy would
     # send half of them to each worker (the last test shows it does).
     spread = [cookies[i % len(cookies)] for i in range(PLAYERS)]
     game = await _new_game(owner)
-    before = await _events_by_worker(front)
+    before = await events_by_worker(front)
     summary = await _play(front, game, player_transports=["websocket"], player_cookies=spread)
     _assert_played(summary)
     for i in range(PLAYERS):
         assert summary["clients"][f"P{i}"]["transports"] == ["websocket"]
-    delta = _delta(before, await _events_by_worker(front))
+    delta = events_since(before, await events_by_worker(front))
     busy = [i for i, d in enumerate(delta) if d]
     assert len(busy) == 1, f"the game's events were handled by workers {busy}: {delta}"
     assert delta[busy[0]][("submit_answer", "ok")] == PLAYERS * QUESTIONS
@@ -171,23 +137,25 @@ async def test_websocket_game_lands_on_the_pins_worker_whatever_the_cookies(
 
 
 async def test_cookieless_long_polling_game_works_through_caddy(
-    front: CaddyFront, owner: ApiUser
+    caddy_front: CaddyFront, owner: ApiUser
 ) -> None:
+    front = caddy_front
     game = await _new_game(owner)
-    before = await _events_by_worker(front)
+    before = await events_by_worker(front)
     summary = await _play(front, game, player_transports=["polling"])
     _assert_played(summary)
     for i in range(PLAYERS):
         assert summary["clients"][f"P{i}"]["transports"] == ["polling"]
-    delta = _delta(before, await _events_by_worker(front))
+    delta = events_since(before, await events_by_worker(front))
     busy = [i for i, d in enumerate(delta) if d]
     assert len(busy) == 1, f"the game's events were handled by workers {busy}: {delta}"
     assert delta[busy[0]][("submit_answer", "ok")] == PLAYERS * QUESTIONS
 
 
 async def test_cookieless_long_polling_without_the_pin_breaks(
-    front: CaddyFront, owner: ApiUser
+    caddy_front: CaddyFront, owner: ApiUser
 ) -> None:
+    front = caddy_front
     """What the PIN fixes: each request without cookie or PIN may reach either worker,
     and a worker refuses a polling request of a session it does not hold (HTTP 400),
     which socket.io-client reports as "xhr post error" / "xhr poll error"."""
@@ -199,18 +167,19 @@ async def test_cookieless_long_polling_without_the_pin_breaks(
 
 
 async def test_without_the_pin_the_cookies_spread_a_game_over_both_workers(
-    front: CaddyFront, owner: ApiUser
+    caddy_front: CaddyFront, owner: ApiUser
 ) -> None:
+    front = caddy_front
     """The control for the first test: the same cookies without the PIN put players on
     both workers, and the game still works across them (python-socketio's Redis manager)."""
     cookies = await _sticky_cookies(front)
     spread = [cookies[i % len(cookies)] for i in range(PLAYERS)]
     game = await _new_game(owner)
-    before = await _events_by_worker(front)
+    before = await events_by_worker(front)
     summary = await _play(
         front, game, player_transports=["websocket"], player_cookies=spread, send_pin=False
     )
     _assert_played(summary)
-    delta = _delta(before, await _events_by_worker(front))
+    delta = events_since(before, await events_by_worker(front))
     answers = [d.get(("submit_answer", "ok"), 0.0) for d in delta]
     assert answers == [PLAYERS / 2 * QUESTIONS] * 2, delta

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,13 +31,16 @@ from aiohttp import ClientError, ClientSession
 from tests.support.processes import (
     ROOT,
     ServerProcess,
-    free_port,
     free_port_run,
     start_server,
     wait_ready,
 )
 
 CADDYFILE = ROOT / "Caddyfile"
+SOCKET_EVENT_LINE = re.compile(
+    r'^classquiz_socket_events_total\{event="([a-z_]+)",outcome="([a-z_]+)"\} ([0-9.e+]+)$',
+    re.MULTILINE,
+)
 # A supervisor and two workers each import the whole app: on a busy 2-core machine
 # (the suite's other processes, a benchmark) that has taken over 20 s.
 STARTUP_TIMEOUT_S = 60.0
@@ -84,6 +88,30 @@ class CaddyFront:
         return [int(p) for p in text.split()]
 
 
+EventCounts = dict[tuple[str, str], float]
+
+
+async def events_by_worker(front: CaddyFront) -> list[EventCounts]:
+    """Each worker's count of handled Socket.IO events by (event, outcome), read from its
+    own /metrics (served in debug mode): where a game was really played."""
+    counts: list[EventCounts] = []
+    async with ClientSession() as http:
+        for url in front.worker_urls:
+            async with http.get(f"{url}/metrics") as resp:
+                assert resp.status == 200, f"{url}/metrics: {resp.status}"
+                text = await resp.text()
+            counts.append({(e, o): float(v) for e, o, v in SOCKET_EVENT_LINE.findall(text)})
+    return counts
+
+
+def events_since(before: list[EventCounts], after: list[EventCounts]) -> list[EventCounts]:
+    """Per worker, the counts that grew between two `events_by_worker` readings."""
+    return [
+        {key: value - b.get(key, 0.0) for key, value in a.items() if value - b.get(key, 0.0)}
+        for b, a in zip(before, after, strict=True)
+    ]
+
+
 def caddy_env(site_url: str, upstreams: list[str], admin: str, home: Path) -> dict[str, str]:
     """The environment the Caddyfile reads, plus a private home for Caddy's state."""
     env = dict(os.environ)
@@ -104,7 +132,7 @@ def start_caddy(
     site_url: str, upstreams: list[str], tmp_path: Path, name: str = "caddy"
 ) -> tuple[subprocess.Popen[bytes], Path, str]:
     """`caddy run` with the project's Caddyfile; returns the process, its log and admin URL."""
-    admin = f"127.0.0.1:{free_port()}"
+    admin = f"127.0.0.1:{free_port_run(1)}"
     home = tmp_path / f"{name}-home"
     home.mkdir(parents=True, exist_ok=True)
     log_path = tmp_path / f"{name}.log"
@@ -182,7 +210,7 @@ async def caddy_in_front(
                 for i in range(workers)
             )
         )
-        url = f"http://127.0.0.1:{free_port()}"
+        url = f"http://127.0.0.1:{free_port_run(1)}"
         upstreams = [u.removeprefix("http://") for u in worker_urls]
         caddy, caddy_log, admin_url = start_caddy(url, upstreams, tmp_path)
         front = CaddyFront(url, worker_urls, supervisor, caddy, caddy_log, admin_url)

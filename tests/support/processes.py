@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,13 +42,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_port_run(count: int, attempts: int = 50) -> int:
+# Below Linux's ephemeral range (32768-60999): a port found free there can be taken by
+# any outgoing connection before the server binds it, and a worker of
+# `serve --workers N` binds its port seconds after the run was chosen.
+PORT_RUN_RANGE = (20000, 32000)
+
+
+def free_port_run(count: int, attempts: int = 200) -> int:
     """The first of `count` consecutive free ports (`serve --workers N` needs a run)."""
     for _ in range(attempts):
-        first = free_port()
+        first = random.randrange(*PORT_RUN_RANGE)
         with contextlib.ExitStack() as held:
             try:
-                for offset in range(1, count):
+                for offset in range(count):
                     s = held.enter_context(socket.socket())
                     s.bind(("127.0.0.1", first + offset))
             except OSError:

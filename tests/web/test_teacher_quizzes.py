@@ -189,8 +189,9 @@ async def test_every_host_setting_reaches_the_live_game(
     await expect(projector).to_have_url(re.compile(r"/host"))
     [created] = games
     # The presenter screen was opened with the new game's host token in the fragment
-    # (which it then wipes from the address bar).
-    assert any(url.endswith(f"/host#token={created['host_token']}") for url in opened), opened
+    # (which it then wipes from the address bar), and its PIN to route the connection.
+    link = f"/host#token={created['host_token']}&pin={created['pin']}"
+    assert any(url.endswith(link) for url in opened), opened
 
     async with http.get(f"/api/v1/games/{created['pin']}") as resp:
         info = await resp.json()
@@ -241,7 +242,8 @@ async def test_a_roster_game_takes_the_pasted_class_list(
     await dialog.get_by_role("button", name="Start hosting").click()
     await expect(phone).to_have_url(re.compile(r"/host"))
     [created] = games
-    assert any(url.endswith(f"/host#token={created['host_token']}") for url in opened), opened
+    link = f"/host#token={created['host_token']}&pin={created['pin']}"
+    assert any(url.endswith(link) for url in opened), opened
     async with http.get(f"/api/v1/games/{created['pin']}") as resp:
         info = await resp.json()
     assert info["nicknames"]["mode"] == "roster"

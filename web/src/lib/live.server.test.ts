@@ -62,6 +62,9 @@ describe.skipIf(!url)('live connection against the server', () => {
 		expect(welcome.game.pin).toBe(pin);
 		await until(host, 'connected');
 		expect(tokens.hostToken()).toBe(hostToken);
+		// Learnt from welcome: the PIN routes this tab's reconnections (and reloads).
+		expect(tokens.hostPin()).toBe(pin);
+		expect(host.socket.io.opts.query).toEqual({ pin });
 	});
 
 	it('joins a player, stores its token, and brings it back as the same player', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handshakeAuth, refusalCode, TokenStore, type KeyValueStore } from './live';
+import { handshakeAuth, refusalCode, routingQuery, TokenStore, type KeyValueStore } from './live';
 
 /** Web Storage in memory (the browser's API, not ours). */
 function memoryStorage(): KeyValueStore & { data: Map<string, string> } {
@@ -66,6 +66,30 @@ describe('TokenStore', () => {
 		const tokens = new TokenStore(null, null);
 		tokens.setPlayerToken('111111', 'p');
 		expect(tokens.playerToken('111111')).toBeNull();
+	});
+});
+
+describe('routingQuery', () => {
+	it("puts a player's PIN in the query, token or not", () => {
+		const tokens = new TokenStore(memoryStorage(), memoryStorage());
+		expect(routingQuery({ role: 'player', pin: '123456', nickname: 'Ada' }, tokens)).toEqual({
+			pin: '123456'
+		});
+		tokens.setPlayerToken('123456', 'tok');
+		expect(routingQuery({ role: 'player', pin: '123456' }, tokens)).toEqual({ pin: '123456' });
+	});
+
+	it("uses the host link's PIN, else the one stored beside the host token, else none", () => {
+		const session = memoryStorage();
+		const tokens = new TokenStore(memoryStorage(), session);
+		expect(routingQuery({ role: 'host', hostToken: 'h' }, tokens)).toEqual({});
+		tokens.setHostPin('654321');
+		expect(routingQuery({ role: 'host', hostToken: 'h' }, tokens)).toEqual({ pin: '654321' });
+		expect(routingQuery({ role: 'host', hostToken: 'h', pin: '111111' }, tokens)).toEqual({
+			pin: '111111'
+		});
+		tokens.forgetHostToken();
+		expect(session.data.size).toBe(0);
 	});
 });
 

@@ -8,6 +8,9 @@
  *   and password. `auth` is a function, so every reconnection sends the latest token;
  * - where tokens live: a player's token per PIN in localStorage (survives the phone
  *   sleeping or the browser closing), the host token in sessionStorage (this tab only);
+ * - the PIN in the query string (docs/protocol.md "The PIN in the query string"), so a
+ *   balancer sends every request of the game to one server process: a player always
+ *   knows its PIN; the host knows it from its link, or from `welcome` afterwards;
  * - coming back: socket.io-client reconnects after network drops by itself; on top,
  *   `visibilitychange` (tab visible again), `pageshow` (back/forward cache) and `online`
  *   reconnect at once instead of waiting for the backoff;
@@ -46,7 +49,12 @@ export interface ConnectionStatus {
 	reason?: string;
 }
 
-export type HostCredentials = { role: 'host'; hostToken: string };
+export type HostCredentials = {
+	role: 'host';
+	hostToken: string;
+	/** The game's PIN when the link carried it (else learnt from the first `welcome`). */
+	pin?: string;
+};
 export type PlayerCredentials = {
 	role: 'player';
 	pin: string;
@@ -60,6 +68,7 @@ export type Credentials = HostCredentials | PlayerCredentials;
 export type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 const HOST_TOKEN_KEY = 'cq:host_token';
+const HOST_PIN_KEY = 'cq:host_pin';
 const playerTokenKey = (pin: string) => `cq:player_token:${pin}`;
 
 /** Refusals after which a stored token is useless (docs/protocol.md "Refusals"). */
@@ -97,6 +106,15 @@ export class TokenStore {
 	}
 	forgetHostToken(): void {
 		this.session?.removeItem(HOST_TOKEN_KEY);
+		this.session?.removeItem(HOST_PIN_KEY);
+	}
+	/** The PIN of the host token's game (a routing hint only, kept beside the token). */
+	hostPin(): string | null {
+		return this.session?.getItem(HOST_PIN_KEY) ?? null;
+	}
+	setHostPin(pin: string | null): void {
+		if (pin) this.session?.setItem(HOST_PIN_KEY, pin);
+		else this.session?.removeItem(HOST_PIN_KEY);
 	}
 }
 
@@ -109,6 +127,16 @@ export function handshakeAuth(credentials: Credentials, tokens: TokenStore): Han
 	if (credentials.nickname !== undefined) auth.nickname = credentials.nickname;
 	if (credentials.password) auth.password = credentials.password;
 	return auth;
+}
+
+/**
+ * The Socket.IO query for `credentials`: the game's PIN when it is known, so that a
+ * balancer routes the connection to the game's server process. The server ignores it
+ * (the `auth` decides), so a stale PIN costs a detour at most.
+ */
+export function routingQuery(credentials: Credentials, tokens: TokenStore): Record<string, string> {
+	const pin = credentials.role === 'player' ? credentials.pin : (credentials.pin ?? tokens.hostPin());
+	return pin ? { pin } : {};
 }
 
 /** The refusal code of a `connect_error` (socket.io-client puts the server's data in `data`). */
@@ -146,6 +174,7 @@ export function connectLive(credentials: Credentials, options: ConnectOptions = 
 
 	const socket: GameSocket = io(options.url ?? '', {
 		auth: (cb) => cb(handshakeAuth(credentials, tokens) as unknown as Record<string, unknown>),
+		query: routingQuery(credentials, tokens),
 		transports: ['websocket', 'polling'],
 		autoConnect: false
 	});
@@ -160,10 +189,14 @@ export function connectLive(credentials: Credentials, options: ConnectOptions = 
 		status.set({ state: 'connected' });
 	});
 	socket.on('welcome', (welcome) => {
-		if (credentials.role === 'host') tokens.setHostToken(credentials.hostToken);
-		else if (welcome.role === 'player') {
+		if (credentials.role === 'host') {
+			tokens.setHostToken(credentials.hostToken);
+			tokens.setHostPin(welcome.game.pin);
+		} else if (welcome.role === 'player') {
 			tokens.setPlayerToken(credentials.pin, welcome.player.player_token);
 		}
+		// Reconnections (a new Engine.IO session each) go to the game's process.
+		socket.io.opts.query = { ...socket.io.opts.query, pin: welcome.game.pin };
 	});
 	socket.on('connect_error', (err) => {
 		if (socket.active) {

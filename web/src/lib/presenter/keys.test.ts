@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostTokenFromHash, isTypingTarget } from './keys';
+import { hostPinFromHash, hostTokenFromHash, isTypingTarget } from './keys';
 
 describe('host token from the fragment', () => {
 	it('reads #token=…, with or without the #, and keeps token characters intact', () => {
@@ -12,6 +12,15 @@ describe('host token from the fragment', () => {
 		expect(hostTokenFromHash('')).toBeNull();
 		expect(hostTokenFromHash('#token=')).toBeNull();
 		expect(hostTokenFromHash('#main')).toBeNull();
+	});
+});
+
+describe('game PIN from the fragment', () => {
+	it('reads a six-digit pin beside the token and ignores anything else', () => {
+		expect(hostPinFromHash('#token=abc&pin=012345')).toBe('012345');
+		expect(hostPinFromHash('#token=abc')).toBeNull();
+		expect(hostPinFromHash('#token=abc&pin=12345x')).toBeNull();
+		expect(hostPinFromHash('#pin=1234567')).toBeNull();
 	});
 });
 

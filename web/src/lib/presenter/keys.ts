@@ -10,6 +10,12 @@ export function hostTokenFromHash(hash: string): string | null {
 	return token ? token : null;
 }
 
+/** The game's PIN of a presenter link's fragment (`#token=…&pin=…`), or null. */
+export function hostPinFromHash(hash: string): string | null {
+	const pin = new URLSearchParams(hash.replace(/^#/, '')).get('pin')?.trim();
+	return pin && /^[0-9]{6}$/.test(pin) ? pin : null;
+}
+
 /** Whether a key press goes into a field (then Space, Enter and F are not shortcuts). */
 export function isTypingTarget(target: EventTarget | null): boolean {
 	const el = target as { tagName?: string; isContentEditable?: boolean } | null;

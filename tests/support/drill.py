@@ -17,22 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import socketio
 from aiohttp import ClientError, ClientSession
-
-from tests.support.processes import ROOT, SECRET_KEY, free_port
 
 RECONNECT_GIVE_UP_S = 30.0
 RECONNECT_PAUSE_S = 0.1
@@ -260,69 +253,8 @@ def pid_exited(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
-@dataclass
-class Workers:
-    """`serve --workers N` (the supervisor), its workers' URLs and the URLs clients use."""
-
-    supervisor: subprocess.Popen[bytes]
-    worker_urls: list[str]
-    entry_urls: list[str]
-    log_path: Path
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def pids(self) -> dict[int, int]:
-        return workers_by_port(self.supervisor.pid)
-
-
-def _free_port_run(count: int) -> int:
-    for _ in range(50):
-        first = free_port()
-        try:
-            for offset in range(count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", first + offset))
-        except OSError:
-            continue
-        return first
-    raise AssertionError(f"no {count} consecutive free ports")
-
-
-def _tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-3000:]
-
-
-def start_supervisor(
-    storage: dict[str, str], tmp_path: Path, prefix: str, first_port: int, count: int
-) -> tuple[subprocess.Popen[bytes], Path]:
-    """`python -m classquiz serve --workers N` from `first_port`, logging to `tmp_path`."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": storage["database_url"],
-            "REDIS_URL": storage["redis_url"],
-            "REDIS_PREFIX": prefix,
-            "SECRET_KEY": SECRET_KEY,
-            "DEBUG": "true",
-            "LOG_LEVEL": "INFO",
-            "CLASSQUIZ_SKIP_MIGRATE": "1",
-        }
-    )
-    log_path = tmp_path / "workers.log"
-    command = [sys.executable, "-m", "classquiz", "serve", "--host", "127.0.0.1"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [*command, "--port", str(first_port), "--workers", str(count)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return proc, log_path
-
-
-async def wait_url_ready(url: str, timeout: float = 30, log: Path | None = None) -> None:
+async def wait_url_ready(url: str, timeout: float = 30) -> None:
+    """Until `url`/readyz answers 200 (a restarted worker is back)."""
     deadline = time.monotonic() + timeout
     async with ClientSession() as http:
         while time.monotonic() < deadline:
@@ -333,33 +265,16 @@ async def wait_url_ready(url: str, timeout: float = 30, log: Path | None = None)
             except (ClientError, OSError):
                 pass
             await asyncio.sleep(0.1)
-    tail = _tail(log) if log else ""
-    raise AssertionError(f"{url} not ready in {timeout} s\n{tail}")
+    raise AssertionError(f"{url} not ready in {timeout} s")
 
 
-@contextlib.asynccontextmanager
-async def supervised_workers(
-    storage: dict[str, str], tmp_path: Path, prefix: str, count: int = 2
-) -> AsyncIterator[Workers]:
-    """The real `python -m classquiz serve --workers N` on free ports, stopped after."""
-    first = _free_port_run(count)
-    proc, log_path = start_supervisor(storage, tmp_path, prefix, first, count)
-    urls = [f"http://127.0.0.1:{first + i}" for i in range(count)]
-    seen: set[int] = set()
-    try:
-        await asyncio.gather(*(wait_url_ready(u, log=log_path) for u in urls))
-        workers = Workers(proc, urls, urls, log_path)
-        seen.update(workers.pids().values())
-        yield workers
-        seen.update(workers.pids().values())
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        for pid in seen:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+async def socket_count(worker_url: str) -> int:
+    """Admitted Socket.IO connections one worker holds, from its /metrics (debug mode)."""
+    async with ClientSession() as http, http.get(f"{worker_url}/metrics") as resp:
+        assert resp.status == 200, resp.status
+        text = await resp.text()
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in text.splitlines()
+        if line.startswith("classquiz_socket_connections{")
+    )

@@ -32,6 +32,7 @@ from tests.support.class_drill import (
     PLAYERS,
     Strike,
     correct_choice,
+    game_url,
     play_question,
     stored_answers,
     struck_game,
@@ -82,10 +83,10 @@ async def test_a_worker_stopped_mid_question_drains_in_time_and_loses_nothing(
 async def test_stopping_the_supervisor_stores_the_results_it_was_writing(
     front: CaddyFront, storage: dict[str, str]
 ) -> None:
-    entry = [front.url]
     async with ClientSession(front.url) as http:
         owner = await register_user(http)
         game = await create_game(owner, [single_choice("Only", time_limit_s=30)])
+    entry = [game_url(front.url, game["pin"])]
     host = await DrillClient("host", entry, {"host_token": game["host_token"]}).connect()
     players = await join_class(entry, game["pin"], PLAYERS)
     everyone = [host, *players]

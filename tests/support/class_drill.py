@@ -6,7 +6,8 @@ only the signal and what the test checks afterwards differ:
 
 - question 0: everyone answers (score and streak 1 to keep);
 - question 1: 40 % answer and are acknowledged; then 50 % answer at once while the
-  worker holding more of the class gets the signal; 10 % never answer, so the
+  worker holding the class gets the signal (clients send the PIN in the query, so
+  Caddy puts the whole game on one worker, and the whole class must move); 10 % never answer, so the
   deadline (not the last answer) ends the question;
 - the struck worker's people come back through Caddy with their token, as
   themselves, with their score and streak; those whose answer got no ack and was
@@ -84,6 +85,12 @@ class Strike:
         )
 
 
+def game_url(url: str, pin: str) -> str:
+    """The address a client of game `pin` connects to: with the PIN in the query, as
+    docs/protocol.md asks, so that Caddy sends the whole game to one worker."""
+    return f"{url}/?pin={pin}"
+
+
 def correct_choice(question: dict[str, Any]) -> int:
     """single_choice() makes the choice "A" the right one."""
     return next(int(c["id"]) for c in question["choices"] if c["text"] == "A")
@@ -155,7 +162,6 @@ async def struck_game(
     after_question: AfterQuestion | None = None,
 ) -> Strike:
     """Play the drill's game, sending `signum` to a worker mid-question (see the module)."""
-    entry = [front.url]
     supervisor_pid = front.supervisor.proc.pid
     async with ClientSession(front.url) as http:
         owner = await register_user(http)
@@ -165,6 +171,7 @@ async def struck_game(
             single_choice("After", time_limit_s=30),
         ]
         game = await create_game(owner, questions)
+        entry = [game_url(front.url, game["pin"])]
         host = await DrillClient("host", entry, {"host_token": game["host_token"]}).connect()
         players = await join_class(entry, game["pin"], PLAYERS)
         everyone = [host, *players]
@@ -216,7 +223,7 @@ async def _struck_question(
         assert ack is not None and ack["ok"], ack
         acked.add((p.player["player_id"], 1))
 
-    # Caddy spread the class over both workers; the one holding more is struck.
+    # The worker holding (most of) the class is struck.
     counts = [await socket_count(url) for url in front.worker_urls]
     assert sum(counts) == PLAYERS + 1, counts
     victim = counts.index(max(counts))

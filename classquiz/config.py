@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # Passkeys (WebAuthn): the relying party's name shown by the authenticator. The
     # relying party id is PUBLIC_URL's host name and the expected origin PUBLIC_URL's.
     webauthn_rp_name: str = Field(default="ClassQuiz", min_length=1, max_length=64)
+    # Sign-ins started per address and minute (at a provider, or a passkey's challenge):
+    # each one holds a little state in Redis until it expires, so a flood is cut off.
+    sign_in_start_rate_limit: int = Field(default=60, ge=1)
     # How long the browser has to answer a passkey challenge (each is good for one answer).
     passkey_challenge_ttl_s: int = Field(default=5 * 60, ge=30, le=3600)
 

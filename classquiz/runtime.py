@@ -57,6 +57,7 @@ class Services:
     limiter: FailureLimiter
     login_limiter: FailureLimiter
     register_limiter: FailureLimiter
+    sign_in_start_limiter: FailureLimiter  # anonymous sign-in starts, each kept in Redis
     games: GameService
     room: LiveRoom
     flow: GameFlow
@@ -194,6 +195,14 @@ def build_services(
             settings.register_rate_limit_window_s,
             settings.register_rate_limit_window_s,
             scope="register",
+        ),
+        sign_in_start_limiter=FailureLimiter(
+            redis,
+            settings.redis_prefix,
+            settings.sign_in_start_rate_limit,
+            60,
+            60,
+            scope="signin",
         ),
         games=games,
         room=room,

@@ -31,6 +31,7 @@ from tests.support.signin import (
     with_param,
 )
 from tests.support.users import register_user
+from tests.test_audit_totp import enable_totp
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +240,39 @@ async def test_a_provider_refusal_lands_on_the_login_page(browser: Browser) -> N
         f"{browser.app_url}/api/v1/auth/oauth/oidc/callback?error=access_denied&state={state}"
     )
     assert sign_in_error(response.headers["location"]) == "sign_in_failed"
+
+
+async def test_an_account_with_two_factor_is_not_opened_by_a_provider_alone(
+    browser: Browser, http: ClientSession
+) -> None:
+    registered = await register_user(http)
+    await mark_email_verified(registered.email)
+    await enable_totp(registered)
+    location = await browser.sign_in("oidc", registered.email)
+    assert sign_in_error(location) == "totp_required"
+    assert browser.client.cookies.get("access_token") is None
+    assert await OAuthIdentity.objects.filter(email=registered.email).count() == 0
+
+
+async def test_sign_in_starts_are_limited_per_address(
+    server: TestServer, storage: dict[str, str]
+) -> None:
+    """Each start keeps a little state in Redis: a flood from one address is cut off."""
+    limited = {**storage, "redis_prefix": storage["redis_prefix"] + "sl"}
+    port = free_port()
+    async with app_on_port(
+        limited,
+        port,
+        oidc_discovery_url="http://127.0.0.1:9/.well-known/openid-configuration",
+        oidc_client_id="x",
+        oidc_client_secret="y",
+        sign_in_start_rate_limit=3,
+    ) as url:
+        async with ClientSession(url) as client:
+            codes = []
+            for _ in range(4):
+                async with client.post("/api/v1/auth/passkeys/options") as resp:
+                    codes.append(resp.status)
+            assert codes == [200, 200, 200, 429]
+            async with client.get("/api/v1/auth/oauth/oidc/start", allow_redirects=False) as resp:
+                assert sign_in_error(resp.headers["Location"]) == "rate_limited"

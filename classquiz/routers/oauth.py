@@ -21,6 +21,7 @@ from classquiz.contracts.signin import (
 from classquiz.errors import Refusal
 from classquiz.routers.api import ApiRouter
 from classquiz.routers.auth import set_session_cookie
+from classquiz.routers.refusals import request_address
 from classquiz.runtime import services
 
 router = ApiRouter(prefix="/api/v1/auth", tags=("sign-in",))
@@ -64,9 +65,14 @@ async def sign_in_methods(request: web.Request) -> SignInMethodsOut:
     status=302,
 )
 async def oauth_start(request: web.Request, query: OAuthStartQuery) -> web.StreamResponse:
-    oauth = services(request).oauth
+    svc = services(request)
+    oauth = svc.oauth
+    address = request_address(request, svc.settings.trusted_proxy_networks)
     try:
-        started = await oauth.start(request.match_info["provider"], query.next)
+        async with svc.sign_in_start_limiter.guard(
+            address, set(), "too many sign-ins started; wait a minute", count_success=True
+        ):
+            started = await oauth.start(request.match_info["provider"], query.next)
     except Refusal as refusal:
         return _to_login(refusal.code)
     response = _redirect(started.authorize_url)
@@ -78,7 +84,7 @@ async def oauth_start(request: web.Request, query: OAuthStartQuery) -> web.Strea
         max_age=oauth.state_ttl_s,
         httponly=True,
         samesite="Lax",  # sent on the provider's top-level redirect back to us
-        secure=services(request).settings.cookie_secure,
+        secure=svc.settings.cookie_secure,
         path=STATE_COOKIE_PATH,
     )
     return response

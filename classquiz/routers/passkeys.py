@@ -85,9 +85,15 @@ async def remove_passkey(request: web.Request) -> None:
     "/api/v1/auth/passkeys/options",
     summary="Start signing in with a passkey: the WebAuthn request options",
     response=PasskeyOptionsOut,
+    errors=(429,),
 )
 async def passkey_sign_in_options(request: web.Request) -> PasskeyOptionsOut:
-    return await services(request).passkeys.sign_in_options()
+    svc = services(request)
+    address = request_address(request, svc.settings.trusted_proxy_networks)
+    async with svc.sign_in_start_limiter.guard(
+        address, set(), "too many sign-ins started; wait a minute", count_success=True
+    ):
+        return await svc.passkeys.sign_in_options()
 
 
 @router.route(

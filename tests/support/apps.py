@@ -46,6 +46,9 @@ def make_settings(storage: dict[str, str], **overrides: Any) -> Settings:
         # quota has its own test (test_audit_state_quota) on its own app.
         "max_live_games_per_user": 10_000,
         "register_rate_limit": 10_000,
+        # The sign-in tests start many sign-ins from 127.0.0.1 (test_passkeys_api checks
+        # the limit on its own app and Redis prefix).
+        "sign_in_start_rate_limit": 10_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

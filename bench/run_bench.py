@@ -563,6 +563,9 @@ def main() -> int:
     floor_code, floor = run_one(args, "floor", f"{label}-floor")
     print()
     code, ours = run_one(args, "classquiz", label)
+    if not (floor.get("cost_model") and ours.get("cost_model")):
+        print("no comparison: a run has no generator report (see above)", file=sys.stderr)
+        return code or floor_code or 1
     comparison = compare(floor, ours)
     combined = {
         "label": f"{label}-vs-floor",

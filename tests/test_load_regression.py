@@ -69,7 +69,8 @@ def _start_server(port: int, env: dict[str, str], log_path: Path) -> subprocess.
 
 async def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     async with ClientSession() as http:
-        for _ in range(150):
+        # up to 60 s: two workers start in ~5 s alone, but over 30 s on a busy machine
+        for _ in range(600):
             if proc.poll() is not None:
                 raise RuntimeError("the server exited during start-up")
             try:

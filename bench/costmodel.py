@@ -19,6 +19,10 @@ what the server was doing. No phase is pure, so each figure is a difference:
   its background, less Q silent questions, divided by the answers acknowledged
   `ok`. Whatever an answer makes the server do later (scoring it at the reveal,
   `answer_count` to the host) counts as the answer's.
+- **per answer, in its window** (a cross-check): each workload question from
+  the moment every player has `question_started` to the moment every answer
+  has its ack, over all the answers; low by the answers sent while the
+  broadcast was still going, high by whatever else the server did meanwhile.
 - **all-in per player-question**: the play phase less background, divided by
   N × Q: no attribution at all, the figure to compare with older runs.
 - **per join**: the join phase less background, divided by the players joined
@@ -91,6 +95,12 @@ def cost_model(
         None if play is None or silent_question is None else play - questions * silent_question
     )
     join = net("join_start", "join_end")
+    answer_windows = [net(f"q{q}_started", f"q{q}_acked") for q in range(questions)]
+    in_windows = (
+        sum(x for x in answer_windows if x is not None)
+        if answer_windows and None not in answer_windows
+        else None
+    )
     spans = [("idle", "idle_start", "idle_end"), ("join", "join_start", "join_end")]
     spans += [("play", "play_start", "play_end")]
     for k in range(calibrate):
@@ -106,6 +116,7 @@ def cost_model(
         "background_cpu_pct": round(100 * rate, 2),
         "cpu_ms_per_join": per(join, players),
         "cpu_ms_per_answer": per(answers_part, answers),
+        "cpu_ms_per_answer_in_window": per(in_windows, answers),
         "cpu_ms_per_broadcast_frame": per(
             sum(bcast_ok) if bcast_ok else None, len(bcast_ok) * (players + 1)
         ),
@@ -136,6 +147,7 @@ def headline(result: Mapping[str, Any]) -> dict[str, float | None]:
         "broadcast_p99_ms": metrics["broadcast"]["p99"],
         "reveal_p99_ms": reveal["p99"],
         "cpu_ms_per_answer": model["cpu_ms_per_answer"],
+        "cpu_ms_per_answer_in_window": model["cpu_ms_per_answer_in_window"],
         "cpu_ms_per_broadcast_frame": model["cpu_ms_per_broadcast_frame"],
         "cpu_ms_per_reveal_frame": model["cpu_ms_per_reveal_frame"],
         "cpu_ms_per_join": model["cpu_ms_per_join"],

@@ -84,6 +84,7 @@ COSTS = [
     ("broadcast_p99_ms", "broadcast (question_started) p99, ms", 1),
     ("reveal_p99_ms", "reveal (end_question → your_result) p99, ms", 1),
     ("cpu_ms_per_answer", "CPU per answer, ms", 3),
+    ("cpu_ms_per_answer_in_window", "CPU per answer in its window (cross-check), ms", 3),
     ("cpu_ms_per_broadcast_frame", "CPU per broadcast frame, ms", 3),
     ("cpu_ms_per_reveal_frame", "CPU per reveal frame, ms", 3),
     ("cpu_ms_per_join", "CPU per join, ms", 3),

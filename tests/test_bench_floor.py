@@ -160,6 +160,10 @@ def test_the_cost_model_takes_the_background_and_the_silent_questions_off() -> N
         "idle_start": _mark(2.0, 0.30),
         "idle_end": _mark(4.0, 0.34),  # 0.04 s in 2 s: 2 %
         "play_start": _mark(5.0, 0.50),
+        "q0_started": _mark(5.1, 0.51),
+        "q0_acked": _mark(5.6, 0.60),  # 0.09 - 0.01 = 0.08 s
+        "q1_started": _mark(8.0, 0.70),
+        "q1_acked": _mark(8.5, 0.76),  # 0.06 - 0.01 = 0.05 s
         "play_end": _mark(15.0, 0.90),  # 0.4 s - 0.2 background = 0.2 s
         "cal0_bcast_start": _mark(16.0, 1.0),
         "cal0_bcast_end": _mark(16.5, 1.011),  # 0.011 - 0.010 = 0.001 s for 101 frames
@@ -180,6 +184,7 @@ def test_the_cost_model_takes_the_background_and_the_silent_questions_off() -> N
     # a silent question: 0.002 + 0.0201 s; answers: (0.2 - 2 × 0.0221) s / 180
     assert model["cpu_ms_per_silent_question"] == pytest.approx(22.1, abs=1e-3)
     assert model["cpu_ms_per_answer"] == pytest.approx(1000 * (0.2 - 0.0442) / 180, abs=1e-3)
+    assert model["cpu_ms_per_answer_in_window"] == pytest.approx(1000 * 0.13 / 180, abs=1e-3)
     assert model["cpu_ms_all_in_per_player_question"] == pytest.approx(1.0)  # 0.2 s / 200
 
 
@@ -188,6 +193,7 @@ def test_the_cost_model_says_nothing_where_a_window_is_missing() -> None:
     model = costmodel.cost_model(marks, [1], _loadgen(10, 5, 3, 50))
     assert model["cpu_ms_per_join"] == pytest.approx(10.0)  # no idle window: no background
     assert model["cpu_ms_per_answer"] is None
+    assert model["cpu_ms_per_answer_in_window"] is None
     assert model["cpu_ms_per_broadcast_frame"] is None
     assert model["calibration_questions"] == 0
 

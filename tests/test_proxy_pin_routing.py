@@ -19,22 +19,23 @@ worker counts the Socket.IO events it handled) tell where each game was played:
 
 from __future__ import annotations
 
-import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, DummyCookieJar
 
 from tests.support.caddy import CaddyFront, events_by_worker, events_since
 from tests.support.live import create_game
+from tests.support.proxy_games import (
+    assert_played,
+    play_node_game,
+    sticky_cookies,
+    the_one_busy_worker,
+)
 from tests.support.users import ApiUser, register_user
 
 pytestmark = pytest.mark.timeout(180)
 
-JS_DIR = Path(__file__).parent / "js"
-CLIENT = JS_DIR / "game_client.mjs"
 PLAYERS = 4
 QUESTIONS = 3
 
@@ -46,73 +47,20 @@ async def owner(caddy_front: CaddyFront) -> ApiUser:
     return await register_user(caddy_front.http)
 
 
-def _node() -> str:
-    from shutil import which
-
-    node = which("node")
-    if node is None or not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
-        pytest.fail("node and tests/js/node_modules are needed (scripts/test installs them)")
-    return node
-
-
 async def _new_game(owner: ApiUser) -> dict[str, Any]:
     return await create_game(owner, first=QUESTIONS)  # single, multiple, true_false
 
 
 async def _play(front: CaddyFront, game: dict[str, Any], **options: Any) -> dict[str, Any]:
-    """One whole game by game_client.mjs through Caddy; its JSON summary (plus stderr)."""
-    payload = {
-        "url": front.url,
-        "pin": game["pin"],
-        "host_token": game["host_token"],
-        "players": PLAYERS,
-        **options,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        _node(),
-        str(CLIENT),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=str(JS_DIR),
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(json.dumps(payload).encode()), 90)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError("the Node client did not finish within 90 s") from None
-    lines = [line for line in out.decode().splitlines() if line.strip()]
-    assert lines, f"no summary from the Node client; stderr: {err.decode()[-2000:]}"
-    summary: dict[str, Any] = json.loads(lines[-1])
-    summary["stderr"] = err.decode()[-2000:]
-    summary["exit_code"] = proc.returncode
-    return summary
+    return await play_node_game(front.url, game, PLAYERS, **options)
 
 
 async def _sticky_cookies(front: CaddyFront) -> list[str]:
-    """One `classquiz_lb` cookie per worker, as Caddy hands them out to new clients."""
-    seen: set[str] = set()
-    async with ClientSession(front.url, cookie_jar=DummyCookieJar()) as http:
-        for _ in range(64):
-            async with http.get("/readyz") as resp:
-                assert resp.status == 200
-                cookie = resp.cookies.get("classquiz_lb")
-                assert cookie is not None, "Caddy set no sticky cookie"
-                seen.add(cookie.value)
-            if len(seen) == len(front.worker_urls):
-                return [f"classquiz_lb={value}" for value in sorted(seen)]
-    raise AssertionError(f"Caddy handed out only {len(seen)} sticky cookie(s) in 64 requests")
+    return await sticky_cookies(front.url, len(front.worker_urls))
 
 
 def _assert_played(summary: dict[str, Any]) -> None:
-    assert summary["exit_code"] == 0 and summary["ok"] is True, (
-        summary["errors"],
-        summary["stderr"],
-    )
-    assert summary["question_count"] == QUESTIONS
-    for name, client in summary["clients"].items():
-        assert client["disconnects"] == [], (name, client)
+    assert_played(summary, QUESTIONS)
 
 
 async def test_websocket_game_lands_on_the_pins_worker_whatever_the_cookies(
@@ -130,10 +78,9 @@ async def test_websocket_game_lands_on_the_pins_worker_whatever_the_cookies(
     for i in range(PLAYERS):
         assert summary["clients"][f"P{i}"]["transports"] == ["websocket"]
     delta = events_since(before, await events_by_worker(front))
-    busy = [i for i, d in enumerate(delta) if d]
-    assert len(busy) == 1, f"the game's events were handled by workers {busy}: {delta}"
-    assert delta[busy[0]][("submit_answer", "ok")] == PLAYERS * QUESTIONS
-    assert delta[busy[0]][("start_game", "ok")] == 1
+    counts = the_one_busy_worker(delta)
+    assert counts[("submit_answer", "ok")] == PLAYERS * QUESTIONS
+    assert counts[("start_game", "ok")] == 1
 
 
 async def test_cookieless_long_polling_game_works_through_caddy(
@@ -147,9 +94,7 @@ async def test_cookieless_long_polling_game_works_through_caddy(
     for i in range(PLAYERS):
         assert summary["clients"][f"P{i}"]["transports"] == ["polling"]
     delta = events_since(before, await events_by_worker(front))
-    busy = [i for i, d in enumerate(delta) if d]
-    assert len(busy) == 1, f"the game's events were handled by workers {busy}: {delta}"
-    assert delta[busy[0]][("submit_answer", "ok")] == PLAYERS * QUESTIONS
+    assert the_one_busy_worker(delta)[("submit_answer", "ok")] == PLAYERS * QUESTIONS
 
 
 async def test_cookieless_long_polling_without_the_pin_breaks(

@@ -2674,6 +2674,17 @@ export interface operations {
                     "application/json": components["schemas"]["PasskeyOptionsOut"];
                 };
             };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    /** @description seconds until a new attempt may be accepted */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     passkey_sign_in: {

@@ -96,21 +96,23 @@ async def score_once(
         if streak_before:
             await client.hset(streaks, PLAYER, streak_before)
         flag = -1 if correct is None else int(correct)
-        raw = await script(
+        reply = await script(
             keys=keys,
             args=[
-                PLAYER,
+                GAME_ID,
                 0,
-                flag,
                 multiplier,
                 time_limit_ms,
                 "1" if bonus else "0",
                 GRACE_MS,
+                PLAYER,
+                flag,
                 orjson.dumps(0),
-                GAME_ID,
+                1,
                 "0",
             ],
         )
+        raw = reply[0][0]  # the first (only) answer of the batch
         assert raw[0] == b"ok", raw
         record = orjson.loads(await client.hget(answers, PLAYER) or b"null")
         # The script measures the time itself (Redis TIME): a few milliseconds may have

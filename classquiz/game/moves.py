@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
 from classquiz.contracts.quizzes import MAX_QUESTIONS
+from classquiz.game.answer_batch import AnswerBatcher, PendingAnswer, QuestionBatchKey
 from classquiz.game.keys import game_member, owner_games_key, pin_key, unparked_key
 from classquiz.game.records import correct_flag
 from classquiz.game.scripts import game_script, plain_script
@@ -52,6 +53,7 @@ class StateMoves(StoreBase):
         self._close = game_script(redis, "close_question")
         self._finish = game_script(redis, "finish_game")
         self._submit = game_script(redis, "submit_answer")
+        self.answer_batches = AnswerBatcher(self._submit_batch)
         self._keep_reveal = plain_script(redis, "keep_reveal")
 
     # -- a game's beginning and end ------------------------------------------------------
@@ -187,11 +189,36 @@ class StateMoves(StoreBase):
         buckets: tuple[str, ...],
     ) -> ScriptResult:
         """Record one answer, scored by Redis' clock (submit_answer.lua): the whole hot
-        path in one round trip. `points` is the question's multiplier, `stored` the
-        answer as the results keep it, `buckets` what it adds to the distribution."""
-        k = self.keys(pin)
-        qi = question_index
-        raw = await self._submit(
+        path in one round trip, shared with the answers to the same question that
+        arrive meanwhile (game/answer_batch.py). `points` is the question's multiplier,
+        `stored` the answer as the results keep it, `buckets` what it adds to the
+        distribution."""
+        key = QuestionBatchKey(
+            pin=pin,
+            question_index=question_index,
+            game_id=game_id,
+            points=points,
+            time_limit_ms=time_limit_ms,
+            streak_bonus=streak_bonus,
+            grace_ms=grace_ms,
+        )
+        answer = PendingAnswer(player_id, correct_flag(correct), orjson.dumps(stored), buckets)
+        return await self.answer_batches.submit(key, answer)
+
+    async def _submit_batch(self, key: QuestionBatchKey, batch: list[PendingAnswer]) -> Any:
+        k = self.keys(key.pin)
+        qi = key.question_index
+        args: list[Any] = [
+            key.game_id,
+            qi,
+            key.points,
+            key.time_limit_ms,
+            "1" if key.streak_bonus else "0",
+            key.grace_ms,
+        ]
+        for answer in batch:
+            args.extend(answer.args())
+        return await self._submit(
             keys=[
                 k.game,
                 k.answers(qi),
@@ -203,20 +230,8 @@ class StateMoves(StoreBase):
                 k.online,
                 k.players,
             ],
-            args=[
-                player_id,
-                qi,
-                correct_flag(correct),
-                points,
-                time_limit_ms,
-                "1" if streak_bonus else "0",
-                grace_ms,
-                orjson.dumps(stored),
-                game_id,
-                *buckets,
-            ],
+            args=args,
         )
-        return script_result(raw)
 
     async def keep_reveal(self, pin: str, game_id: str, question_ended: dict[str, Any]) -> None:
         """Store the `question_ended` payload just sent, once per question (never per

@@ -1,0 +1,129 @@
+"""Answers to one question travel to Redis together: one script call for many.
+
+In a class's answer burst, thousands of answers arrive within half a second; a
+round trip each costs the process more in redis-py than the script costs Redis.
+So per question (a game, a question index and the game id the players were
+admitted to), at most one call of `submit_answer.lua` is in flight: an answer
+that arrives meanwhile waits for it and goes with everything else that arrived in
+the next call. Nothing waits on a timer: a lone answer leaves on the next turn of
+the event loop, and the busier the process, the fuller each call (group commit).
+
+The script judges every answer as if it came alone, in arrival order, so batching
+changes no result; each caller gets its own answer's result or the call's error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from classquiz.game.store_base import ScriptResult, text
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionBatchKey:
+    """What all answers of one call share: the script's KEYS and its fixed ARGV."""
+
+    pin: str
+    question_index: int
+    game_id: str
+    points: int
+    time_limit_ms: int
+    streak_bonus: bool
+    grace_ms: int
+
+
+@dataclass(slots=True)
+class PendingAnswer:
+    player_id: str
+    correct_flag: int
+    answer_json: bytes
+    buckets: tuple[str, ...]
+    result: asyncio.Future[ScriptResult] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def args(self) -> list[Any]:
+        return [
+            self.player_id,
+            self.correct_flag,
+            self.answer_json,
+            len(self.buckets),
+            *self.buckets,
+        ]
+
+
+# Runs one call of the script for a batch: (key, answers) -> the script's raw reply.
+BatchCall = Callable[[QuestionBatchKey, list[PendingAnswer]], Awaitable[list[Any]]]
+
+
+def split_reply(raw: list[Any], count: int) -> list[ScriptResult]:
+    """One ScriptResult per answer from the script's `{results, all}` reply.
+
+    Only the last recorded answer carries "everyone online has answered", so the
+    question is closed once, not by every answer of the call that completed it."""
+    rows, everyone = raw[0], int(raw[1])
+    if len(rows) != count:
+        raise ValueError(f"submit_answer.lua answered {len(rows)} of {count} answers")
+    results = []
+    last_ok = max((i for i, row in enumerate(rows) if text(row[0]) == "ok"), default=-1)
+    for i, row in enumerate(rows):
+        code = text(row[0])
+        if code != "ok":
+            results.append(ScriptResult(code, ()))
+            continue
+        received_at, points, answered = (int(v) for v in row[1:4])
+        results.append(
+            ScriptResult("ok", (received_at, points, answered, everyone if i == last_ok else 0))
+        )
+    return results
+
+
+class AnswerBatcher:
+    """Queues answers per question and keeps at most one call per question in flight."""
+
+    def __init__(self, call: BatchCall) -> None:
+        self.call = call
+        self.waiting: dict[QuestionBatchKey, list[PendingAnswer]] = {}
+        self.sending: dict[QuestionBatchKey, asyncio.Task[None]] = {}
+
+    async def submit(self, key: QuestionBatchKey, answer: PendingAnswer) -> ScriptResult:
+        self.waiting.setdefault(key, []).append(answer)
+        if key not in self.sending:
+            # The sender keeps running (and is referenced here) until the queue is
+            # empty, even if this caller is cancelled: its answer may already be in Redis.
+            self.sending[key] = asyncio.ensure_future(self._send(key))
+        try:
+            return await asyncio.shield(answer.result)
+        except asyncio.CancelledError:
+            answer.result.add_done_callback(_retrieve)  # nobody awaits it any more
+            raise
+
+    async def _send(self, key: QuestionBatchKey) -> None:
+        try:
+            while batch := self.waiting.pop(key, None):
+                try:
+                    results = split_reply(await self.call(key, batch), len(batch))
+                except BaseException as exc:
+                    for answer in batch:
+                        if not answer.result.done():
+                            answer.result.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for answer, result in zip(batch, results, strict=True):
+                    if not answer.result.done():
+                        answer.result.set_result(result)
+        finally:
+            del self.sending[key]
+            # Answers still waiting only if the sender itself was stopped (shutdown).
+            for answer in self.waiting.pop(key, None) or ():
+                answer.result.set_exception(ConnectionError("the answer was not sent"))
+
+
+def _retrieve(result: asyncio.Future[ScriptResult]) -> None:
+    """Mark the outcome of an answer whose caller went away as seen."""
+    if not result.cancelled():
+        result.exception()

@@ -27,6 +27,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import ClientSession
 
+from classquiz.socket_server.drain import InFlight
 from tests.support.caddy import CaddyFront, caddy_in_front
 from tests.support.class_drill import (
     PLAYERS,
@@ -129,3 +130,39 @@ async def test_stopping_the_supervisor_stores_the_results_it_was_writing(
         f"\nDRILL supervisor-sigterm: sockets_per_worker={counts} "
         f"all_workers_exited_s={drain_s:.2f} exit_code={code}"
     )
+
+
+async def test_the_drain_waits_for_a_quiet_moment_before_closing() -> None:
+    """`InFlight.quiet`: not while events keep coming, and at once after they stop."""
+    in_flight = InFlight()
+    handled: list[int] = []
+
+    async def event(i: int) -> None:
+        with in_flight.track():
+            await asyncio.sleep(0.01)
+            handled.append(i)
+
+    events: list[asyncio.Future[None]] = []
+
+    async def stream() -> None:
+        for i in range(10):  # an event every 50 ms: never 200 ms of quiet
+            events.append(asyncio.ensure_future(event(i)))
+            await asyncio.sleep(0.05)
+
+    feeding = asyncio.ensure_future(stream())
+    await asyncio.sleep(0.01)
+    assert await in_flight.quiet(0.2, timeout_s=3.0) is True
+    assert feeding.done() and sorted(handled) == list(range(10))
+    # Events that never let up: it gives up when its time is over.
+    endless = asyncio.ensure_future(_endless(in_flight))
+    try:
+        assert await in_flight.quiet(0.2, timeout_s=0.5) is False
+    finally:
+        endless.cancel()
+
+
+async def _endless(in_flight: InFlight) -> None:
+    while True:
+        with in_flight.track():
+            await asyncio.sleep(0.03)
+        await asyncio.sleep(0.03)

@@ -276,3 +276,30 @@ async def test_sign_in_starts_are_limited_per_address(
             assert codes == [200, 200, 200, 429]
             async with client.get("/api/v1/auth/oauth/oidc/start", allow_redirects=False) as resp:
                 assert sign_in_error(resp.headers["Location"]) == "rate_limited"
+
+
+async def test_a_provider_that_puts_the_email_in_the_id_token(
+    server: TestServer, storage: dict[str, str]
+) -> None:
+    """Google's way: the signed ID token carries email and email_verified (the provider
+    of the other tests keeps them at its userinfo endpoint)."""
+    port = free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/api/v1/auth/oauth/oidc/callback"
+    async with oidc_provider(redirect_uri, email_in_id_token=True) as issuer:
+        async with app_on_port(
+            storage,
+            port,
+            oidc_discovery_url=f"{issuer}/.well-known/openid-configuration",
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+        ) as app_url:
+            browser = Browser(app_url)
+            try:
+                email = new_email()
+                assert await browser.sign_in("oidc", email) == "/quizzes"
+                status, me = await browser.me()
+                assert status == 200 and me["email"] == email
+                user = await User.objects.get(email=email)
+                assert user.email_verified_at is not None
+            finally:
+                await browser.close()

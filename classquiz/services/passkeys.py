@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -180,7 +181,7 @@ class PasskeyService:
         keys = await Passkey.objects.filter(user__id=user.id).order_by("created_at").all()
         return [passkey_out(key) for key in keys]
 
-    async def remove(self, user: User, passkey_id: Any) -> None:
+    async def remove(self, user: User, passkey_id: uuid.UUID) -> None:
         # The owner is checked first, as for API keys (a relation filter in DELETE is unsafe).
         passkey = await Passkey.objects.get_or_none(id=passkey_id)
         if passkey is None or passkey.user.id != user.id:

@@ -1,7 +1,9 @@
 // A real OpenID Connect provider on loopback for tests/test_oidc.py: panva's certified
 // oidc-provider with its development login and consent pages.
 //
-// Reads one JSON object on stdin: {"clients": [{client_id, client_secret, redirect_uris}]}.
+// Reads one JSON object on stdin: {"clients": [{client_id, client_secret, redirect_uris}],
+// "emailInIdToken": false}. With emailInIdToken the ID token itself carries the e-mail
+// claims (as Google's does); without it they come only from the userinfo endpoint.
 // Listens on an ephemeral port of 127.0.0.1 and prints {"issuer": "http://127.0.0.1:PORT"}
 // on one line once it answers. Runs until stdin closes or it is killed.
 //
@@ -50,6 +52,7 @@ const provider = new Provider(issuer, {
     profile: ['preferred_username', 'name'],
   },
   cookies: { keys: ['classquiz-test-cookie-key-not-secret'] },
+  conformIdTokenClaims: !config.emailInIdToken,
   features: { devInteractions: { enabled: true } },
   pkce: { required: () => true },
   async findAccount(ctx, accountId) {

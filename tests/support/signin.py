@@ -32,8 +32,9 @@ CLIENT_SECRET = "classquiz-test-secret-0123456789abcdef"
 
 
 @contextlib.asynccontextmanager
-async def oidc_provider(redirect_uri: str) -> AsyncIterator[str]:
-    """oidc-provider on an ephemeral port of 127.0.0.1 with our client; yields the issuer."""
+async def oidc_provider(redirect_uri: str, email_in_id_token: bool = False) -> AsyncIterator[str]:
+    """oidc-provider on an ephemeral port of 127.0.0.1 with our client; yields the issuer.
+    The e-mail claims come from its userinfo endpoint, or in the ID token itself."""
     node = shutil.which("node")
     assert node, "node is not installed (the OpenID provider of the tests runs on Node)"
     assert (OIDC_DIR / "node_modules" / "oidc-provider").is_dir(), (
@@ -55,7 +56,8 @@ async def oidc_provider(redirect_uri: str) -> AsyncIterator[str]:
                 "client_secret": CLIENT_SECRET,
                 "redirect_uris": [redirect_uri],
             }
-        ]
+        ],
+        "emailInIdToken": email_in_id_token,
     }
     proc.stdin.write(json.dumps(config).encode() + b"\n")
     await proc.stdin.drain()

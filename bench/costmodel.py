@@ -9,13 +9,14 @@ what the server was doing. No phase is pure, so each figure is a difference:
   has `rate × its wall time` taken off: what is left is the work the phase caused.
 - **per broadcast frame**: the calibration questions nobody answers; the window
   from the host's `next_question` until every player has `question_started`
-  holds that command and N + 1 identical frames (the host gets one too).
+  holds that command and N + 1 identical frames (the host gets one too); the
+  median of the silent questions' windows.
 - **per reveal frame**: the window from the host's `end_question` until every
   player has `your_result`, in the same silent questions: `question_ended` to
   N + 1 sockets and one `your_result` per player (2N + 1 frames, N of them
-  encoded one by one).
+  encoded one by one); the median window.
 - **per answer**: a workload question costs what a silent one costs (its
-  broadcast and its reveal) plus what its answers add; so the play phase, less
+  broadcast and its reveal, median windows) plus what its answers add; so the play phase, less
   its background, less Q silent questions, divided by the answers acknowledged
   `ok`. Whatever an answer makes the server do later (scoring it at the reveal,
   `answer_count` to the host) counts as the answer's.
@@ -33,6 +34,7 @@ Everything here is a pure function of the marks and the generator's JSON.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,11 +48,18 @@ def window_cpu(marks: Mapping[str, Mark], a: str, b: str, pids: Sequence[int]) -
         return None
     total = 0.0
     for pid in pids:
-        x, y = marks[a]["cpu_exact"].get(pid), marks[b]["cpu_exact"].get(pid)
+        x, y = _cpu_of(marks[a], pid), _cpu_of(marks[b], pid)
         if x is None or y is None:
             return None
         total += y - x
     return total
+
+
+def _cpu_of(mark: Mark, pid: int) -> float | None:
+    """A process's CPU at a mark; pids are strings once the marks went through JSON."""
+    cpu = mark["cpu_exact"]
+    value = cpu.get(pid, cpu.get(str(pid)))
+    return None if value is None else float(value)
 
 
 def window_wall(marks: Mapping[str, Mark], a: str, b: str) -> float | None:
@@ -85,10 +94,13 @@ def cost_model(
     reveal = [net(f"cal{k}_reveal_start", f"cal{k}_reveal_end") for k in range(calibrate)]
     bcast_ok = [x for x in bcast if x is not None]
     reveal_ok = [x for x in reveal if x is not None]
+    # The median window: one window in which a garbage collection or a burst of
+    # pings happened must not set the figure (on a busy machine the windows of the
+    # same work were seen to differ threefold).
+    bcast_mid = statistics.median(bcast_ok) if bcast_ok else None
+    reveal_mid = statistics.median(reveal_ok) if reveal_ok else None
     silent_question = (
-        sum(bcast_ok) / len(bcast_ok) + sum(reveal_ok) / len(reveal_ok)
-        if bcast_ok and reveal_ok
-        else None
+        bcast_mid + reveal_mid if bcast_mid is not None and reveal_mid is not None else None
     )
     play = net("play_start", "play_end")
     answers_part = (
@@ -117,12 +129,8 @@ def cost_model(
         "cpu_ms_per_join": per(join, players),
         "cpu_ms_per_answer": per(answers_part, answers),
         "cpu_ms_per_answer_in_window": per(in_windows, answers),
-        "cpu_ms_per_broadcast_frame": per(
-            sum(bcast_ok) if bcast_ok else None, len(bcast_ok) * (players + 1)
-        ),
-        "cpu_ms_per_reveal_frame": per(
-            sum(reveal_ok) if reveal_ok else None, len(reveal_ok) * (2 * players + 1)
-        ),
+        "cpu_ms_per_broadcast_frame": per(bcast_mid, players + 1),
+        "cpu_ms_per_reveal_frame": per(reveal_mid, 2 * players + 1),
         "cpu_ms_per_silent_question": per(silent_question, 1),
         "cpu_ms_all_in_per_player_question": per(play, players * questions),
         "play_cpu_s_less_background": None if play is None else round(play, 4),

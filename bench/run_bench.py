@@ -812,6 +812,11 @@ def run_one(args: argparse.Namespace, kind: str, label: str) -> tuple[int, dict[
         name: sampler.redis_calls_between(a, b) for name, a, b in phases if name != "total"
     }
     server_side["phase_wall_s"] = {name: sampler.wall_between(a, b) for name, a, b in phases}
+    # every mark's time and exact CPU per process, to recompute the cost model later
+    server_side["marks"] = {
+        name: {"t": snap["t"], "cpu_exact": snap["cpu_exact"]}
+        for name, snap in sampler.marks.items()
+    }
     info["load_after"] = top_processes()
     # Was the machine shared? CPU used by neither the server, Redis, PostgreSQL nor the
     # generator during join and play, in cores; above the threshold the latencies are

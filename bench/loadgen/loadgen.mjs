@@ -35,7 +35,7 @@ const DEFAULTS = {
   // answer's ack (at most --end-after-ms after its command); "fixed" = the host emits it
   // --end-after-ms after its command; "auto" = the server (auto_end_question)
   "end-mode": "acks",
-  "end-after-ms": null, // default: the answer window's end + 5000
+  "end-after-ms": null, // default: the answer window's end + --ack-timeout-ms
   // silent questions after the workload (nobody answers): the cost model's broadcast phases
   calibrate: 3,
   "idle-ms": 2000, // an idle window after the joins: the server's background CPU rate
@@ -82,7 +82,7 @@ function parseArgs(argv) {
   }
   if (!["acks", "fixed", "auto"].includes(opts["end-mode"])) throw new Error("--end-mode is acks, fixed or auto");
   opts.endMode = opts["end-mode"];
-  opts.endAfterMs = opts["end-after-ms"] === null ? opts.answerMax + 5000 : Number(opts["end-after-ms"]);
+  opts.endAfterMs = opts["end-after-ms"] === null ? opts.answerMax + opts["ack-timeout-ms"] : Number(opts["end-after-ms"]);
   if (!Number.isFinite(opts.endAfterMs) || opts.endAfterMs < 0) throw new Error("--end-after-ms must be a number >= 0");
   if (opts.db === "none" || opts.db === "") opts.db = null; // --db none: no exactly-once check (the floor)
   opts.urlList = (opts.urls ? String(opts.urls) : String(opts.url)).split(",").map((u) => u.trim().replace(/\/$/, "")).filter(Boolean);

@@ -95,24 +95,24 @@ class AnswerBatcher:
             # The sender keeps running (and is referenced here) until the queue is
             # empty, even if this caller is cancelled: its answer may already be in Redis.
             self.sending[key] = asyncio.ensure_future(self._send(key))
-        try:
-            return await asyncio.shield(answer.result)
-        except asyncio.CancelledError:
-            answer.result.add_done_callback(_retrieve)  # nobody awaits it any more
-            raise
+        # Awaited directly: a caller cancelled meanwhile cancels only its own future,
+        # which the sender then skips (its answer may already be in Redis).
+        return await answer.result
 
     async def _send(self, key: QuestionBatchKey) -> None:
         try:
             while batch := self.waiting.pop(key, None):
                 try:
                     results = split_reply(await self.call(key, batch), len(batch))
-                except BaseException as exc:
+                except Exception as exc:
                     for answer in batch:
                         if not answer.result.done():
                             answer.result.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
                     continue
+                except BaseException:  # the sender was cancelled (shutdown)
+                    for answer in batch:
+                        answer.result.cancel()
+                    raise
                 for answer, result in zip(batch, results, strict=True):
                     if not answer.result.done():
                         answer.result.set_result(result)
@@ -122,8 +122,3 @@ class AnswerBatcher:
             for answer in self.waiting.pop(key, None) or ():
                 answer.result.set_exception(ConnectionError("the answer was not sent"))
 
-
-def _retrieve(result: asyncio.Future[ScriptResult]) -> None:
-    """Mark the outcome of an answer whose caller went away as seen."""
-    if not result.cancelled():
-        result.exception()

@@ -8,6 +8,7 @@ gets `invalid_payload` naming the field; an event of the other role `forbidden`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -129,8 +130,9 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
         started = time.perf_counter()
         with self.in_flight.track():
             ack = await self._run(spec, sid, data)
-        SOCKET_EVENTS.labels(event, "ok" if ack["ok"] else ack["error"]["code"]).inc()
-        SOCKET_EVENT_LATENCY.labels(event).observe(time.perf_counter() - started)
+        outcome = "ok" if ack["ok"] else ack["error"]["code"]
+        _event_counter(event, outcome).inc()
+        _event_latency(event).observe(time.perf_counter() - started)
         return ack
 
     async def _run(self, spec: ClientEvent, sid: str, data: Any) -> Ack:
@@ -203,6 +205,18 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
             0.05, lambda: self.tasks.spawn(self.sio.disconnect(who.sid))
         )
         return {}
+
+
+# A metric's labelled child looked up once per event name (and outcome), not per event:
+# `labels()` hashes and locks on every call, which an answer burst pays thousands of times.
+@functools.cache
+def _event_counter(event: str, outcome: str) -> Any:
+    return SOCKET_EVENTS.labels(event, outcome)
+
+
+@functools.cache
+def _event_latency(event: str) -> Any:
+    return SOCKET_EVENT_LATENCY.labels(event)
 
 
 def _player(who: Admission) -> PlayerAdmission:

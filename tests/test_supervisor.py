@@ -7,14 +7,21 @@ The whole `serve --workers 2` under a real kill is in test_drill_workers.py.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from classquiz.workers import RestartPolicy, Supervisor, restart_plan
+from tests.support.drill import children, pid_exited
+from tests.support.processes import SECRET_KEY, free_port_run
 
 POLICY = RestartPolicy(first_delay_s=0.5, max_delay_s=4.0, stable_after_s=60.0, crash_loop_after=4)
 
@@ -155,3 +162,59 @@ def test_a_stop_reaches_every_worker_and_nothing_is_restarted_after_it() -> None
     assert len(procs) == 2 and not supervisor.running()
     assert procs[1].stdout is not None
     procs[1].stdout.close()
+
+
+def test_workers_stop_when_their_supervisor_is_killed(
+    storage: dict[str, str], tmp_path: Path
+) -> None:
+    """`serve --workers 2` killed with SIGKILL: its workers (serving, on real storage)
+    get SIGTERM from the kernel (the parent-death signal), so none is left holding a port."""
+    first = free_port_run(2)
+    env = {
+        **os.environ,
+        "DATABASE_URL": storage["database_url"],
+        "REDIS_URL": storage["redis_url"],
+        "REDIS_PREFIX": f"{storage['redis_prefix']}orphan",
+        "SECRET_KEY": SECRET_KEY,
+        "CLASSQUIZ_SKIP_MIGRATE": "1",
+    }
+    command = [sys.executable, "-m", "classquiz", "serve", "--host", "127.0.0.1"]
+    with open(tmp_path / "supervisor.log", "wb") as log:
+        supervisor = subprocess.Popen(
+            [*command, "--port", str(first), "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    workers: list[int] = []
+    try:
+        for port in (first, first + 1):
+            _wait_listening(port, supervisor)
+        workers = children(supervisor.pid)
+        assert len(workers) == 2, (tmp_path / "supervisor.log").read_text()
+        supervisor.kill()
+        supervisor.wait(timeout=10)
+        for _ in range(600):
+            if all(pid_exited(pid) for pid in workers):
+                break
+            time.sleep(0.05)
+        left = [pid for pid in workers if not pid_exited(pid)]
+        assert not left, f"workers outlived their supervisor: {left}"
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _wait_listening(port: int, supervisor: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert supervisor.poll() is None, "the supervisor exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"no worker listening on {port}")

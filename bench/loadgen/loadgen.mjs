@@ -38,7 +38,7 @@ const DEFAULTS = {
   "end-after-ms": null, // default: the answer window's end + --ack-timeout-ms
   // silent questions after the workload (nobody answers): the cost model's broadcast phases
   calibrate: 3,
-  "idle-ms": 2000, // an idle window after the joins: the server's background CPU rate
+  "idle-ms": 3000, // an idle window before the finish: the server's background CPU rate
   "time-limit-s": 30,
   transport: "websocket", // websocket | polling | default (polling, then upgrade)
   procs: 0, // 0: players in this process; K: K forked pools
@@ -649,13 +649,7 @@ async function coordinatorMain(opts) {
   if (joinedOk < opts.players) console.error(`join failures: ${JSON.stringify(joinCodes)}`);
   console.error(`joined ${joinedOk}/${opts.players} in ${((joinEnd - joinStart) / 1000).toFixed(1)} s (host saw ${host.joined})`);
 
-  // Idle: connected players, nothing happening: the server's background CPU rate (pings,
-  // timers), which the cost model subtracts from every phase (bench/README.md).
   await sleep(500);
-  phase("idle_start");
-  await sleep(opts["idle-ms"]);
-  phase("idle_end");
-
   // Questions.
   const allPools = (set, q) => pools.every((p) => p[set].has(q));
   const hostCommand = async (event) => {
@@ -716,6 +710,14 @@ async function coordinatorMain(opts) {
     phase(`cal${k}_reveal_end`);
     calibration.push({ index: qi, command: cmd, end_command: end, all_started: allStarted, all_results: revealed });
   }
+
+  // Idle: everyone connected, nothing happening: the server's background CPU rate
+  // (Engine.IO pings, timers), which the cost model takes off every window
+  // (bench/README.md). Late in the game, so that the Engine.IO pings have begun.
+  await sleep(500);
+  phase("idle_start");
+  await sleep(opts["idle-ms"]);
+  phase("idle_end");
 
   // Finish: the last next_question ends the game (its ack comes after the results are stored).
   await sleep(opts["pause-ms"]);

@@ -14,7 +14,8 @@ worker counts the Socket.IO events it handled) tell where each game was played:
   error" / "xhr poll error": the failure the PIN routing fixes, reproduced, so the
   passing run above is known to depend on it;
 - the sticky-cookie players without a PIN really are spread over both workers
-  (and the game still works across them through Redis).
+  (and the game still works across them through Redis);
+- a PIN's worker is the same on every connection, and PINs use both workers.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tests.support.proxy_games import (
     sticky_cookies,
     the_one_busy_worker,
 )
+from tests.support.sockets import Recorder
 from tests.support.users import ApiUser, register_user
 
 pytestmark = pytest.mark.timeout(180)
@@ -128,3 +130,40 @@ async def test_without_the_pin_the_cookies_spread_a_game_over_both_workers(
     delta = events_since(before, await events_by_worker(front))
     answers = [d.get(("submit_answer", "ok"), 0.0) for d in delta]
     assert answers == [PLAYERS / 2 * QUESTIONS] * 2, delta
+
+
+async def _host_worker(front: CaddyFront, game: dict[str, Any], command: str) -> int:
+    """Connect the game's host through Caddy with its PIN; the worker that handled it."""
+    before = await events_by_worker(front)
+    host = Recorder(f"{front.url}/?pin={game['pin']}")
+    try:
+        await host.connect({"host_token": game["host_token"]})
+        await host.wait("welcome")
+        # One acknowledged command, so that the worker's event counter says where it ran.
+        data = {"locked": True} if command == "lock_game" else {}
+        assert (await host.call(command, data))["ok"]
+    finally:
+        await host.close()
+    delta = events_since(before, await events_by_worker(front))
+    the_one_busy_worker(delta)
+    return next(i for i, counts in enumerate(delta) if counts)
+
+
+async def test_each_pin_keeps_its_worker_and_pins_use_both_workers(
+    caddy_front: CaddyFront, owner: ApiUser
+) -> None:
+    """Routing is a function of the PIN: the same PIN lands on the same worker every
+    time, and different PINs are spread over the workers (games are created until
+    both have been seen; with two workers, 24 games all on one is a 1 in 8 million
+    chance)."""
+    seen: dict[int, str] = {}
+    for attempt in range(24):
+        game = await create_game(owner, first=1)
+        worker = await _host_worker(caddy_front, game, "lock_game")
+        # Again, and the game ends (a teacher may hold only a few live games).
+        assert await _host_worker(caddy_front, game, "end_game") == worker, game["pin"]
+        seen.setdefault(worker, game["pin"])
+        # At least 8 PINs each connected twice: a random choice would be caught.
+        if attempt >= 7 and len(seen) == len(caddy_front.worker_urls):
+            break
+    assert len(seen) == len(caddy_front.worker_urls), f"every PIN went to worker(s) {seen}"

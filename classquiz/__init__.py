@@ -54,7 +54,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     (a second app in the same process, as tests run them).
     """
     settings.ensure_safe()
-    redis = Redis.from_url(settings.require_redis_url(), health_check_interval=30)
+    redis = lifecycle.live_redis(settings.require_redis_url(), settings.redis_timeout_s)
     app = web.Application(
         middlewares=[
             cors_middleware(settings.cors_origins),

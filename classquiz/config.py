@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Storage. None means "find or start one" (see classquiz.devservers).
     database_url: str | None = None
     redis_url: str | None = None
+    # How long one Redis command may take (and a connection to open) before the
+    # caller gets `service_unavailable` instead of waiting on a Redis that hangs.
+    redis_timeout_s: float = Field(default=5.0, gt=0)
     redis_prefix: str = Field(default="cq", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     meilisearch_url: str | None = None
     meilisearch_key: str | None = None
@@ -85,6 +88,9 @@ class Settings(BaseSettings):
     # long. 0 turns either off. See docs/results.md.
     auto_finish_without_host_s: float = Field(default=15 * 60, ge=0)
     auto_finish_after_last_reveal_s: float = Field(default=10 * 60, ge=0)
+    # How long a finished game's live keys stay in Redis (late reloads, the results
+    # page's first look); the stored results do not depend on them.
+    finished_game_ttl_s: int = Field(default=60 * 60, ge=1)
     public_url: str = "http://localhost:8000"
 
     # Abuse limits (SPEC §5).

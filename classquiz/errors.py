@@ -32,6 +32,7 @@ HandshakeRefusalCode = Literal[
     "banned",
     "rate_limited",
     "invalid_token",
+    "service_unavailable",
 ]
 """Why a Socket.IO handshake was refused (the `connect_error` data's `code`)."""
 
@@ -49,6 +50,7 @@ AckErrorCode = Literal[
     "invalid_answer",
     "limit_reached",
     "nickname_taken",
+    "service_unavailable",
 ]
 """Why a socket command was refused (an error ack's `code`)."""
 
@@ -103,6 +105,7 @@ RestErrorCode = Literal[
     "live_storage_full",
     "mail_unavailable",
     "search_unavailable",
+    "service_unavailable",
 ]
 """Why a REST request was refused (the body's `error.code`)."""
 
@@ -132,6 +135,7 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "forbidden": "you are no longer in this game",
     "limit_reached": "no more nickname changes left",
     "player_not_found": "you are not in this game",
+    "service_unavailable": "the server cannot reach its storage; try again in a few seconds",
 }
 """The text of a refusal raised without its own message: the one home of such texts,
 so a code that a Lua script returns reads the same from every caller."""

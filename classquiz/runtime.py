@@ -130,6 +130,7 @@ def build_services(
         tasks,
         result_sink=results.finish,
         auto_finish_without_host_s=settings.auto_finish_without_host_s,
+        finished_ttl_s=settings.finished_game_ttl_s,
     )
     games = GameService(
         store,

@@ -18,10 +18,12 @@ COMMON_ACK_ERRORS: tuple[AckErrorCode, ...] = (
     "invalid_payload",
     "rate_limited",
     "internal_error",
+    "service_unavailable",
 )
 """Any event: another role's event or no session (`forbidden`), a payload that fails
 validation (`invalid_payload`, naming the `field`), too many events (`rate_limited`),
-an unexpected failure of the server (`internal_error`)."""
+an unexpected failure of the server (`internal_error`), Redis or PostgreSQL out of
+reach (`service_unavailable`: nothing was acknowledged; the client may try again)."""
 
 
 class Ok(ServerModel):

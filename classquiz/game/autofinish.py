@@ -105,6 +105,13 @@ class AutoFinishTimers:
     async def disarm(self, timer: Timer) -> None:
         await self.redis.zrem(self.key, timer.member)
 
+    async def disarm_game(self, pin: str, game_id: str) -> None:
+        """Drop every timer of a game that finished: left armed, they would sit in the
+        set for hours (the safety net's is due shortly before the keys' expiry), and
+        the set, which has no TTL of its own, would never empty."""
+        reasons: tuple[Reason, ...] = (HOST_GONE, IDLE_AFTER_LAST, EXPIRING)
+        await self.redis.zrem(self.key, *(Timer(pin, game_id, r).member for r in reasons))
+
 
 def _is_reason(text: str) -> TypeGuard[Reason]:
     return text in _REASONS

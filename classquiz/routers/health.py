@@ -30,8 +30,11 @@ async def healthz(request: web.Request) -> HealthOut:
     errors=(503,),
 )
 async def readyz(request: web.Request) -> web.Response:
+    svc = services(request)
     try:
-        redis_ok = bool(await services(request).redis.ping())
+        # Redis counts as ready when it answers and this process listens to the
+        # fan-out channel again (after an outage the subscription comes back last).
+        redis_ok = bool(await svc.redis.ping()) and svc.delivery.listening
     except Exception:
         redis_ok = False
     checks = {"redis": redis_ok, "database": await database_is_ready()}

@@ -76,6 +76,7 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     "live_storage_full": 503,
     "mail_unavailable": 503,
     "search_unavailable": 503,
+    "service_unavailable": 503,
 }
 """Every code of the protocol → its HTTP status (a test checks the table is total)."""
 

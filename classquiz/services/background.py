@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from classquiz.services.delivery import ResultDelivery
 from classquiz.services.flow import GameFlow
@@ -40,6 +42,9 @@ LEASE_MS = 1500
 # How long past due a deadline is left to the process that holds its game before the
 # lease holder fires it anyway (a few ticks: the owner normally fires within one).
 SAFETY_NET_MS = 400
+FANOUT_WAIT_S = 1.0
+RESUBSCRIBE_S = 0.2
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 class BackgroundWorkers:
@@ -67,6 +72,7 @@ class BackgroundWorkers:
         published before that would reach no process)."""
         self._tasks = [asyncio.create_task(self._deadline_loop(), name="classquiz-deadlines")]
         if self.placement is None:
+            self.delivery.listening = True  # nothing to subscribe to: always "listening"
             return  # one process: every reveal is delivered where it is made
         self._tasks.append(asyncio.create_task(self._fanout_loop(), name="classquiz-fanout"))
         await asyncio.wait_for(self._ready.wait(), timeout=10)
@@ -86,6 +92,7 @@ class BackgroundWorkers:
         self._tasks = []
 
     async def _deadline_loop(self) -> None:
+        redis_down = False  # one log line per outage, not ten a second
         while True:
             try:
                 placement = self.placement
@@ -97,8 +104,15 @@ class BackgroundWorkers:
                     else:
                         await self.flow.fire_due_deadlines(overdue_ms=SAFETY_NET_MS)
                     await self.room.fire_due_auto_finishes()
+                if redis_down:
+                    log.warning("Redis is back; deadlines fire again")
+                    redis_down = False
             except asyncio.CancelledError:
                 raise
+            except REDIS_DOWN as exc:
+                if not redis_down:
+                    log.warning("Redis unreachable; deadlines wait for it: %s", exc)
+                    redis_down = True
             except Exception:
                 log.exception("deadline tick failed")
             await asyncio.sleep(TICK_S)
@@ -109,9 +123,13 @@ class BackgroundWorkers:
             try:
                 assert self.placement is not None
                 await pubsub.subscribe(self.placement.fanout_channel)
+                self.delivery.listening = True
                 self._ready.set()
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
+                while True:
+                    # An explicit wait, not listen(): listen() reads with the client's
+                    # command timeout and would drop the subscription at every quiet spell.
+                    message = await pubsub.get_message(timeout=FANOUT_WAIT_S)
+                    if message is None or message.get("type") != "message":
                         continue
                     try:
                         await self.delivery.deliver(orjson.loads(message["data"]))
@@ -119,9 +137,14 @@ class BackgroundWorkers:
                         log.exception("fan-out delivery failed")
             except asyncio.CancelledError:
                 raise
+            except REDIS_DOWN as exc:
+                self.delivery.listening = False
+                log.warning("fan-out listener lost Redis (%s); resubscribing", exc)
+                await asyncio.sleep(RESUBSCRIBE_S)
             except Exception:
+                self.delivery.listening = False
                 log.exception("fan-out listener lost its connection; resubscribing")
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(RESUBSCRIBE_S)
             finally:
                 with contextlib.suppress(Exception):
                     # redis-py leaves PubSub.aclose unannotated (it returns None)

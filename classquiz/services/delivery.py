@@ -78,6 +78,11 @@ class ResultDelivery:
         self.live = live
         self.local_players = local_players
         self.notifier = notifier
+        # Whether this process receives the fan-out right now (set by services/background.py:
+        # always, for a single process; while subscribed, for several). A reveal published
+        # while it is not reaches none of this process's players, so /readyz says "not
+        # ready" until it is, after start-up and after Redis comes back from an outage.
+        self.listening = False
 
     async def deliver(self, message: dict[str, Any]) -> None:
         pin = message["pin"]

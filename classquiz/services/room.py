@@ -55,7 +55,7 @@ from classquiz.services.welcome import welcome
 
 log = logging.getLogger(__name__)
 MAX_REROLLS = 3
-FINISHED_TTL_S = 3600  # how long a finished game's keys stay (results, late reloads)
+FINISHED_TTL_S = 3600  # how long a finished game's keys stay (FINISHED_GAME_TTL_S's default)
 ResultSink = Callable[[FinishedGame], Awaitable[Any]]
 GAMES_AUTO_FINISHED = Counter(
     "classquiz_games_auto_finished_total",
@@ -80,6 +80,7 @@ class LiveRoom:
         *,
         result_sink: ResultSink,
         auto_finish_without_host_s: float = 0,
+        finished_ttl_s: int = FINISHED_TTL_S,
     ) -> None:
         self.store = store
         self.live = live
@@ -93,6 +94,7 @@ class LiveRoom:
         self.tasks = tasks
         self.result_sink = result_sink
         self.auto_finish_without_host_ms = int(auto_finish_without_host_s * 1000)
+        self.finished_ttl_s = finished_ttl_s
 
     # -- authorize ----------------------------------------------------------------------------
 
@@ -164,8 +166,13 @@ class LiveRoom:
                 return False
             await self.notifier.to_players(admission.pin, "host_status", {"connected": False})
             if self.auto_finish_without_host_ms:  # finished if the host stays away too long
-                due = await self.store.now_ms() + self.auto_finish_without_host_ms
-                await self.timers.arm(Timer(admission.pin, admission.game_id, HOST_GONE), due)
+                # Only a game in play can be abandoned: a timer armed for a finished
+                # game (the host leaving the podium) would sit in the set for nothing.
+                meta = await self.store.meta(admission.pin) or {}
+                if meta.get("status") in ("question", "reveal"):
+                    due = await self.store.now_ms() + self.auto_finish_without_host_ms
+                    timer = Timer(admission.pin, admission.game_id, HOST_GONE)
+                    await self.timers.arm(timer, due)
             return True
         local = self.local_players.get(admission.pin, {})
         if local.get(admission.player_id) == admission.sid:
@@ -222,7 +229,8 @@ class LiveRoom:
         )
         await self.fanout.publish({"kind": "finished", "pin": pin, "gid": game.game_id})
         final = await self.records.of_live(pin)
-        await self.store.keep_for_results(pin, game.question_count, FINISHED_TTL_S)
+        await self.store.keep_for_results(pin, game.question_count, self.finished_ttl_s)
+        await self.timers.disarm_game(pin, game.game_id)
         # Stored in the background: the sink parks the record in Redis first, so the
         # host's end_game ack never waits for PostgreSQL.
         self.tasks.spawn(self.result_sink(final))

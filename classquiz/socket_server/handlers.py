@@ -26,6 +26,7 @@ from classquiz.observability import (
     SOCKET_EVENT_LATENCY,
     SOCKET_EVENTS,
     SOCKET_REFUSALS,
+    STORAGE_DOWN,
 )
 from classquiz.routers.refusals import request_address
 from classquiz.services.admission import Admission, PlayerAdmission
@@ -93,6 +94,10 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
         except Refusal as exc:
             SOCKET_REFUSALS.labels(exc.code).inc()
             raise connect_error(exc) from None
+        except STORAGE_DOWN as exc:
+            log.warning("handshake refused, storage unavailable: %s", exc)
+            SOCKET_REFUSALS.labels("service_unavailable").inc()
+            raise connect_error(Refusal("service_unavailable")) from None
         self.sessions[sid] = admission
         self.rates[sid] = EventRate(self.events_per_s, self.drop_events_per_s)
         SOCKET_CONNECTIONS.labels(admission.role).inc()
@@ -160,6 +165,11 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
             result = await handler(admission, payload)
         except Refusal as exc:
             return refusal_ack(exc)
+        except STORAGE_DOWN as exc:
+            # Redis (or PostgreSQL) refused or timed out: the call raised, so nothing
+            # was acknowledged; the client may send the command again.
+            log.warning("%s: storage unavailable: %s", spec.name, exc)
+            return refusal_ack(Refusal("service_unavailable"))
         except Exception:
             log.exception("%s failed", spec.name)
             return error_ack("internal_error", "the server could not handle this event")

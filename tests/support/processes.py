@@ -101,12 +101,14 @@ def start_server(
     *,
     port: int | None = None,
     workers: int = 1,
+    env_overrides: dict[str, str] | None = None,
 ) -> ServerProcess:
     """Start a server process on a free port, logging to `tmp_path`; see `wait_ready`.
 
     With `workers` > 1 it is `serve --workers N`: a supervisor whose workers listen on
     `port` .. `port + N - 1` (give a `port` from `free_port_run(N)`); `wait_ready` then
-    sees only the first worker.
+    sees only the first worker. `env_overrides` changes its settings (a drill points
+    it at a Redis or a PostgreSQL of its own).
     """
     port = free_port() if port is None else port
     env = dict(os.environ)
@@ -122,6 +124,7 @@ def start_server(
             "CLASSQUIZ_SKIP_MIGRATE": "1",  # the storage fixture migrated the database
         }
     )
+    env.update(env_overrides or {})
     log_path = tmp_path / f"server-{name}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

@@ -172,11 +172,11 @@ async def caddy_in_front(upstream: str) -> AsyncIterator[str]:
         pytest.skip("caddy is not installed")
     port = free_port()
     with tempfile.TemporaryDirectory() as home:
-        config = Path(home) / "Caddyfile"
-        # No admin endpoint: tests may run several Caddies at once.
-        config.write_text("{\n\tadmin off\n}\n" + (REPO / "Caddyfile").read_text())
+        config = REPO / "Caddyfile"
         env = {
             **os.environ,
+            # No admin endpoint: tests may run several Caddies at once.
+            "CADDY_ADMIN": "off",
             "HOME": home,
             "XDG_DATA_HOME": home,
             "XDG_CONFIG_HOME": home,

@@ -5,6 +5,7 @@ authenticator are in tests/web/test_passkeys.py (Chromium's virtual authenticato
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import redis.asyncio as aioredis
@@ -125,3 +126,16 @@ async def test_signing_in_needs_a_known_passkey(user: ApiUser) -> None:
         assert "access_token" not in resp.cookies
     async with user.http.post("/api/v1/users/passkeys/options") as resp:
         assert resp.status == 401  # registering needs an account
+
+
+async def test_an_expired_challenge_is_refused(user: ApiUser, redis_client: aioredis.Redis) -> None:
+    """The challenge lives as long as its Redis key; its time to live is made to run out
+    here rather than waited for (PASSKEY_CHALLENGE_TTL_S is at least 30 s)."""
+    _, started = await user.request("POST", "/api/v1/users/passkeys/options")
+    [key] = [k async for k in redis_client.scan_iter(match=f"*ceremony:{started['ceremony_id']}")]
+    assert await redis_client.pexpire(key, 1)
+    await asyncio.sleep(0.05)
+    assert not await redis_client.exists(key)
+    body = {"ceremony_id": started["ceremony_id"], "name": "X", "credential": BOGUS_CREDENTIAL}
+    status, refused = await user.request("POST", "/api/v1/users/passkeys", json=body)
+    assert status == 400 and refused["error"]["code"] == "challenge_expired"

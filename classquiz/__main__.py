@@ -58,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except InsecureConfiguration as exc:
         log.error("refusing to start: %s", exc)
         return 2
+    # Named on the ready line only when set: the default says nothing the bind does not.
+    public_url = settings.public_url if "public_url" in settings.model_fields_set else None
     if not os.environ.get("CLASSQUIZ_SKIP_MIGRATE"):
         _migrate(settings.require_database_url())
     if args.workers > 1:
@@ -65,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         # Workers inherit the environment: they leave the ready line to this process.
         os.environ[SUPERVISED_ENV] = "1"
-        announce_when_workers_ready(args.host, args.port, args.workers)
+        announce_when_workers_ready(args.host, args.port, args.workers, public_url)
         return run_workers(settings, args.host, args.port, args.workers)
     app = create_app(settings)
     if settings.gc_scheduled:
@@ -77,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         # aiohttp calls `print` once the site listens, after every start-up hook ran.
-        print=lambda _banner: announce_ready(args.host, args.port),
+        print=lambda _banner: announce_ready(args.host, args.port, public_url),
         access_log=None,
         loop=_event_loop(settings.event_loop),
         # After the sockets' drain (lifecycle.SOCKET_DRAIN_S), what is still open (a

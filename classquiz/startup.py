@@ -5,7 +5,7 @@ from what the server really binds. It says nothing about TLS or public names:
 a proxy in front (Caddy) may add both, and the server cannot know. A wildcard
 bind (`0.0.0.0`, `::`) is reachable from this machine as `localhost`; other
 devices in the class need the machine's own address, so the line names it
-when the machine has one.
+when the machine has one, and `PUBLIC_URL` when the operator set it.
 
 With `--workers N` the workers stay silent about it (each would say it once)
 and the supervisor says it once, when every worker answers `/healthz`.
@@ -61,11 +61,18 @@ def addresses(host: str, port: int, lan_address: str | None) -> Addresses:
     )
 
 
-def ready_message(found: Addresses, worker_ports: tuple[int, int] | None = None) -> str:
-    """The one line that ends start-up."""
+def ready_message(
+    found: Addresses,
+    worker_ports: tuple[int, int] | None = None,
+    public_url: str | None = None,
+) -> str:
+    """The one line that ends start-up; `public_url` only when the operator set PUBLIC_URL
+    (behind a proxy the bound address is not where people go)."""
     web_app = f"web app at {found.web_app}"
     if found.network:
         web_app += f" (other devices: {found.network})"
+    if public_url:
+        web_app += f" (public address, PUBLIC_URL: {public_url})"
     listening = f"listening on {found.bound}"
     if worker_ports:
         first, last = worker_ports
@@ -87,11 +94,11 @@ def lan_address() -> str | None:
         return None
 
 
-def announce_ready(host: str, port: int) -> None:
+def announce_ready(host: str, port: int, public_url: str | None = None) -> None:
     """Log the ready line of a single server process (not of a supervised worker)."""
     if os.environ.get(SUPERVISED_ENV):
         return
-    log.info(ready_message(addresses(host, port, lan_address())))
+    log.info(ready_message(addresses(host, port, lan_address()), public_url=public_url))
 
 
 def _probe_host(host: str) -> str:
@@ -111,7 +118,7 @@ def _answers(url: str) -> bool:
 
 
 def announce_when_workers_ready(
-    host: str, port: int, count: int, timeout_s: float = 120.0
+    host: str, port: int, count: int, public_url: str | None = None, timeout_s: float = 120.0
 ) -> threading.Thread:
     """Log the ready line once every worker answers `/healthz` (a daemon thread)."""
     probe = _url_host(_probe_host(host))
@@ -128,7 +135,7 @@ def announce_when_workers_ready(
             log.warning("workers not answering after %.0f s: %s", timeout_s, ", ".join(pending))
             return
         found = addresses(host, port, lan_address())
-        log.info(ready_message(found, worker_ports=(port, port + count - 1)))
+        log.info(ready_message(found, (port, port + count - 1), public_url))
 
     thread = threading.Thread(target=wait_then_announce, name="ready-announcer", daemon=True)
     thread.start()

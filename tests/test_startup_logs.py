@@ -302,6 +302,30 @@ def test_on_a_terminal_the_start_up_is_readable_and_ends_with_urls_that_answer(
     assert status == 200 and "swagger-ui" in docs
 
 
+def test_scripts_run_shows_the_build_s_notes_only_then_the_server_s_lines(
+    storage: dict[str, str], start: Start, tmp_path: Path
+) -> None:
+    """scripts/run as a newcomer runs it: the web build's own one-line notes (npm's and
+    Vite's output goes to DATA_DIR/build-web.log), then the server's readable lines."""
+    port = free_port()
+    env = server_env(storage, DATA_DIR=str(tmp_path / "data"))
+    server = start(
+        [str(ROOT / "scripts" / "run"), "--host", "127.0.0.1", "--port", str(port)], env, True
+    )
+    # scripts/test builds the web app first, so this is quick; a stale build is rebuilt.
+    server.read_until(READY, timeout=300)
+    lines = server.lines()
+    notes = [line for line in lines if line.startswith("scripts/build-web: ")]
+    assert notes and notes[-1] in {
+        "scripts/build-web: web/build is current",
+        "scripts/build-web: built web/build",
+    }
+    others = [line for line in lines if line not in notes]
+    assert all(READABLE_LINE.match(line) for line in others), "\n".join(lines)
+    assert (tmp_path / "data" / "build-web.log").read_text().strip().endswith(notes[-1])
+    assert fetch(f"http://127.0.0.1:{port}/healthz")[0] == 200
+
+
 def test_log_format_json_wins_on_a_terminal(storage: dict[str, str], start: Start) -> None:
     server = start(serve(free_port()), server_env(storage, LOG_FORMAT="JSON"), True)
     server.read_until(READY)

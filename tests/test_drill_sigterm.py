@@ -39,7 +39,13 @@ from tests.support.class_drill import (
     struck_game,
 )
 from tests.support.database import stored_rows
-from tests.support.drill import DrillClient, join_class, socket_count, workers_by_port
+from tests.support.drill import (
+    DrillClient,
+    join_class,
+    socket_count,
+    wait_url_ready,
+    workers_by_port,
+)
 from tests.support.live import create_game
 from tests.support.processes import process_prefix
 from tests.support.quizzes import single_choice
@@ -88,6 +94,8 @@ async def test_stopping_the_supervisor_stores_the_results_it_was_writing(
         owner = await register_user(http)
         game = await create_game(owner, [single_choice("Only", time_limit_s=30)])
     entry = [game_url(front.url, game["pin"])]
+    # The first drill's worker was started again: wait until both serve.
+    await asyncio.gather(*(wait_url_ready(url) for url in front.worker_urls))
     host = await DrillClient("host", entry, {"host_token": game["host_token"]}).connect()
     players = await join_class(entry, game["pin"], PLAYERS)
     everyone = [host, *players]

@@ -157,8 +157,14 @@ class LiveRoom:
 
     # -- drop -----------------------------------------------------------------------------------
 
-    async def drop(self, admission: Admission) -> bool:
-        """The socket went away. True when it was the current one (not replaced)."""
+    async def drop(self, admission: Admission, *, server_stopping: bool = False) -> bool:
+        """The socket went away. True when it was the current one (not replaced).
+
+        `server_stopping`: this process closed the socket because it is stopping, and
+        the player is on the way to another process. Such a drop never ends a question
+        early: a whole class on a draining process is dropped at once, and "everyone
+        still here has answered" would otherwise close the question on the rest.
+        """
         if isinstance(admission, HostAdmission):
             if not await self.store.set_host(
                 admission.pin, admission.game_id, None, expected=admission.sid
@@ -186,7 +192,8 @@ class LiveRoom:
             "player_status",
             {"player_id": admission.player_id, "connected": False},
         )
-        await self.flow.end_if_everyone_answered(admission.pin)
+        if not server_stopping:
+            await self.flow.end_if_everyone_answered(admission.pin)
         return True
 
     # -- leave ----------------------------------------------------------------------------------

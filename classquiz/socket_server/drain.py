@@ -16,7 +16,9 @@ timeout and then cut everything at once. Instead, in order:
    a Socket.IO DISCONNECT): Socket.IO clients treat that as a lost transport and
    reconnect on their own, through the balancer, to another process, where they
    come back with their token. A Socket.IO DISCONNECT would tell them the server
-   sent them away for good, and they would not reconnect;
+   sent them away for good, and they would not reconnect. Their people are
+   marked offline, but their drop does not end a question early
+   (everyone else having answered): they are only moving to another process;
 3. events that slipped in meanwhile finish too, before the app's cleanup
    (lifecycle.py) stores what is left (results) and closes Redis and the database.
 
@@ -47,6 +49,9 @@ class InFlight:
     def __init__(self) -> None:
         self.count = 0
         self.started = 0
+        # Set once the drain begins: a connection that ends from then on ends because
+        # this process stops, not because its person left (LiveRoom.drop).
+        self.stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -98,6 +103,7 @@ async def drain_sockets(
 ) -> DrainReport:
     """Finish the events in flight, close every session so its client moves on, finish again."""
     started = time.monotonic()
+    in_flight.stopping = True
 
     def left() -> float:
         return timeout_s - (time.monotonic() - started)

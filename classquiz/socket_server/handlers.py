@@ -111,7 +111,7 @@ class GameSocketHandlers(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         SOCKET_CONNECTIONS.labels(admission.role).dec()
         try:
-            await self.room.drop(admission)
+            await self.room.drop(admission, server_stopping=self.in_flight.stopping)
         except Exception:
             log.exception("error while dropping a connection")
 

@@ -1,11 +1,12 @@
 """A class for fault drills: many real Socket.IO players that come back after losing their server.
 
-Each `DrillClient` is a host or a player on WebSocket (python-socketio) that, when
-its connection drops without being asked to, reconnects on its own with its token,
-as socket.io-client does, and keeps a log of what a person would have seen: when
-it was without a connection (`outages`), every `welcome`, every event and every
-answer's ack. `entry_urls` says where a reconnect may go: Caddy's one URL, or the
-workers' URLs tried in turn (standing in for a balancer that skips a dead one).
+Each `DrillClient` is a host or a player (python-socketio, on WebSocket or on
+long-polling only) that, when its connection drops without being asked to,
+reconnects on its own with its token, as socket.io-client does, and keeps a log
+of what a person would have seen: when it was without a connection (`outages`),
+every `welcome`, every event and every answer's ack. `entry_urls` says where a
+reconnect may go: Caddy's one URL, or the workers' URLs tried in turn (standing in
+for a balancer that skips a dead one).
 
 Python clients rather than Node: 100 of them in the test's own event loop join,
 answer and reconnect in well under a second each on this machine, and the test
@@ -50,6 +51,8 @@ class DrillClient:
     name: str
     entry_urls: list[str]
     auth: dict[str, Any]
+    # WebSocket, or HTTP long-polling only (a network that blocks WebSockets).
+    transport: str = "websocket"
     events: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     welcomes: list[dict[str, Any]] = field(default_factory=list)
     outages: list[Outage] = field(default_factory=list)
@@ -118,7 +121,7 @@ class DrillClient:
 
         self.client = client
         self.connect_attempts += 1
-        await client.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
+        await client.connect(url, auth=auth, transports=[self.transport], wait_timeout=5)
 
     async def _reconnect(self) -> None:
         """Come back with the token, as socket.io-client's reconnection would."""
@@ -186,9 +189,15 @@ class DrillClient:
 
 
 async def join_class(
-    entry_urls: list[str], pin: str, count: int, prefix: str = "Racer", batch: int = 25
+    entry_urls: list[str],
+    pin: str,
+    count: int,
+    prefix: str = "Racer",
+    batch: int = 25,
+    polling_every: int = 0,
 ) -> list[DrillClient]:
-    """`count` players joined to the game, in batches (each welcomed before the next)."""
+    """`count` players joined to the game, in batches (each welcomed before the next);
+    with `polling_every` n, every n-th player long-polls instead of using a WebSocket."""
     players: list[DrillClient] = []
     for start in range(0, count, batch):
         group = [
@@ -196,6 +205,7 @@ async def join_class(
                 f"{prefix}{i}",
                 entry_urls[i % len(entry_urls) :] + entry_urls[: i % len(entry_urls)],
                 {"pin": pin, "nickname": f"{prefix} {i}"},
+                "polling" if polling_every and i % polling_every == 0 else "websocket",
             )
             for i in range(start, min(start + batch, count))
         ]

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from classquiz.contracts.account import PasswordChangeIn, PasswordResetConfirmIn
 from classquiz.db.engine import write
 from classquiz.db.models import User, utcnow
-from classquiz.errors import Refusal
+from classquiz.errors import ErrorCode, Refusal, error_detail
 from classquiz.services.account_tokens import (
     PASSWORD_RESET,
     VERIFY_EMAIL,
@@ -42,6 +42,11 @@ _USERS = User.ormar_config.table
 
 RESET_PAGE = "/reset-password"
 VERIFY_PAGE = "/verify-email"
+
+
+def _field_refusal(code: ErrorCode, field: str, message: str) -> Refusal:
+    """A refusal naming the body field at fault, so a form shows it beside that field."""
+    return Refusal(code, message, [error_detail([field], code, message)])
 
 
 def mail_unavailable() -> Refusal:
@@ -107,12 +112,7 @@ class AccountService:
             user = await User.objects.get_or_none(id=grant.user_id)
             if user is None or user.email != grant.email:
                 raise invalid_link()
-            if user.totp_secret:
-                if not body.totp:
-                    raise Refusal("totp_required", "this account needs a one-time code")
-                await self._users.totp.check(
-                    user, body.totp, Refusal("invalid_credentials", "wrong one-time code")
-                )
+            await self._second_factor(user, body.totp)
             password_hash = await self._passwords.hash(body.password)
             grant = await self._tokens.consume(body.token, PASSWORD_RESET)
         # Following the link proved the mailbox is the owner's.
@@ -165,16 +165,22 @@ class AccountService:
             "too many wrong passwords; wait a few minutes",
         ):
             if not await self._passwords.verify(user.password_hash, body.current_password):
-                raise Refusal("invalid_credentials", "the current password is wrong")
-        if user.totp_secret:
-            if not body.totp:
-                raise Refusal("totp_required", "this account needs a one-time code")
-            await self._users.totp.check(
-                user, body.totp, Refusal("invalid_credentials", "wrong one-time code")
-            )
+                raise _field_refusal(
+                    "invalid_credentials", "current_password", "the current password is wrong"
+                )
+        await self._second_factor(user, body.totp)
         password_hash = await self._passwords.hash(body.new_password)
         await self._update_password(user.id, password_hash)
         return await self._fresh_token(user.id)
+
+    async def _second_factor(self, user: User, code: str | None) -> None:
+        """When the account has TOTP on, a valid code (or backup code) is required."""
+        if not user.totp_secret:
+            return
+        if not code:
+            raise _field_refusal("totp_required", "totp", "this account needs a one-time code")
+        wrong = _field_refusal("invalid_credentials", "totp", "wrong one-time code")
+        await self._users.totp.check(user, code, wrong)
 
     async def sign_out_everywhere(self, user: User) -> None:
         """End every access token of `user` (this one too)."""

@@ -187,7 +187,7 @@ players_count: number
  * via the `definition` "ConnectErrorData".
  */
 export interface ConnectErrorData {
-code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token")
+code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token" | "service_unavailable")
 message: string
 }
 /**
@@ -201,7 +201,7 @@ message: string
  * via the `definition` "ConnectErrorPacket".
  */
 export interface ConnectErrorPacket {
-code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token")
+code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token" | "service_unavailable")
 message: string
 data: ConnectErrorData
 }
@@ -240,7 +240,7 @@ error: EndGameErrorDetail
  * via the `definition` "EndGameErrorDetail".
  */
 export interface EndGameErrorDetail {
-code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -276,7 +276,7 @@ error: EndQuestionErrorDetail
  * via the `definition` "EndQuestionErrorDetail".
  */
 export interface EndQuestionErrorDetail {
-code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -449,7 +449,7 @@ error: GetLeaderboardErrorDetail
  * via the `definition` "GetLeaderboardErrorDetail".
  */
 export interface GetLeaderboardErrorDetail {
-code: ("game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -648,7 +648,7 @@ error: KickPlayerErrorDetail
  * via the `definition` "KickPlayerErrorDetail".
  */
 export interface KickPlayerErrorDetail {
-code: ("player_not_found" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("player_not_found" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -700,7 +700,7 @@ error: LeaveErrorDetail
  * via the `definition` "LeaveErrorDetail".
  */
 export interface LeaveErrorDetail {
-code: ("forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -735,7 +735,7 @@ error: LockGameErrorDetail
  * via the `definition` "LockGameErrorDetail".
  */
 export interface LockGameErrorDetail {
-code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -787,7 +787,7 @@ error: NextQuestionErrorDetail
  * via the `definition` "NextQuestionErrorDetail".
  */
 export interface NextQuestionErrorDetail {
-code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -969,7 +969,7 @@ error: RerollNicknameErrorDetail
  * via the `definition` "RerollNicknameErrorDetail".
  */
 export interface RerollNicknameErrorDetail {
-code: ("wrong_state" | "limit_reached" | "nickname_taken" | "player_not_found" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("wrong_state" | "limit_reached" | "nickname_taken" | "player_not_found" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -1004,7 +1004,7 @@ error: StartGameErrorDetail
  * via the `definition` "StartGameErrorDetail".
  */
 export interface StartGameErrorDetail {
-code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("wrong_state" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -1044,7 +1044,7 @@ error: SubmitAnswerErrorDetail
  * via the `definition` "SubmitAnswerErrorDetail".
  */
 export interface SubmitAnswerErrorDetail {
-code: ("wrong_state" | "wrong_question" | "already_answered" | "too_late" | "invalid_answer" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error")
+code: ("wrong_state" | "wrong_question" | "already_answered" | "too_late" | "invalid_answer" | "game_not_found" | "forbidden" | "invalid_payload" | "rate_limited" | "internal_error" | "service_unavailable")
 /**
  * human text, for logs and fallbacks
  */
@@ -1121,14 +1121,14 @@ export interface ClientToServerEvents {
 
 /** The error codes each command's ack may carry. */
 export interface CommandErrorCodes {
-	start_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	end_question: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	next_question: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	end_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	kick_player: 'player_not_found' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	lock_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	get_leaderboard: 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	submit_answer: 'wrong_state' | 'wrong_question' | 'already_answered' | 'too_late' | 'invalid_answer' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	reroll_nickname: 'wrong_state' | 'limit_reached' | 'nickname_taken' | 'player_not_found' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
-	leave: 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error';
+	start_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	end_question: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	next_question: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	end_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	kick_player: 'player_not_found' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	lock_game: 'wrong_state' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	get_leaderboard: 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	submit_answer: 'wrong_state' | 'wrong_question' | 'already_answered' | 'too_late' | 'invalid_answer' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	reroll_nickname: 'wrong_state' | 'limit_reached' | 'nickname_taken' | 'player_not_found' | 'game_not_found' | 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
+	leave: 'forbidden' | 'invalid_payload' | 'rate_limited' | 'internal_error' | 'service_unavailable';
 }

@@ -15,6 +15,7 @@ from classquiz.config import Settings
 from classquiz.cors import cors_middleware, csrf_middleware
 from classquiz.observability import metrics_endpoint, request_middleware
 from classquiz.openapi import build_openapi
+from classquiz.redis_connect import node_url, subscriber_redis
 from classquiz.routers import account, docs, games, health, oauth, passkeys, quizzes, results, users
 from classquiz.routers import search as search_routes
 from classquiz.routers import web as web_app
@@ -80,7 +81,13 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         game_over_grace_s=settings.game_over_grace_s,
     )
     workers = BackgroundWorkers(
-        redis, settings.redis_prefix, svc.flow, svc.room, svc.delivery, placement
+        redis,
+        settings.redis_prefix,
+        svc.flow,
+        svc.room,
+        svc.delivery,
+        placement,
+        subscriber=subscriber_redis(settings.require_redis_url()) if placement else None,
     )
 
     for router in ROUTERS:
@@ -118,7 +125,9 @@ def _placement(settings: Settings, redis: Redis) -> GamePlacement | None:
     off, every emit of every game crosses every process, as python-socketio does)."""
     if not (settings.socketio_redis_manager and settings.game_locality):
         return None
-    return GamePlacement(redis, settings.redis_prefix, uuid.uuid4().hex)
+    return GamePlacement(
+        redis, settings.redis_prefix, uuid.uuid4().hex, buckets=settings.redis_buckets
+    )
 
 
 def _client_manager(
@@ -129,8 +138,8 @@ def _client_manager(
         return LoopingAsyncManager()
     url = settings.require_redis_url()
     return LoopingRedisManager(
-        url,
+        node_url(url),  # pub/sub: on a cluster, any node reaches them all
         channel=f"{settings.redis_prefix}:socketio",
         placement=placement,
-        subscriber=Redis.from_url(url) if placement is not None else None,
+        subscriber=subscriber_redis(url) if placement is not None else None,
     )

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # caller gets `service_unavailable` instead of waiting on a Redis that hangs.
     redis_timeout_s: float = Field(default=5.0, gt=0)
     redis_prefix: str = Field(default="cq", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    # With a Redis Cluster (REDIS_URL=redis+cluster://host:port): the number of slot
+    # groups games are spread over (docs/scaling.md). Every process sharing a
+    # REDIS_PREFIX must use the same number; it cannot change while games are live.
+    redis_cluster_buckets: int = Field(default=16, ge=2, le=4096)
     meilisearch_url: str | None = None
     meilisearch_key: str | None = None
 
@@ -245,6 +249,13 @@ class Settings(BaseSettings):
         if not self.database_url:
             raise RuntimeError("DATABASE_URL is not resolved yet (see classquiz.devservers)")
         return self.database_url
+
+    @property
+    def redis_buckets(self) -> int:
+        """1 on a single Redis; REDIS_CLUSTER_BUCKETS on a Redis Cluster."""
+        url = self.require_redis_url()
+        scheme = url.partition("://")[0].lower()
+        return self.redis_cluster_buckets if scheme.endswith("+cluster") else 1
 
     def require_redis_url(self) -> str:
         if not self.redis_url:

@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from classquiz.db.engine import connect_database, disconnect_database
 from classquiz.library_seam import EngineHookedServer
+from classquiz.redis_connect import connect_redis
 from classquiz.services.background import BackgroundWorkers
 from classquiz.services.results import ResultService
 from classquiz.services.tasks import KeptTasks
@@ -51,14 +52,13 @@ def live_redis(url: str, timeout_s: float) -> Redis:
         retries=2,
         supported_errors=(RedisConnectionError,),
     )
-    client: Redis = Redis.from_url(
+    return connect_redis(  # one Redis, or a Redis Cluster (redis+cluster://)
         url,
         health_check_interval=30,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         retry=retry,
     )
-    return client
 
 
 def redis_connection(redis: Redis) -> CleanupContext:

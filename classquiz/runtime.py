@@ -82,7 +82,9 @@ def build_services(
     search = create_search_index(settings)
     search_indexer = SearchIndexer(search)
     quizzes = QuizService(listeners=[search_indexer])
-    store = GameStore(redis, settings.redis_prefix, settings.game_ttl_s)
+    store = GameStore(
+        redis, settings.redis_prefix, settings.game_ttl_s, buckets=settings.redis_buckets
+    )
     live = LiveGames(store, settings.quiz_cache_bytes)
     limiter = FailureLimiter(
         redis,
@@ -93,7 +95,11 @@ def build_services(
     )
     records = FinalRecords(store, live)
     results = ResultService(
-        redis, settings.redis_prefix, signer, finished_record=records.of_finished
+        redis,
+        settings.redis_prefix,
+        signer,
+        finished_record=records.of_finished,
+        buckets=settings.redis_buckets,
     )
     tasks = KeptTasks()
     local_players: LocalPlayers = {}

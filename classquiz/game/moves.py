@@ -18,7 +18,15 @@ from redis.exceptions import OutOfMemoryError
 
 from classquiz.contracts.quizzes import MAX_QUESTIONS
 from classquiz.game.answer_batch import AnswerBatcher, PendingAnswer, QuestionBatchKey
-from classquiz.game.keys import game_member, owner_games_key, pin_key, unparked_key
+from classquiz.game.keys import (
+    bucket_of,
+    game_member,
+    owner_bucket,
+    owner_games_key,
+    pin_bucket,
+    pin_key,
+    unparked_key,
+)
 from classquiz.game.records import correct_flag
 from classquiz.game.scripts import game_script, plain_script
 from classquiz.game.store_base import ScriptResult, StoreBase, script_result, text
@@ -43,8 +51,8 @@ class LiveStoreFull(Exception):
 
 
 class StateMoves(StoreBase):
-    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
-        super().__init__(redis, prefix, ttl_s)
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int, buckets: int = 1) -> None:
+        super().__init__(redis, prefix, ttl_s, buckets)
         # Where PINs come from; a test swaps it to make two games draw the same PIN.
         self.draw_pin: Callable[[], str] = random_pin
         self._create = game_script(redis, "create_game")
@@ -55,6 +63,18 @@ class StateMoves(StoreBase):
         self._submit = game_script(redis, "submit_answer")
         self.answer_batches = AnswerBatcher(self._submit_batch)
         self._keep_reveal = plain_script(redis, "keep_reveal")
+
+    def _draw_pin_of(self, owner_id: str) -> str:
+        """A PIN for a new game of `owner_id`: on a Redis Cluster, one in the owner's
+        bucket, so the game and the owner's quota set share a hash slot (keys.py)."""
+        if self.buckets == 1:
+            return self.draw_pin()
+        wanted = owner_bucket(owner_id, self.buckets)
+        for _ in range(100 * self.buckets):
+            pin = self.draw_pin()
+            if pin_bucket(pin, self.buckets) == wanted:
+                return pin
+        raise RuntimeError("no PIN drawn in the owner's bucket")
 
     # -- a game's beginning and end ------------------------------------------------------
 
@@ -73,9 +93,9 @@ class StateMoves(StoreBase):
         on the PIN are cleared first.
         Returns the PIN; `fields` get its `pin` added."""
         snapshot = orjson.dumps(quiz)
-        owner_games = owner_games_key(self.prefix, owner_id)
+        owner_games = owner_games_key(self.prefix, owner_id, self.buckets)
         for _ in range(attempts):
-            pin = self.draw_pin()
+            pin = self._draw_pin_of(owner_id)
             keys = self.keys(pin)
             seen = [text(m) for m in await self.redis.zrange(owner_games, 0, -1)]
             args: list[Any] = [
@@ -92,7 +112,7 @@ class StateMoves(StoreBase):
             try:
                 raw = await self._create(
                     keys=[
-                        pin_key(self.prefix, pin),
+                        pin_key(self.prefix, pin, self.buckets),
                         keys.game,
                         keys.quiz,
                         owner_games,
@@ -115,19 +135,27 @@ class StateMoves(StoreBase):
         keys = self.keys(pin)
         others = [k for k in keys.all(question_count) if k != keys.game]
         await self._touch(
-            keys=[keys.game, pin_key(self.prefix, pin), *others], args=[self.ttl_s * 1000]
+            keys=[keys.game, pin_key(self.prefix, pin, self.buckets), *others],
+            args=[self.ttl_s * 1000],
         )
 
     async def finish(self, pin: str, game_id: str) -> ScriptResult:
         """Finish game `game_id`; game_not_found if another game has taken its PIN."""
         k = self.keys(pin)
-        keys = [k.game, self.deadlines, unparked_key(self.prefix)]
+        keys = [
+            k.game,
+            self.deadlines(pin),
+            unparked_key(self.prefix, bucket_of(pin, self.buckets)),
+        ]
         return script_result(await self._finish(keys=keys, args=[pin, game_id]))
 
     async def keep_for_results(self, pin: str, question_count: int, ttl_s: int) -> None:
         """Shorten a finished game's keys, its PIN reservation included, to `ttl_s`."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for key in [*self.keys(pin).all(question_count), pin_key(self.prefix, pin)]:
+            for key in [
+                *self.keys(pin).all(question_count),
+                pin_key(self.prefix, pin, self.buckets),
+            ]:
                 pipe.expire(key, ttl_s)
             await pipe.execute()
 
@@ -148,7 +176,7 @@ class StateMoves(StoreBase):
         """Open `new_qi` if game `game_id` still owns the PIN and is where the caller saw it."""
         k = self.keys(pin)
         raw = await self._open(
-            keys=[k.game, self.deadlines],
+            keys=[k.game, self.deadlines(pin)],
             args=[
                 expected_status,
                 expected_qi,
@@ -168,7 +196,7 @@ class StateMoves(StoreBase):
         """Close question `qi`; with `game_id`, only while that game owns the PIN."""
         k = self.keys(pin)
         raw = await self._close(
-            keys=[k.game, self.deadlines, k.answers(qi), k.streaks, k.players],
+            keys=[k.game, self.deadlines(pin), k.answers(qi), k.streaks, k.players],
             args=[qi, f"{pin}:{qi}", "1" if graded else "0", game_id],
         )
         return script_result(raw)
@@ -245,7 +273,15 @@ class StateMoves(StoreBase):
 
     async def due_deadlines(self, now_ms: int, limit: int = 20) -> list[tuple[str, int]]:
         """(pin, question index) of questions whose deadline plus grace is past `now_ms`."""
-        raw = await self.redis.zrangebyscore(self.deadlines, "-inf", now_ms, start=0, num=limit)
+        if self.buckets == 1:
+            raw = await self.redis.zrangebyscore(
+                self.all_deadlines[0], "-inf", now_ms, start=0, num=limit
+            )
+        else:  # a Redis Cluster: every bucket's index, in one pipeline
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in self.all_deadlines:
+                    pipe.zrangebyscore(key, "-inf", now_ms, start=0, num=limit)
+                raw = [member for part in await pipe.execute() for member in part][:limit]
         out = []
         for member in raw:
             pin, _, qi = text(member).partition(":")
@@ -253,7 +289,7 @@ class StateMoves(StoreBase):
         return out
 
     async def drop_deadline(self, pin: str, qi: int) -> None:
-        await self.redis.zrem(self.deadlines, f"{pin}:{qi}")
+        await self.redis.zrem(self.deadlines(pin), f"{pin}:{qi}")
 
 
 def _hash_value(value: Any) -> str | int | float:

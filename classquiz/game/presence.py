@@ -17,8 +17,8 @@ from classquiz.game.store_base import ScriptResult, StoreBase, script_result, te
 
 
 class Presence(StoreBase):
-    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
-        super().__init__(redis, prefix, ttl_s)
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int, buckets: int = 1) -> None:
+        super().__init__(redis, prefix, ttl_s, buckets)
         self._join = game_script(redis, "join_player")
         self._remove = game_script(redis, "remove_player")
         self._reroll = game_script(redis, "reroll_nickname")

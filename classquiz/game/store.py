@@ -29,5 +29,5 @@ __all__ = [
 
 
 class GameStore(Presence, StateMoves, Projections):
-    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
-        super().__init__(redis, prefix, ttl_s)
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int, buckets: int = 1) -> None:
+        super().__init__(redis, prefix, ttl_s, buckets)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 
-from classquiz.game.keys import GameKeys, deadlines_key
+from classquiz.game.keys import GameKeys, all_buckets, bucket_of, deadlines_key
 
 T = TypeVar("T")
 
@@ -53,17 +53,22 @@ def script_result(raw: list[Any]) -> ScriptResult:
 
 
 class StoreBase:
-    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int, buckets: int = 1) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl_s = ttl_s
+        self.buckets = buckets  # 1 on a single Redis; the index buckets on a Cluster (keys.py)
 
     def keys(self, pin: str) -> GameKeys:
-        return GameKeys(self.prefix, pin)
+        return GameKeys(self.prefix, pin, self.buckets)
+
+    def deadlines(self, pin: str) -> str:
+        """The deadlines index that game `pin`'s scripts write (in its hash slot)."""
+        return deadlines_key(self.prefix, bucket_of(pin, self.buckets))
 
     @property
-    def deadlines(self) -> str:
-        return deadlines_key(self.prefix)
+    def all_deadlines(self) -> list[str]:
+        return [deadlines_key(self.prefix, bucket) for bucket in all_buckets(self.buckets)]
 
     async def now_ms(self) -> int:
         """Redis' clock: the one deadlines and answers are judged by."""

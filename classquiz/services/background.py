@@ -56,6 +56,7 @@ class BackgroundWorkers:
         room: LiveRoom,
         delivery: ResultDelivery,
         placement: GamePlacement | None = None,
+        subscriber: Redis | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -63,6 +64,8 @@ class BackgroundWorkers:
         self.room = room
         self.delivery = delivery
         self.placement = placement
+        # pub/sub needs a plain connection (on a Redis Cluster, to one node)
+        self.subscriber = subscriber or redis
         self.lease = Lease(redis, f"{prefix}:lease:deadlines", LEASE_MS)
         self._tasks: list[asyncio.Task[Any]] = []
         self._ready = asyncio.Event()
@@ -119,7 +122,7 @@ class BackgroundWorkers:
 
     async def _fanout_loop(self) -> None:
         while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.subscriber.pubsub(ignore_subscribe_messages=True)
             try:
                 assert self.placement is not None
                 await pubsub.subscribe(self.placement.fanout_channel)

@@ -55,8 +55,9 @@ ORPHAN_TTL_MS = 60 * 60 * 1000
 class GamePlacement:
     """This process's view of where games live; `process_id` names its channels."""
 
-    def __init__(self, redis: Redis, prefix: str, process_id: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, process_id: str, buckets: int = 1) -> None:
         self.redis = redis
+        self.buckets = buckets
         self.prefix = prefix
         self.process_id = process_id
         self._hold = game_script(redis, "placement_hold")
@@ -87,7 +88,7 @@ class GamePlacement:
             # Every join re-adds, idempotently: a new game on a reused PIN starts with
             # an empty set even if this process still holds the old game's sockets.
             await self._hold(
-                keys=[GameKeys(self.prefix, pin).game, GameKeys(self.prefix, pin).procs],
+                keys=[self._keys(pin).game, self._keys(pin).procs],
                 args=[self.process_id, ORPHAN_TTL_MS],
             )
             self._registered.add(pin)
@@ -103,9 +104,7 @@ class GamePlacement:
                     return
                 del self.local[pin]
             if pin in self._registered:
-                await async_reply(
-                    self.redis.srem(GameKeys(self.prefix, pin).procs, self.process_id)
-                )
+                await async_reply(self.redis.srem(self._keys(pin).procs, self.process_id))
                 self._registered.discard(pin)
 
     async def to_others(
@@ -115,7 +114,7 @@ class GamePlacement:
         socket of `pin`; returns how many (0 for a game local to this process)."""
         sent = int(
             await self._publish(
-                keys=[GameKeys(self.prefix, pin).procs],
+                keys=[self._keys(pin).procs],
                 args=[self.process_id, channel_prefix, message],
             )
         )
@@ -129,6 +128,9 @@ class GamePlacement:
 
     async def fanout_to_others(self, pin: str, message: bytes) -> int:
         return await self.to_others(pin, fanout_channel(self.prefix, ""), message, "fanout")
+
+    def _keys(self, pin: str) -> GameKeys:
+        return GameKeys(self.prefix, pin, self.buckets)
 
     @contextlib.asynccontextmanager
     async def _lock(self, pin: str) -> AsyncIterator[None]:

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from classquiz.errors import Refusal
 from classquiz.game.scripts import plain_script
@@ -120,6 +121,9 @@ class FailureLimiter:
         hold_s: float = 120.0,
     ) -> None:
         self.redis = redis
+        # On a Redis Cluster the three keys of a subject must share a hash slot (on one
+        # Redis the names stay as they always were).
+        self.hash_tag = isinstance(redis, RedisCluster)
         self.prefix = prefix
         self.scope = scope
         self.limit = limit
@@ -135,6 +139,8 @@ class FailureLimiter:
     def _keys(self, subject: str) -> list[str]:
         base = f"{self.prefix}:rl:{self.scope}"
         group = address_group(subject)
+        if self.hash_tag:
+            group = f"{{{group}}}"
         return [f"{base}:fail:{group}", f"{base}:block:{group}", f"{base}:pending:{group}"]
 
     async def _try_reserve(self, keys: list[str], ticket: str) -> tuple[int, int]:

@@ -46,7 +46,7 @@ from classquiz.db.engine import database as shared_database
 from classquiz.db.models import User
 from classquiz.errors import Refusal
 from classquiz.game.final import FinishedGame
-from classquiz.game.keys import unparked_key, unparked_member
+from classquiz.game.keys import all_buckets, bucket_of, unparked_key, unparked_member
 from classquiz.game.store_base import async_reply
 from classquiz.services import results_export as export
 from classquiz.services import results_rows as shape
@@ -67,7 +67,6 @@ RESULTS_SET_ASIDE = Counter(
 )
 
 
-
 class ResultService:
     def __init__(
         self,
@@ -78,13 +77,19 @@ class ResultService:
         lease_ms: int = 30_000,
         *,
         finished_record: RecordSource | None = None,
+        buckets: int = 1,
     ) -> None:
         self.redis = redis
+        # On a Redis Cluster (buckets > 1) the unparked marks live in each game's bucket
+        # (keys.py) and the pending and dead-letter hashes in other slots, so the steps
+        # below that are one MULTI on a single Redis run one by one there, in an order
+        # that always leaves the snapshot in at least one place.
+        self.buckets = buckets
         self.signer = signer
         self.db = database or shared_database
         self.pending_key = f"{key_prefix}:results:pending"
         self.lease_key = f"{key_prefix}:results:retry-lease"
-        self.unparked_key = unparked_key(key_prefix)
+        self.key_prefix = key_prefix
         self.dead_letter_key = f"{key_prefix}:results:dead"
         self.lease = Lease(redis, self.lease_key, lease_ms)
         # How the sweeper rebuilds the record of a game finished but never parked
@@ -107,10 +112,16 @@ class ResultService:
         mark = unparked_member(final.pin, game_id)
         parked = True
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self.pending_key, game_id, final.model_dump_json())
-                pipe.zrem(self.unparked_key, mark)
-                await pipe.execute()
+            if self.buckets == 1:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hset(self.pending_key, game_id, final.model_dump_json())
+                    pipe.zrem(self._unparked_of(mark), mark)
+                    await pipe.execute()
+            else:
+                await async_reply(
+                    self.redis.hset(self.pending_key, game_id, final.model_dump_json())
+                )
+                await async_reply(self.redis.zrem(self._unparked_of(mark), mark))
         except Exception:
             parked = False
             log.exception("could not park the results of game %s in Redis", game_id)
@@ -133,7 +144,7 @@ class ResultService:
             if parked:
                 await async_reply(self.redis.hdel(self.pending_key, game_id))
             else:
-                await async_reply(self.redis.zrem(self.unparked_key, mark))
+                await async_reply(self.redis.zrem(self._unparked_of(mark), mark))
         return True
 
     async def _store(self, final: FinishedGame) -> None:
@@ -155,14 +166,19 @@ class ResultService:
         by one entry per game the database refuses, and each such game is an ERROR
         line and a counter step, so it cannot grow unnoticed.
         """
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=self.buckets == 1) as pipe:
             # redis-py annotates the value as str, but any encodable value (bytes too) is stored
             # as given; the snapshot is kept byte for byte.
             pipe.hset(self.dead_letter_key, game_id, raw)  # type: ignore[arg-type]
-            pipe.hdel(self.pending_key, game_id)
-            if mark is not None:
-                pipe.zrem(self.unparked_key, mark)
+            if self.buckets == 1:
+                pipe.hdel(self.pending_key, game_id)
+                if mark is not None:
+                    pipe.zrem(self._unparked_of(mark), mark)
             await pipe.execute()
+        if self.buckets > 1:  # a Cluster: set aside first, then out of the retry path
+            await async_reply(self.redis.hdel(self.pending_key, game_id))
+            if mark is not None:
+                await async_reply(self.redis.zrem(self._unparked_of(mark), mark))
         RESULTS_SET_ASIDE.inc()
         # The error's class and first line only: no traceback that could carry row values.
         reason = why if isinstance(why, str) else f"{type(why).__name__}: {_first_line(why)}"
@@ -224,9 +240,18 @@ class ResultService:
             return 0
         now_ms = await self._now_ms()
         stored = 0
-        for raw in await self.redis.zrangebyscore(
-            self.unparked_key, "-inf", now_ms - SWEEP_AFTER_MS, start=0, num=20
-        ):
+        marks = [
+            raw
+            for bucket in all_buckets(self.buckets)
+            for raw in await self.redis.zrangebyscore(
+                unparked_key(self.key_prefix, bucket),
+                "-inf",
+                now_ms - SWEEP_AFTER_MS,
+                start=0,
+                num=20,
+            )
+        ]
+        for raw in marks:
             mark = raw.decode() if isinstance(raw, bytes) else str(raw)
             pin, _, game_id = mark.partition(":")
             try:
@@ -240,7 +265,7 @@ class ResultService:
                     "game %s was finished but its live state is gone: its results are lost",
                     game_id,
                 )
-                await async_reply(self.redis.zrem(self.unparked_key, mark))
+                await async_reply(self.redis.zrem(self._unparked_of(mark), mark))
                 continue
             log.warning(
                 "the results of game %s were never parked (a process died finishing it); "
@@ -249,6 +274,11 @@ class ResultService:
             )
             stored += int(await self.finish(final))
         return stored
+
+    def _unparked_of(self, mark: str) -> str:
+        """The unparked index holding `mark` (`pin:game_id`): its game's bucket's."""
+        pin = mark.partition(":")[0]
+        return unparked_key(self.key_prefix, bucket_of(pin, self.buckets))
 
     async def _now_ms(self) -> int:
         seconds, micros = await self.redis.time()
@@ -413,4 +443,3 @@ class ResultService:
 def _first_line(exc: BaseException, limit: int = 300) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:limit] if text else ""
-

@@ -167,7 +167,12 @@ class LoopingRedisManager(socketio.AsyncRedisManager, LoopingAsyncManager):  # t
         result = await super().disconnect(sid, namespace, **kwargs)
         for pin in pins:
             assert placement is not None
-            await placement.leave(pin, sid)
+            try:
+                await placement.leave(pin, sid)
+            except Exception as exc:
+                # Staying listed only costs publishes to this process (never a lost
+                # message); the socket itself is gone either way.
+                log.warning("could not take this process out of game %s: %s", pin, exc)
         return result
 
     async def _hear_own_channel(self) -> None:

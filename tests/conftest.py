@@ -158,8 +158,14 @@ async def caddy_front(
 ) -> AsyncIterator[CaddyFront]:
     """Debian's Caddy with the project's Caddyfile in front of `serve --workers 2`, shared
     by the run's proxy tests (started once: a supervisor and two workers take 10-20 s).
-    Tests must not stop or kill its processes; a drill starts its own `caddy_in_front`."""
-    async with caddy_in_front(storage, tmp_path_factory.mktemp("caddy-front")) as front:
+    Tests must not stop or kill its processes; a drill starts its own `caddy_in_front`.
+    It has its own Redis prefix (under the run's): it lives on after the proxy tests and
+    must not take part in later tests' multi-process games."""
+    async with caddy_in_front(
+        storage,
+        tmp_path_factory.mktemp("caddy-front"),
+        redis_prefix=f"{storage['redis_prefix']}front",
+    ) as front:
         yield front
 
 

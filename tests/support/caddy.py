@@ -32,6 +32,7 @@ from tests.support.processes import (
     ROOT,
     ServerProcess,
     free_port_run,
+    process_prefix,
     start_server,
     wait_ready,
 )
@@ -64,7 +65,9 @@ class CaddyFront:
     caddy: subprocess.Popen[bytes]
     caddy_log: Path
     admin_url: str
-    # An HTTP session on Caddy's URL; it keeps no cookies, like a Node client.
+    redis_prefix: str
+    # An HTTP session on Caddy's URL. It keeps no cookies, like a Node client: aiohttp's
+    # default jar takes none from an IP address.
     http: ClientSession | None = field(default=None)
 
     @property
@@ -189,11 +192,24 @@ def _kill_leftovers(pids: list[int]) -> None:
 
 @contextlib.asynccontextmanager
 async def caddy_in_front(
-    storage: dict[str, str], tmp_path: Path, workers: int = 2
+    storage: dict[str, str], tmp_path: Path, workers: int = 2, redis_prefix: str | None = None
 ) -> AsyncIterator[CaddyFront]:
-    """Caddy (the project's Caddyfile) in front of `serve --workers N`, all on free ports."""
+    """Caddy (the project's Caddyfile) in front of `serve --workers N`, all on free ports.
+
+    The workers use `redis_prefix` (default: `process_prefix(storage)`, shared with the
+    other multi-process tests); a front that outlives its test module needs its own, or
+    its idle workers would take part in other processes' games (deadline leases).
+    """
+    prefix = redis_prefix or process_prefix(storage)
     first = free_port_run(workers)
-    supervisor = start_server("workers", storage, tmp_path, port=first, workers=workers)
+    supervisor = start_server(
+        "workers",
+        storage,
+        tmp_path,
+        port=first,
+        workers=workers,
+        env_overrides={"REDIS_PREFIX": prefix},
+    )
     worker_urls = [f"http://127.0.0.1:{first + i}" for i in range(workers)]
     caddy: subprocess.Popen[bytes] | None = None
     front: CaddyFront | None = None
@@ -213,7 +229,7 @@ async def caddy_in_front(
         url = f"http://127.0.0.1:{free_port_run(1)}"
         upstreams = [u.removeprefix("http://") for u in worker_urls]
         caddy, caddy_log, admin_url = start_caddy(url, upstreams, tmp_path)
-        front = CaddyFront(url, worker_urls, supervisor, caddy, caddy_log, admin_url)
+        front = CaddyFront(url, worker_urls, supervisor, caddy, caddy_log, admin_url, prefix)
         seen_workers.update(front.worker_pids())
         await wait_caddy(caddy, url, caddy_log)
         front.http = ClientSession(url)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import ClientSession, CookieJar
 from yarl import URL
 
+from classquiz.db.models import User
+from classquiz.services.account_tokens import PASSWORD_RESET, AccountTokens
 from tests.support.users import ApiUser, register_user
 from tests.test_audit_totp import enable_totp, wrong_code
 
@@ -69,6 +71,8 @@ async def test_password_change_needs_the_current_password_and_ends_other_session
     http: ClientSession, user: ApiUser
 ) -> None:
     phone = await second_session(http, user)
+    account = await User.objects.get(email=user.email)
+    reset_link = await AccountTokens().issue(account, PASSWORD_RESET, 600)
     new = "another long passphrase"
     status, body = await user.request(
         "POST",
@@ -104,6 +108,13 @@ async def test_password_change_needs_the_current_password_and_ends_other_session
         "/api/v1/users/login", json={"login": user.username, "password": new}
     ) as resp:
         assert resp.status == 200
+    # a reset link mailed before the change no longer works
+    async with http.post(
+        "/api/v1/account/password-reset/confirm",
+        json={"token": reset_link, "password": "undo the change"},
+    ) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "invalid_code"
 
 
 async def test_password_change_asks_for_the_second_factor(

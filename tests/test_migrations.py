@@ -72,3 +72,42 @@ def test_the_test_database_is_at_head(storage: dict[str, str]) -> None:
     url = storage["database_url"]
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     assert current_revision(url) == head
+
+
+def test_migration_0007_goes_down_and_up_again(empty_database: str) -> None:
+    """0007 (account tokens, session generations, key scopes) can be undone and redone;
+    keys made before it keep working as full keys without an expiry."""
+    from alembic import command
+
+    url = empty_database
+    upgrade_database(url, "0006")
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO users (id, email, username, password_hash) "
+                "VALUES ('00000000-0000-0000-0000-000000000001', 'a@example.org', 'a', 'x')"
+            )
+            cur.execute(
+                "INSERT INTO api_keys (id, user_id, name, prefix, key_hash) VALUES "
+                "('00000000-0000-0000-0000-000000000002', "
+                "'00000000-0000-0000-0000-000000000001', 'old', 'cqk_old', 'h')"
+            )
+        upgrade_database(url, "0007")
+        assert "account_tokens" in public_tables(url)
+        assert {"scope", "expires_at"} <= columns(url, "api_keys")
+        assert {"session_generation", "email_verified_at"} <= columns(url, "users")
+        with conn.cursor() as cur:
+            cur.execute("SELECT scope, expires_at FROM api_keys")
+            assert cur.fetchall() == [("full", None)]
+            cur.execute("SELECT session_generation, email_verified_at FROM users")
+            assert cur.fetchall() == [(0, None)]
+        command.downgrade(alembic_config(url), "0006")
+        assert "account_tokens" not in public_tables(url)
+        assert "scope" not in columns(url, "api_keys")
+        assert "session_generation" not in columns(url, "users")
+        upgrade_database(url, "0007")
+        assert "account_tokens" in public_tables(url)
+    finally:
+        conn.close()

@@ -171,6 +171,8 @@ class AccountService:
         await self._second_factor(user, body.totp)
         password_hash = await self._passwords.hash(body.new_password)
         await self._update_password(user.id, password_hash)
+        # A reset link mailed before the change must not undo it later.
+        await self._tokens.retire_all(user.id, PASSWORD_RESET)
         return await self._fresh_token(user.id)
 
     async def _second_factor(self, user: User, code: str | None) -> None:

@@ -21,6 +21,8 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tests.support.apps import separate_app
 from tests.support.mail import Inbox, link_in, smtp_server
 from tests.support.quizzes import sample_quiz
+from tests.support.users import register_user
+from tests.test_audit_totp import code_at, steady_step, wrong_code
 from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
 from tests.web.teacher_flows import PASSWORD, register, sign_in
 
@@ -251,3 +253,39 @@ async def test_change_password_then_sign_out_everywhere(
     finally:
         await phone.close()
         await other.close()
+
+
+async def test_a_reset_asks_for_the_second_factor(
+    browser: Browser, browser_problems: BrowserProblems, mail_server: MailServer
+) -> None:
+    async with ClientSession(mail_server.url) as api:
+        user = await register_user(api)
+        status, setup = await user.request("POST", "/api/v1/users/totp/setup")
+        assert status == 200
+        await steady_step()
+        status, enabled = await user.request(
+            "POST", "/api/v1/users/totp/enable", json={"code": code_at(setup["secret"], 0)}
+        )
+        assert status == 200
+        async with api.post("/api/v1/account/password-reset", json={"email": user.email}) as resp:
+            assert resp.status == 202
+    _, reset_mail = await mail_server.inbox.wait_for(user.email, count=2)
+    phone = await new_context(browser, browser_problems, mail_server.url, PHONE)
+    try:
+        page = await phone.new_page()
+        await page.goto(on_this_server(link_in(reset_mail)[0], mail_server.url))
+        await page.get_by_label("New password").fill("safe with two factors")
+        await page.get_by_role("button", name="Set new password").click()
+        code = page.get_by_role("textbox", name="Code")
+        await expect(code).to_be_focused()
+        await code.fill(wrong_code(setup["secret"]))
+        await page.get_by_role("button", name="Set new password").click()
+        await expect(page.get_by_role("alert")).to_have_text(
+            "This code is wrong or was used already."
+        )
+        await shot(page, "account-reset-password-code-phone")
+        await code.fill(enabled["backup_codes"][0])
+        await page.get_by_role("button", name="Set new password").click()
+        await expect(page.get_by_role("status")).to_contain_text("Your password was changed")
+    finally:
+        await phone.close()

@@ -89,6 +89,27 @@ def _message(name: str, model: type[BaseModel], summary: str, **extra: Any) -> d
     return message
 
 
+# The query string of every Engine.IO request (docs/protocol.md, "The PIN in the query
+# string"): a routing hint for balancers that the server never reads.
+ROUTING_QUERY_BINDING: dict[str, Any] = {
+    "bindingVersion": "0.1.0",
+    "query": {
+        "type": "object",
+        "properties": {
+            "pin": {
+                "type": "string",
+                "pattern": "^[0-9]{6}$",
+                "description": (
+                    "Optional: the game's PIN, so that a balancer in front of several "
+                    "server processes sends the whole game to one of them. The server "
+                    "ignores it; the handshake's `auth` decides the role and the game."
+                ),
+            }
+        },
+    },
+}
+
+
 def build_asyncapi(version: str | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the default Socket.IO namespace."""
     if version is None:
@@ -184,7 +205,9 @@ def build_asyncapi(version: str | None = None) -> dict[str, Any]:
                 "pathname": "/socket.io/",
                 "description": (
                     "Socket.IO over HTTP long-polling, upgraded to WebSocket when possible; "
-                    "behind several server processes it needs sticky sessions."
+                    "behind several server processes every request of a session must reach "
+                    "the same process (send the PIN in the query, or keep the balancer's "
+                    "cookie)."
                 ),
             },
         },
@@ -194,6 +217,7 @@ def build_asyncapi(version: str | None = None) -> dict[str, Any]:
                 "title": "Default namespace",
                 "description": "One namespace for hosts and players; the handshake sets the role.",
                 "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
+                "bindings": {"ws": ROUTING_QUERY_BINDING},
             }
         },
         "operations": operations,

@@ -292,6 +292,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         # left is what the games leaked.
         time.sleep(max(args.finished_ttl_s, args.ping_interval_s) + IDLE_MARGIN_S)
         idle = quiet_sample(proc, url, redis, started, 0)
+        idle_since = time.monotonic()
+        while idle["tasks"] > samples[0]["tasks"] + 5 and time.monotonic() - idle_since < 60:
+            idle = quiet_sample(proc, url, redis, started, 2)  # late, or stuck? keep looking
+        idle["extra_wait_s"] = round(time.monotonic() - idle_since, 1)
         verdict = judge(samples, args.warmup)
         verdict["idle_tasks"] = {
             "before": samples[0]["tasks"],

@@ -1,10 +1,11 @@
 """The web app in Chromium through the project's Caddyfile on Debian's Caddy, two
 workers behind it (issue 14 "Through Caddy, in the suite"; issue 13 PIN routing).
 
-A phone opens the join link on Caddy's address, joins by PIN and plays a question
-against a host (a python-socketio client, also through Caddy). The page's Socket.IO
-requests carry the PIN in the query, and every event of the game, the phone's
-included, is handled by one worker (each worker's own /metrics says which).
+The presenter screen opens the link the host dialog makes (`/host#token=…&pin=…`)
+on Caddy's address; a phone joins by PIN and plays a question. Both pages' Socket.IO
+requests carry the PIN in the query (the presenter's first connection included), and
+every event of the game, the presenter's and the phone's, is handled by one worker
+(each worker's own /metrics says which).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import pytest
 from playwright.async_api import Browser, Page, Playwright, Request, WebSocket, expect
 
 from tests.support.caddy import CaddyFront, events_by_worker, events_since
-from tests.support.sockets import Recorder
 from tests.support.users import register_user
-from tests.web.conftest import PHONE_DEVICE, BrowserProblems, _context, shot
+from tests.web.conftest import PHONE_DEVICE, PROJECTOR_VIEWPORT, BrowserProblems, _context, shot
 from tests.web.player_support import create_game, join_on_phone
 
 
@@ -40,10 +40,22 @@ async def phone_via_caddy(
     browser_problems.assert_none()
 
 
-async def test_a_phone_joins_by_pin_and_plays_through_caddy(
-    phone_via_caddy: Page, caddy_front: CaddyFront
+@pytest.fixture
+async def projector_via_caddy(
+    browser: Browser, browser_problems: BrowserProblems, caddy_front: CaddyFront, web_build: Path
+) -> AsyncIterator[Page]:
+    """The presenter's big screen, on Caddy's address."""
+    context = await _context(
+        browser, browser_problems, caddy_front.url, viewport=PROJECTOR_VIEWPORT
+    )
+    yield await context.new_page()
+    await context.close()
+
+
+async def test_presenter_and_phone_play_a_question_through_caddy(
+    phone_via_caddy: Page, projector_via_caddy: Page, caddy_front: CaddyFront
 ) -> None:
-    phone = phone_via_caddy
+    phone, projector = phone_via_caddy, projector_via_caddy
     assert caddy_front.http is not None
     owner = await register_user(caddy_front.http)
     game = await create_game(owner)
@@ -58,28 +70,29 @@ async def test_a_phone_joins_by_pin_and_plays_through_caddy(
     def record_websocket(ws: WebSocket) -> None:
         socket_queries.append(parse_qs(urlparse(ws.url).query))
 
-    phone.on("request", record_request)
-    phone.on("websocket", record_websocket)
+    for page in (phone, projector):
+        page.on("request", record_request)
+        page.on("websocket", record_websocket)
 
     before = await events_by_worker(caddy_front)
-    host = Recorder(f"{caddy_front.url}/?pin={pin}")
-    try:
-        await host.connect({"host_token": game["host_token"]})
-        await host.wait("welcome")
-        await join_on_phone(phone, pin, "Ada")
-        assert (await host.wait("player_joined"))["player"]["nickname"] == "Ada"
+    # The link HostDialog opens after creating the game.
+    await projector.goto(f"/host#token={game['host_token']}&pin={pin}")
+    await expect(projector.get_by_text(pin, exact=True)).to_be_visible()
+    await join_on_phone(phone, pin, "Ada")
+    roster = projector.get_by_role("list", name="Players")
+    await expect(roster.get_by_role("listitem")).to_have_count(1)
 
-        assert (await host.call("start_game"))["ok"]
-        await expect(phone.get_by_role("heading", name="2 + 2?")).to_be_visible()
-        await phone.get_by_role("button", name="4", exact=False).filter(has_text="4").click()
-        # The only player answered: the question ends by itself (auto_end_question).
-        assert (await host.wait("question_ended"))["answered"] == 1
-        result = phone.get_by_role("status").filter(has_text="Correct")
-        await expect(result).to_be_visible()
-        await expect(result).to_contain_text("Rank 1")
-        await shot(phone, "proxy-player-result")
-    finally:
-        await host.close()
+    await expect(projector.get_by_role("button", name="Start game")).to_be_enabled()
+    await projector.get_by_role("button", name="Start game").click()
+    await expect(phone.get_by_role("heading", name="2 + 2?")).to_be_visible()
+    await phone.get_by_role("button", name="4", exact=False).filter(has_text="4").click()
+    # The only player answered: the question ends by itself (auto_end_question).
+    result = phone.get_by_role("status").filter(has_text="Correct")
+    await expect(result).to_be_visible()
+    await expect(result).to_contain_text("Rank 1")
+    await expect(projector.get_by_role("list", name="Leaderboard")).to_contain_text("Ada")
+    await shot(phone, "proxy-player-result")
+    await shot(projector, "proxy-presenter-reveal")
 
     assert socket_queries, "the page opened no Socket.IO connection"
     assert all(query.get("pin") == [pin] for query in socket_queries), socket_queries
@@ -87,3 +100,4 @@ async def test_a_phone_joins_by_pin_and_plays_through_caddy(
     busy = [i for i, counts in enumerate(delta) if counts]
     assert len(busy) == 1, f"the game's events were handled by workers {busy}: {delta}"
     assert delta[busy[0]].get(("submit_answer", "ok")) == 1, delta
+    assert delta[busy[0]].get(("start_game", "ok")) == 1, delta

@@ -21,10 +21,12 @@ bench/scale/out/<label>.json and prints one table. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,6 +35,8 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent.parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
+
+sys.path.insert(0, str(ROOT))
 
 from run_bench import (  # noqa: E402  (bench/ is not a package)
     DEFAULT_DB,
@@ -43,6 +47,8 @@ from run_bench import (  # noqa: E402  (bench/ is not a package)
     redis_pid,
     wait_ready,
 )
+
+from classquiz.redis_connect import node_url  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 LOADGEN = BENCH / "loadgen" / "loadgen.mjs"
@@ -81,7 +87,7 @@ class PubSubCounter:
     def __init__(self, redis_url: str, prefix: str) -> None:
         from redis import Redis
 
-        self.client = Redis.from_url(redis_url)
+        self.client = Redis.from_url(node_url(redis_url))
         self.pubsub = self.client.pubsub()
         self.pubsub.psubscribe(f"{prefix}:*")
         self.prefix = prefix
@@ -139,11 +145,16 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
     try:
         wait_ready(ports)
         counter = PubSubCounter(args.redis, prefix)
-        redis = redis_pid(args.redis)
-        watched = {"A": servers[0].pid, "B": servers[1].pid, "redis": redis}
+        watched: dict[str, list[int]] = {"A": [servers[0].pid], "B": [servers[1].pid]}
+        watched["redis"] = args.redis_pids or [
+            pid for pid in [redis_pid(node_url(args.redis))] if pid is not None
+        ]
 
         def cpu() -> dict[str, float | None]:
-            return {name: proc_cpu_s(pid) if pid else None for name, pid in watched.items()}
+            return {
+                name: sum(proc_cpu_s(pid) or 0.0 for pid in pids) if pids else None
+                for name, pids in watched.items()
+            }
 
         cpu_start = cpu()
         gens = []
@@ -247,11 +258,33 @@ def main() -> None:
     parser.add_argument("--db", default=DEFAULT_DB)
     parser.add_argument("--redis", default=DEFAULT_REDIS)
     parser.add_argument("--label", default=None)
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run the live state on a 3-master Redis Cluster started for the run",
+    )
     args = parser.parse_args()
     args.label = args.label or f"g{args.games}-n{args.players}-q{args.questions}-a{args.on_a}"
+    if args.cluster:
+        args.label += "-cluster"
     raise_nofile()
     ensure_database(args.db)
     OUT.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        args.redis_pids = []
+        if args.cluster:
+            from tests.support.cluster import redis_cluster
+
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            ports = stack.enter_context(redis_cluster(workdir))
+            args.redis = f"redis+cluster://127.0.0.1:{ports[0]}"
+            args.redis_pids = [
+                pid for port in ports if (pid := redis_pid(f"redis://127.0.0.1:{port}"))
+            ]
+        run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> None:
     stamp = time.strftime("%Y%m%d%H%M%S")
     modes = {"on": [True], "off": [False], "both": [False, True]}[args.locality]
     result = {
@@ -259,6 +292,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "git_head": git_head(),
         "command": " ".join(sys.argv),
+        "redis": args.redis,
         "runs": [run_mode(args, locality, stamp) for locality in modes],
     }
     (OUT / f"{args.label}.json").write_text(json.dumps(result, indent=2))

@@ -16,7 +16,18 @@ from classquiz.cors import cors_middleware, csrf_middleware
 from classquiz.observability import metrics_endpoint, request_middleware
 from classquiz.openapi import build_openapi
 from classquiz.redis_connect import node_url, subscriber_redis
-from classquiz.routers import account, docs, games, health, oauth, passkeys, quizzes, results, users
+from classquiz.routers import (
+    account,
+    docs,
+    games,
+    health,
+    media,
+    oauth,
+    passkeys,
+    quizzes,
+    results,
+    users,
+)
 from classquiz.routers import search as search_routes
 from classquiz.routers import web as web_app
 from classquiz.routers.api import MAX_JSON_BODY
@@ -41,6 +52,7 @@ ROUTERS = (
     passkeys.router,
     account.router,
     quizzes.router,
+    media.router,
     games.router,
     results.router,
     search_routes.router,
@@ -103,6 +115,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         [
             lifecycle.redis_connection(redis),
             lifecycle.database(settings.database_url_asyncpg, own=own_database),
+            lifecycle.media_storage(svc.media),
             lifecycle.results_retry(svc.results),
             lifecycle.game_tasks(svc.tasks),
             lifecycle.background(workers),

@@ -12,7 +12,7 @@ import ipaddress
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "classquiz-development-secret-change-me"
@@ -160,6 +160,27 @@ class Settings(BaseSettings):
     # How long the browser has to answer a passkey challenge (each is good for one answer).
     passkey_challenge_ttl_s: int = Field(default=5 * 60, ge=30, le=3600)
 
+    # Pictures (POST /api/v1/media; docs/operations.md "Pictures"). `local` keeps them in
+    # MEDIA_DIR (default DATA_DIR/media); `s3` in S3_BUCKET of any S3-compatible storage.
+    media_backend: Literal["local", "s3"] = "local"
+    media_dir: str | None = None
+    media_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Larger pictures are scaled down to fit this many pixels a side (never refused for it).
+    media_max_side_px: int = Field(default=4096, ge=64, le=16_384)
+    # Pixels a picture may decode to; more is refused as a decompression bomb (it is also
+    # capped by Pillow's own MAX_IMAGE_PIXELS).
+    media_max_decoded_pixels: int = Field(default=40_000_000, ge=10_000)
+    media_quota_count: int = Field(default=500, ge=0)
+    media_quota_bytes: int = Field(default=200 * 1024 * 1024, ge=0)
+    # Pictures decoded at once per process (each may take a few hundred MB and a core).
+    media_decode_concurrency: int = Field(default=1, ge=1)
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = Field(default="media/", max_length=200)
+
     # The built web app (scripts/build-web); None means `web/build` of the repository.
     web_build_dir: str | None = None
 
@@ -198,12 +219,23 @@ class Settings(BaseSettings):
         "smtp_host",
         "smtp_user",
         "smtp_password",
+        "media_dir",
+        "s3_endpoint_url",
+        "s3_bucket",
+        "s3_access_key_id",
+        "s3_secret_access_key",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """A blank variable (as compose passes an unset one) is unset (`SMTP_HOST=`)."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.media_backend == "s3" and not self.s3_bucket:
+            raise ValueError("MEDIA_BACKEND=s3 needs S3_BUCKET")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -225,6 +257,11 @@ class Settings(BaseSettings):
     @cached_property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies]
+
+    @property
+    def media_path(self) -> str:
+        """Where the local backend keeps pictures: MEDIA_DIR, else DATA_DIR/media."""
+        return self.media_dir or f"{self.data_dir.rstrip('/')}/media"
 
     @property
     def effective_log_level(self) -> str:

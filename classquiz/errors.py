@@ -75,6 +75,7 @@ RestErrorCode = Literal[
     # 404
     "api_key_not_found",
     "game_not_found",
+    "media_not_found",
     "not_found",
     "passkey_not_found",
     "player_not_found",
@@ -83,6 +84,7 @@ RestErrorCode = Literal[
     # 409
     "email_not_verified",
     "email_taken",
+    "media_quota_exceeded",
     "too_many_live_games",
     "totp_disabled",
     "totp_enabled",
@@ -90,10 +92,12 @@ RestErrorCode = Literal[
     "username_taken",
     # 413, 415
     "payload_too_large",
+    "unsupported_image",
     "unsupported_media_type",
     # 422: a field of the body; a quiz document's envelope; a table's rows
     "validation_error",
     "extra_forbidden",
+    "image_too_large",
     "invalid_table",
     "invalid_version",
     "missing",

@@ -23,6 +23,7 @@ from classquiz.db.engine import connect_database, disconnect_database
 from classquiz.library_seam import EngineHookedServer
 from classquiz.redis_connect import connect_redis
 from classquiz.services.background import BackgroundWorkers
+from classquiz.services.media import MediaService
 from classquiz.services.results import ResultService
 from classquiz.services.tasks import KeptTasks
 from classquiz.socket_server.drain import InFlight, drain_sockets
@@ -129,6 +130,16 @@ def _started(
         await start()
         yield
         await stop()
+
+    return context
+
+
+def media_storage(media: MediaService) -> CleanupContext:
+    """The picture storage's client (S3 keeps one open connection pool), closed at the end."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await media.close()
 
     return context
 

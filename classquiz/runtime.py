@@ -27,6 +27,8 @@ from classquiz.services.flow import GameFlow
 from classquiz.services.games import GameService
 from classquiz.services.live import LiveGames
 from classquiz.services.mail import Mailer, SmtpConfig
+from classquiz.services.media import MediaLimits, MediaService
+from classquiz.services.media_storage import create_media_storage
 from classquiz.services.notifier import Notifier
 from classquiz.services.oauth import OAuthSignIn
 from classquiz.services.oauth_providers import ProviderClient
@@ -53,6 +55,7 @@ class Services:
     passkeys: PasskeyService
     account: AccountService
     quizzes: QuizService
+    media: MediaService
     results: ResultService
     limiter: FailureLimiter
     login_limiter: FailureLimiter
@@ -185,6 +188,7 @@ def build_services(
             settings.passkey_challenge_ttl_s,
         ),
         quizzes=quizzes,
+        media=build_media(settings),
         results=results,
         limiter=limiter,
         login_limiter=FailureLimiter(
@@ -218,6 +222,20 @@ def build_services(
         tasks=tasks,
         search=search,
         search_indexer=search_indexer,
+    )
+
+
+def build_media(settings: Settings) -> MediaService:
+    return MediaService(
+        create_media_storage(settings),
+        MediaLimits(
+            max_upload_bytes=settings.media_max_upload_bytes,
+            max_side_px=settings.media_max_side_px,
+            max_decoded_pixels=settings.media_max_decoded_pixels,
+            quota_count=settings.media_quota_count,
+            quota_bytes=settings.media_quota_bytes,
+            decode_concurrency=settings.media_decode_concurrency,
+        ),
     )
 
 

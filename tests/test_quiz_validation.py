@@ -155,6 +155,12 @@ def test_choice_text_bounds(length: int, ok: bool) -> None:
         ("http://example.org/cat.png", True),
         ("not a url", False),
         ("javascript:alert(1)", False),
+        # A picture uploaded to this server (POST /api/v1/media), by its path.
+        ("/media/0b6b4a4e-6a48-4c1b-9a3b-1c2d3e4f5a6b.png", True),
+        ("/media/0b6b4a4e-6a48-4c1b-9a3b-1c2d3e4f5a6b.svg", False),
+        ("/media/../etc/passwd", False),
+        ("/etc/passwd", False),
+        ("//evil.example/x.png", False),
     ],
 )
 def test_image(image: Any, ok: bool) -> None:

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from classquiz.contracts.common import CHOICE_TYPES, MAX_OFFSET, Contract, QuestionType, Trimmed
+from classquiz.contracts.media import ImageAddress
 
 MAX_QUESTIONS = 200
 MIN_TIME_LIMIT_S = 5
@@ -69,7 +69,9 @@ class QuestionIn(Contract):
 
     type: QuestionType
     text: Annotated[Trimmed, StringConstraints(min_length=1, max_length=QUESTION_TEXT_MAX)]
-    image: AnyHttpUrl | None = None
+    # Any http(s) address, or a picture uploaded to this server (`/media/<id>.<ext>`,
+    # the `url` POST /api/v1/media answers with).
+    image: ImageAddress | None = None
     time_limit_s: int = Field(default=20, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S)
     points: Literal[0, 1, 2] = 1
     choices: list[ChoiceIn] | None = None

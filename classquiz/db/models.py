@@ -179,6 +179,29 @@ class Passkey(ormar.Model):
     last_used_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
 
 
+class Media(ormar.Model):
+    """An uploaded picture (services/media.py): the bytes are in the media storage under
+    `<id>.<extension>`; this row says whose it is and counts towards their quota."""
+
+    ormar_config = base_config.copy(tablename="media")
+
+    id: uuid.UUID = ormar.UUID(primary_key=True, default=uuid.uuid4, uuid_format="string")
+    owner: User = ormar.ForeignKey(
+        User,
+        name="owner_id",
+        ondelete="CASCADE",
+        nullable=False,
+        related_name="media",
+        index=True,
+    )
+    content_type: str = ormar.String(max_length=32)
+    extension: str = ormar.String(max_length=8)
+    width: int = ormar.Integer()
+    height: int = ormar.Integer()
+    size_bytes: int = ormar.Integer()
+    created_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+
+
 # ---------------------------------------------------------------- finished games
 # Written once per game by ResultService (classquiz/services/results.py) with
 # SQLAlchemy core bulk inserts on these tables; the primary key of `games` and
@@ -281,6 +304,7 @@ ALL_TABLES: list[sqlalchemy.Table] = [
         TotpBackupCode,
         OAuthIdentity,
         Passkey,
+        Media,
         Quiz,
         Game,
         GamePlayer,

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ValidationError
 
 from classquiz.errors import ErrorCode, Refusal, error_detail, invalid_payload
@@ -248,3 +248,25 @@ def parse_uuid(value: str, not_found_code: ErrorCode) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise Refusal(not_found_code, "not found") from None
+
+
+def form_field_error(field: str | None, message: str) -> Refusal:
+    """A 422 naming the multipart form field that is wrong or missing."""
+    return Refusal(
+        "validation_error",
+        f"{message} ({field})",
+        [{"field": field, "code": "invalid_form_field", "message": message}],
+    )
+
+
+async def read_part_limited(part: BodyPartReader, limit: int, what: str) -> bytes:
+    """One multipart part's bytes, read in chunks and refused with 413 as soon as they
+    pass `limit`: an upload is never buffered past its bound."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(65_536):
+        size += len(chunk)
+        if size > limit:
+            raise Refusal("payload_too_large", f"{what} is larger than {limit // 1024:,} kB")
+        chunks.append(chunk)
+    return b"".join(chunks)

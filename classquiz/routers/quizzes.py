@@ -22,7 +22,14 @@ from classquiz.contracts.quizzes import (
     TableImportForm,
 )
 from classquiz.errors import Refusal
-from classquiz.routers.api import ApiRouter, attachment, parse_uuid, unstorable_refused
+from classquiz.routers.api import (
+    ApiRouter,
+    attachment,
+    form_field_error,
+    parse_uuid,
+    read_part_limited,
+    unstorable_refused,
+)
 from classquiz.routers.auth import optional_session, require_session
 from classquiz.runtime import services
 from classquiz.services import quiz_io
@@ -242,31 +249,12 @@ async def read_table_upload(request: web.Request) -> tuple[bytes, str, str]:
             if part.name == "file":
                 # Browsers send the name raw, some clients percent-encoded: read both.
                 filename = unquote(part.filename or "")
-                data = await _read_limited(part, quiz_io.MAX_TABLE_BYTES, "the file")
+                data = await read_part_limited(part, quiz_io.MAX_TABLE_BYTES, "the file")
             else:
-                raw_title = await _read_limited(part, 4 * TITLE_MAX, "the title")
+                raw_title = await read_part_limited(part, 4 * TITLE_MAX, "the title")
                 title = raw_title.decode("utf-8", "replace")
     except (ValueError, AssertionError):
         raise Refusal("invalid_form", "the multipart body cannot be read") from None
     if data is None:
         raise form_field_error("file", "a field named file is missing")
     return data, filename, unstorable_refused(title.strip())
-
-
-def form_field_error(field: str | None, message: str) -> Refusal:
-    return Refusal(
-        "validation_error",
-        f"{message} ({field})",
-        [{"field": field, "code": "invalid_form_field", "message": message}],
-    )
-
-
-async def _read_limited(part: BodyPartReader, limit: int, what: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(65_536):
-        size += len(chunk)
-        if size > limit:
-            raise Refusal("payload_too_large", f"{what} is larger than {limit // 1024:,} kB")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -7,6 +7,8 @@ changing the shared one, so nothing a test configures leaks into another.
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,6 +51,8 @@ def make_settings(storage: dict[str, str], **overrides: Any) -> Settings:
         # The sign-in tests start many sign-ins from 127.0.0.1 (test_passkeys_api checks
         # the limit on its own app and Redis prefix).
         "sign_in_start_rate_limit": 10_000,
+        # Uploaded pictures of this run, outside the repository and apart from other runs.
+        "media_dir": os.path.join(tempfile.gettempdir(), f"{storage['redis_prefix']}-media"),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

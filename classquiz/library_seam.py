@@ -14,6 +14,7 @@ tests/test_library_seam.py fails when a release moves what this module uses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import struct
@@ -103,12 +104,26 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
         """Every Engine.IO session this process holds (handshaken or not)."""
         return list(self.eio.sockets)
 
-    async def close_engine_session(self, eio_sid: str) -> None:
-        """End an Engine.IO session and its connection now (a no-op when it is gone)."""
+    async def close_engine_session(
+        self, eio_sid: str, flush_timeout_s: float | None = None
+    ) -> None:
+        """End an Engine.IO session and its connection now (a no-op when it is gone).
+
+        What is queued for the client (acks, the CLOSE packet) is sent first. With
+        `flush_timeout_s`, that wait is bounded: a long-polling client fetches its
+        queue only with its next request, which may never reach this process again
+        (a stopping one has stopped listening, so the balancer sends it elsewhere).
+        """
         transport = self.eio.sockets.get(eio_sid)
         if transport is None or transport.closed:
             return
-        await self.eio.disconnect(eio_sid)
+        if flush_timeout_s is None:
+            await self.eio.disconnect(eio_sid)
+        else:
+            await transport.close(wait=False, reason=self.eio.reason.SERVER_DISCONNECT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(transport.queue.join(), flush_timeout_s)
+            self.eio.sockets.pop(eio_sid, None)
         # Wake the WebSocket writer so it closes the connection now, even if
         # the client ignores the Engine.IO close packet.
         await transport.queue.put(None)

@@ -153,18 +153,18 @@ async def test_the_drain_waits_for_a_quiet_moment_before_closing() -> None:
     events: list[asyncio.Future[None]] = []
 
     async def stream() -> None:
-        for i in range(10):  # an event every 50 ms: never 200 ms of quiet
+        for i in range(10):  # an event every 20 ms: never half a second of quiet
             events.append(asyncio.ensure_future(event(i)))
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
 
     feeding = asyncio.ensure_future(stream())
     await asyncio.sleep(0.01)
-    assert await in_flight.quiet(0.2, timeout_s=3.0) is True
+    assert await in_flight.quiet(0.5, timeout_s=5.0) is True
     assert feeding.done() and sorted(handled) == list(range(10))
     # Events that never let up: it gives up when its time is over.
     endless = asyncio.ensure_future(_endless(in_flight))
     try:
-        assert await in_flight.quiet(0.2, timeout_s=0.5) is False
+        assert await in_flight.quiet(0.5, timeout_s=1.2) is False
     finally:
         endless.cancel()
 

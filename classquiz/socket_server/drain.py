@@ -41,6 +41,10 @@ from classquiz.library_seam import EngineHookedServer
 
 log = logging.getLogger(__name__)
 QUIET_S = 0.2
+# How long a closing socket's queued acks and CLOSE packet may take to go out. A
+# WebSocket sends them at once; a long-polling client only with its next request,
+# which (measured) may not come back here, and an unbounded wait held the stop for 5 s.
+FLUSH_S = 1.0
 
 
 class InFlight:
@@ -83,10 +87,9 @@ class InFlight:
             if not await self.settled(give_up - time.monotonic()):
                 return False
             seen = self.started
-            pause = min(quiet_s, give_up - time.monotonic())
-            if pause <= 0:
-                return False
-            await asyncio.sleep(pause)
+            if give_up - time.monotonic() < quiet_s:
+                return False  # no time left for a whole quiet moment
+            await asyncio.sleep(quiet_s)
             if self.started == seen and self.count == 0:
                 return True
 
@@ -110,7 +113,10 @@ async def drain_sockets(
 
     await in_flight.quiet(QUIET_S, left() / 2)
     sessions = server.engine_session_ids()
-    closing = [asyncio.ensure_future(server.close_engine_session(sid)) for sid in sessions]
+    closing = [
+        asyncio.ensure_future(server.close_engine_session(sid, flush_timeout_s=FLUSH_S))
+        for sid in sessions
+    ]
     if closing:
         done, pending = await asyncio.wait(closing, timeout=max(left(), 0.1))
         for task in pending:
@@ -121,7 +127,8 @@ async def drain_sockets(
     settled = await in_flight.settled(left())
     unfinished = 0 if settled else in_flight.count
     report = DrainReport(len(sessions), unfinished, time.monotonic() - started)
-    log.info(
+    log.log(
+        logging.INFO if settled else logging.WARNING,
         "shutdown: closed %d sockets in %.2f s (%d events still being handled)",
         report.sockets_closed,
         report.seconds,

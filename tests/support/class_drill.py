@@ -72,8 +72,14 @@ class Strike:
     refused: list[dict[str, Any]] = field(default_factory=list)
     question_end_late_ms: float = 0.0
 
-    def outages(self) -> list[float]:
-        return [o.seconds for c in self.on_victim for o in c.outages if o.seconds is not None]
+    def outages(self, transport: str | None = None) -> list[float]:
+        return [
+            o.seconds
+            for c in self.on_victim
+            if transport in (None, c.transport)
+            for o in c.outages
+            if o.seconds is not None
+        ]
 
     def summary(self, name: str) -> str:
         gaps = self.outages()
@@ -82,6 +88,7 @@ class Strike:
             f"DRILL {name}: players={PLAYERS} on_struck_worker={len(self.on_victim)} "
             f"back={len(gaps)} outage_s p50={percentile(gaps, 50):.2f} "
             f"p95={percentile(gaps, 95):.2f} max={max(gaps, default=0):.2f} "
+            f"polling_max={max(self.outages('polling'), default=0):.2f} "
             f"answers_in_burst={self.burst} unacked={self.unacked} "
             f"stored_without_ack={self.stored_without_ack} refused={len(self.refused)} "
             f"worker_exit_s={exited} question_end_late_ms={self.question_end_late_ms:.0f}"

@@ -113,6 +113,8 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
     app.on_shutdown.append(lifecycle.socket_drain(handlers.sio, handlers.in_flight))
     app.cleanup_ctx.extend(
         [
+            lifecycle.error_tracking(settings),
+            lifecycle.captcha(svc.captcha),
             lifecycle.redis_connection(redis),
             lifecycle.database(settings.database_url_asyncpg, own=own_database),
             lifecycle.media_storage(svc.media),

@@ -180,6 +180,25 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_prefix: str = Field(default="media/", max_length=200)
+    # A captcha on joins (docs/operations.md, "Captcha on joins"): on when a provider is
+    # chosen; then CAPTCHA_SECRET and CAPTCHA_SITE_KEY are required. CAPTCHA_EVERY_GAME asks
+    # every new player of every game; otherwise a game asks when its `captcha` setting is on.
+    captcha_provider: Literal["hcaptcha", "recaptcha", "turnstile"] | None = None
+    captcha_secret: str | None = None
+    captcha_site_key: str | None = None
+    # The provider's verify endpoint; unset, its documented one (tests point it at loopback).
+    captcha_verify_url: str | None = None
+    captcha_every_game: bool = False
+    # reCAPTCHA v3's scores run from 0.0 (a bot) to 1.0; a join below this is refused.
+    captcha_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    # How long the verify call may take; past it the join is refused (fail closed).
+    captcha_timeout_s: float = Field(default=5.0, gt=0, le=30)
+
+    # Error tracking with Sentry: on when SENTRY_DSN is set (classquiz/error_tracking.py).
+    sentry_dsn: str | None = None
+    sentry_environment: str = "production"
+    # The share of requests traced for performance (0: errors only).
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # The built web app (scripts/build-web); None means `web/build` of the repository.
     web_build_dir: str | None = None
@@ -224,6 +243,11 @@ class Settings(BaseSettings):
         "s3_bucket",
         "s3_access_key_id",
         "s3_secret_access_key",
+        "captcha_provider",
+        "captcha_secret",
+        "captcha_site_key",
+        "captcha_verify_url",
+        "sentry_dsn",
         mode="before",
     )
     @classmethod
@@ -235,6 +259,15 @@ class Settings(BaseSettings):
     def _s3_needs_a_bucket(self) -> Settings:
         if self.media_backend == "s3" and not self.s3_bucket:
             raise ValueError("MEDIA_BACKEND=s3 needs S3_BUCKET")
+        return self
+
+    @model_validator(mode="after")
+    def _captcha_complete(self) -> Settings:
+        """A provider without its keys would refuse every join: say so at start instead."""
+        if self.captcha_provider and not (self.captcha_secret and self.captcha_site_key):
+            raise ValueError("CAPTCHA_PROVIDER needs CAPTCHA_SECRET and CAPTCHA_SITE_KEY")
+        if self.captcha_every_game and not self.captcha_provider:
+            raise ValueError("CAPTCHA_EVERY_GAME needs CAPTCHA_PROVIDER (and its keys)")
         return self
 
     @field_validator("trusted_proxies")

@@ -33,6 +33,9 @@ HandshakeRefusalCode = Literal[
     "rate_limited",
     "invalid_token",
     "service_unavailable",
+    "captcha_required",
+    "captcha_failed",
+    "captcha_unavailable",
 ]
 """Why a Socket.IO handshake was refused (the `connect_error` data's `code`)."""
 
@@ -140,6 +143,9 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "limit_reached": "no more nickname changes left",
     "player_not_found": "you are not in this game",
     "service_unavailable": "the server cannot reach its storage; try again in a few seconds",
+    "captcha_required": "this game asks new players to solve a captcha first",
+    "captcha_failed": "the captcha was not accepted; solve it again",
+    "captcha_unavailable": "the captcha service cannot be reached; try again in a minute",
 }
 """The text of a refusal raised without its own message: the one home of such texts,
 so a code that a Lua script returns reads the same from every caller."""

@@ -19,10 +19,13 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from classquiz.config import Settings
 from classquiz.db.engine import connect_database, disconnect_database
+from classquiz.error_tracking import start_error_tracking, stop_error_tracking
 from classquiz.library_seam import EngineHookedServer
 from classquiz.redis_connect import connect_redis
 from classquiz.services.background import BackgroundWorkers
+from classquiz.services.captcha import CaptchaVerifier
 from classquiz.services.media import MediaService
 from classquiz.services.results import ResultService
 from classquiz.services.tasks import KeptTasks
@@ -121,6 +124,29 @@ def sweeper(sweeper: GameOverSweeper) -> CleanupContext:
         sweeper.start()
 
     return _started(start, sweeper.stop)
+
+
+def captcha(verifier: CaptchaVerifier | None) -> CleanupContext:
+    """The captcha verifier's HTTP client, closed at shutdown (nothing when off)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        yield
+        if verifier is not None:
+            await verifier.close()
+
+    return context
+
+
+def error_tracking(settings: Settings) -> CleanupContext:
+    """Sentry, when SENTRY_DSN is set: started with the app, flushed and stopped at its end."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        on = start_error_tracking(settings)
+        yield
+        if on:
+            stop_error_tracking()
+
+    return context
 
 
 def _started(

@@ -39,6 +39,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
 
+from classquiz.error_tracking import report_unhandled
 from classquiz.errors import Refusal
 from classquiz.routers.refusals import refusal_response
 
@@ -265,6 +266,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
                 headers={"Retry-After": "5"},
             )
         except Exception:
+            report_unhandled()  # Sentry, when SENTRY_DSN is set (error_tracking.py)
             log.exception("unhandled error on %s %s", request.method, request.path)
             response = web.Response(
                 body=orjson.dumps(

@@ -21,6 +21,7 @@ from classquiz.services.account import AccountService
 from classquiz.services.account_tokens import AccountTokens
 from classquiz.services.admission import Gate
 from classquiz.services.api_keys import ApiKeys
+from classquiz.services.captcha import CaptchaVerifier
 from classquiz.services.delivery import Fanout, LocalPlayers, ResultDelivery
 from classquiz.services.final_records import FinalRecords
 from classquiz.services.flow import GameFlow
@@ -68,6 +69,7 @@ class Services:
     tasks: KeptTasks
     search: SearchIndex
     search_indexer: SearchIndexer  # hears every quiz save (a listener of `quizzes`)
+    captcha: CaptchaVerifier | None  # None: no captcha provider configured
 
 
 SERVICES = web.AppKey("services", Services)
@@ -118,6 +120,7 @@ def build_services(
         tasks,
         auto_finish_after_last_reveal_s=settings.auto_finish_after_last_reveal_s,
     )
+    captcha = captcha_verifier(settings)
     gate = Gate(
         store,
         live,
@@ -125,6 +128,7 @@ def build_services(
         limiter,
         token_ttl_s=settings.game_token_expiry_s,
         max_players_per_game=settings.max_players_per_game,
+        captcha=captcha,
     )
     room = LiveRoom(
         store,
@@ -150,6 +154,7 @@ def build_services(
         public_url=settings.public_url,
         max_players_per_game=settings.max_players_per_game,
         max_live_games_per_user=settings.max_live_games_per_user,
+        captcha=captcha,
     )
     passwords = Passwords(settings.password_hash_concurrency, settings.password_verify_concurrency)
     users = UserService(
@@ -222,6 +227,23 @@ def build_services(
         tasks=tasks,
         search=search,
         search_indexer=search_indexer,
+        captcha=captcha,
+    )
+
+
+def captcha_verifier(settings: Settings) -> CaptchaVerifier | None:
+    """The join captcha's verifier, when a provider is configured (the settings check
+    that its keys are there)."""
+    if settings.captcha_provider is None:
+        return None
+    return CaptchaVerifier(
+        settings.captcha_provider,
+        settings.captcha_secret or "",
+        settings.captcha_site_key or "",
+        verify_url=settings.captcha_verify_url,
+        min_score=settings.captcha_min_score,
+        timeout_s=settings.captcha_timeout_s,
+        every_game=settings.captcha_every_game,
     )
 
 

@@ -80,6 +80,9 @@ class GameSettings(BaseModel):
     randomize_choices: bool = False
     streak_bonus: bool = True
     auto_end_question: bool = True
+    # New players solve a captcha before they join (needs a provider configured on the
+    # server: docs/operations.md; CAPTCHA_EVERY_GAME asks in every game anyway).
+    captcha: bool = False
 
 
 class GameCreateIn(BaseModel):
@@ -123,6 +126,13 @@ class GameInfoQuery(BaseModel):
     )
 
 
+class CaptchaOut(BaseModel):
+    """The widget a new player must solve before joining; the site key is public."""
+
+    provider: Literal["hcaptcha", "recaptcha", "turnstile"]
+    site_key: str
+
+
 class GameInfoOut(BaseModel):
     pin: str
     title: str
@@ -130,3 +140,10 @@ class GameInfoOut(BaseModel):
     accepting_players: bool
     requires_password: bool
     nicknames: NicknameRulesOut
+    captcha: CaptchaOut | None = Field(
+        default=None,
+        description=(
+            "when new players must solve a captcha: the provider and its public site key;"
+            " the widget's token goes in the handshake's `auth.captcha`. null otherwise"
+        ),
+    )

@@ -22,6 +22,10 @@ class NewPlayerAuth(ServerModel):
     pin: Pin
     nickname: StrictStr = absent("required unless the game's nickname mode is `generated`")
     password: StrictStr = absent("the join password, when the game has one")
+    captcha: StrictStr = absent(
+        "the captcha widget's token, when the game info's `captcha` is set"
+        " (`captcha_required` without it)"
+    )
 
 
 class ReturningPlayerAuth(ServerModel):
@@ -34,6 +38,7 @@ class ReturningPlayerAuth(ServerModel):
     pin: Pin = absent("ignored when a player_token is given")
     nickname: StrictStr = absent("ignored when a player_token is given")
     password: StrictStr = absent("ignored when a player_token is given")
+    captcha: StrictStr = absent("ignored: a returning player is not asked again")
 
 
 class HandshakeAuth(RootModel[HostAuth | ReturningPlayerAuth | NewPlayerAuth]):

@@ -81,6 +81,11 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     "mail_unavailable": 503,
     "search_unavailable": 503,
     "service_unavailable": 503,
+    # The captcha's codes are the handshake's; a REST caller never meets them, but one
+    # code means one status everywhere.
+    "captcha_required": 403,
+    "captcha_failed": 403,
+    "captcha_unavailable": 503,
 }
 """Every code of the protocol → its HTTP status (a test checks the table is total)."""
 

@@ -19,13 +19,17 @@ from classquiz.errors import Refusal, as_code
 from classquiz.game.nicknames import accept_nickname, nickname_key
 from classquiz.game.records import PlayerRecord
 from classquiz.game.store import GameStore
+from classquiz.services.captcha import CaptchaVerifier
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.tokens import HOST, PLAYER, TokenInvalid, TokenSigner
 
 PIN_LENGTH = 6
 GENERATED_ATTEMPTS = 8  # generated nicknames drawn before a join gives up
-COUNTED_FAILURES = frozenset({"game_not_found", "wrong_password", "invalid_token"})
+# captcha_failed counts: a script that cannot solve captchas is what they are for.
+COUNTED_FAILURES = frozenset(
+    {"game_not_found", "wrong_password", "invalid_token", "captcha_failed"}
+)
 
 
 @dataclass
@@ -68,8 +72,10 @@ class Gate:
         *,
         token_ttl_s: int,
         max_players_per_game: int,
+        captcha: CaptchaVerifier | None = None,
     ) -> None:
         self.store = store
+        self.captcha = captcha  # None: no captcha provider is configured
         self.live = live
         self.signer = signer
         self.limiter = limiter
@@ -86,13 +92,13 @@ class Gate:
         password, bad token) keep it, so a burst is judged at most `limit` times.
         """
         if self._carries_genuine_token(auth):
-            return await self._admit(auth)
+            return await self._admit(auth, address)
 
         def failed(exc: BaseException | None) -> bool:
             return isinstance(exc, Refusal) and exc.code in COUNTED_FAILURES
 
         async with self.limiter.attempt(address, failed, refused=lambda _: Refusal("rate_limited")):
-            return await self._admit(auth)
+            return await self._admit(auth, address)
 
     def _carries_genuine_token(self, auth: Any) -> bool:
         """True when the token `_admit` will use is signed by us (the game may be gone)."""
@@ -107,7 +113,7 @@ class Gate:
                 return True
         return False
 
-    async def _admit(self, auth: Any) -> Admission:
+    async def _admit(self, auth: Any, address: str) -> Admission:
         if not isinstance(auth, dict):
             raise Refusal("invalid_token", "the handshake carries no usable auth object")
         if auth.get("host_token") is not None:
@@ -116,7 +122,9 @@ class Gate:
             return await self.returning_player(auth["player_token"])
         if auth.get("pin") is not None:
             pin, nickname, password = auth.get("pin"), auth.get("nickname"), auth.get("password")
-            return await self.new_player(pin, nickname, password)
+            return await self.new_player(
+                pin, nickname, password, captcha=auth.get("captcha"), address=address
+            )
         raise Refusal("invalid_token", "the handshake carries no usable auth object")
 
     async def _game_for_token(self, token: Any, kind: str) -> tuple[Any, LiveGame]:
@@ -158,8 +166,14 @@ class Gate:
             player_token=token,
         )
 
-    async def new_player(self, pin: Any, nickname: Any, password: Any) -> PlayerAdmission:
-        """Admit a new player to the roster of game `pin` under an accepted nickname."""
+    async def new_player(
+        self, pin: Any, nickname: Any, password: Any, *, captcha: Any = None, address: str = ""
+    ) -> PlayerAdmission:
+        """Admit a new player to the roster of game `pin` under an accepted nickname.
+
+        The captcha (when the server or the game asks for one) is checked once the game
+        is known to take players and before the password: a script must solve one per
+        guess, and a class that cannot get in anyway never spends a token."""
         if not isinstance(pin, str | int) or not str(pin).isdigit() or len(str(pin)) != PIN_LENGTH:
             raise Refusal("game_not_found")
         pin = str(pin)
@@ -171,6 +185,8 @@ class Gate:
         if state.locked:
             raise Refusal("game_locked")
         game = await self.live.get(pin, game_id=state.game_id)
+        if self.captcha is not None and self.captcha.required_for(game.settings):
+            await self.captcha.check(captcha, address)
         if not password_admits(game.password, password):
             raise Refusal("wrong_password")
         policy = game.nickname_policy

@@ -13,13 +13,20 @@ import time
 import uuid
 
 from classquiz.contracts.common import game_status
-from classquiz.contracts.games import GameCreatedOut, GameCreateIn, GameInfoOut, NicknameRulesOut
+from classquiz.contracts.games import (
+    CaptchaOut,
+    GameCreatedOut,
+    GameCreateIn,
+    GameInfoOut,
+    NicknameRulesOut,
+)
 from classquiz.db.models import User
 from classquiz.errors import Refusal
 from classquiz.game.nicknames import normalize_nickname
 from classquiz.game.rules import display_order
 from classquiz.game.store import GameStore, LiveStoreFull, TooManyLiveGames
 from classquiz.services.admission import password_admits
+from classquiz.services.captcha import CaptchaVerifier
 from classquiz.services.live import LiveGame, LiveGames
 from classquiz.services.quizzes import QuizService
 from classquiz.services.tokens import HOST, TokenSigner
@@ -43,7 +50,9 @@ class GameService:
         public_url: str,
         max_players_per_game: int,
         max_live_games_per_user: int = 5,
+        captcha: CaptchaVerifier | None = None,
     ) -> None:
+        self.captcha = captcha  # None: no captcha provider is configured
         self.store = store
         self.live = live
         self.quizzes = quizzes
@@ -70,6 +79,18 @@ class GameService:
                         "field": "settings.max_players",
                         "code": "too_large",
                         "message": f"at most {self.max_players_per_game}",
+                    }
+                ],
+            )
+        if settings.captcha and self.captcha is None:
+            raise Refusal(
+                "validation_error",
+                "this server has no captcha provider configured",
+                [
+                    {
+                        "field": "settings.captcha",
+                        "code": "not_configured",
+                        "message": "set CAPTCHA_PROVIDER on the server first",
                     }
                 ],
             )
@@ -159,7 +180,15 @@ class GameService:
                 charset=rules["charset"],
                 roster_available=available,
             ),
+            captcha=self._captcha_for(game),
         )
+
+    def _captcha_for(self, game: LiveGame) -> CaptchaOut | None:
+        """The widget the join page must show, when new players of `game` are asked."""
+        if self.captcha is None or not self.captcha.required_for(game.settings):
+            return None
+        challenge = self.captcha.challenge
+        return CaptchaOut(provider=challenge.provider, site_key=challenge.site_key)
 
     async def _free_roster_names(self, pin: str, game: LiveGame) -> list[str]:
         """The class list's names (as players will see them) that no player holds now."""

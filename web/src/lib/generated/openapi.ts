@@ -835,6 +835,19 @@ export interface components {
              */
             backup_codes: string[];
         };
+        /**
+         * CaptchaOut
+         * @description The widget a new player must solve before joining; the site key is public.
+         */
+        CaptchaOut: {
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "hcaptcha" | "recaptcha" | "turnstile";
+            /** Site Key */
+            site_key: string;
+        };
         /** ChoiceIn */
         ChoiceIn: {
             /** Text */
@@ -961,6 +974,11 @@ export interface components {
             /** Requires Password */
             requires_password: boolean;
             nicknames: components["schemas"]["NicknameRulesOut"];
+            /**
+             * @description when new players must solve a captcha: the provider and its public site key; the widget's token goes in the handshake's `auth.captcha`. null otherwise
+             * @default null
+             */
+            captcha: components["schemas"]["CaptchaOut"] | null;
         };
         /**
          * GameInfoQuery
@@ -1012,6 +1030,11 @@ export interface components {
              * @default true
              */
             auto_end_question: boolean;
+            /**
+             * Captcha
+             * @default false
+             */
+            captcha: boolean;
         };
         /** GameStatsOut */
         GameStatsOut: {

@@ -187,7 +187,7 @@ players_count: number
  * via the `definition` "ConnectErrorData".
  */
 export interface ConnectErrorData {
-code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token" | "service_unavailable")
+code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token" | "service_unavailable" | "captcha_required" | "captcha_failed" | "captcha_unavailable")
 message: string
 }
 /**
@@ -201,7 +201,7 @@ message: string
  * via the `definition` "ConnectErrorPacket".
  */
 export interface ConnectErrorPacket {
-code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token" | "service_unavailable")
+code: ("game_not_found" | "game_over" | "game_locked" | "game_full" | "wrong_password" | "nickname_taken" | "nickname_invalid" | "nickname_not_allowed" | "banned" | "rate_limited" | "invalid_token" | "service_unavailable" | "captcha_required" | "captcha_failed" | "captcha_unavailable")
 message: string
 data: ConnectErrorData
 }
@@ -490,6 +490,10 @@ nickname?: string
  * ignored when a player_token is given
  */
 password?: string
+/**
+ * ignored: a returning player is not asked again
+ */
+captcha?: string
 }
 /**
  * A new player joining by PIN (no `nickname` when the game generates nicknames).
@@ -510,6 +514,10 @@ nickname?: string
  * the join password, when the game has one
  */
 password?: string
+/**
+ * the captcha widget's token, when the game info's `captcha` is set (`captcha_required` without it)
+ */
+captcha?: string
 }
 /**
  * The host's `welcome` state: also lists the players.

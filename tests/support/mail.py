@@ -67,14 +67,32 @@ def link_in(message: EmailMessage) -> tuple[str, str]:
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """(inbox, port) of an SMTP server on 127.0.0.1 that accepts everything."""
     inbox = Inbox()
-    # aiosmtpd's Controller cannot start on port 0 (it connects to the port to check
-    # that the server is up), so ask the system for a free port first.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller = _started_controller(inbox)
     try:
-        yield inbox, port
+        yield inbox, controller.port
     finally:
         controller.stop()
+
+
+def _started_controller(inbox: Inbox, attempts: int = 3) -> Controller:
+    """A running Controller on a free port of 127.0.0.1.
+
+    aiosmtpd's Controller cannot start on port 0 (it connects to the port to check
+    that the server is up), so a free port is asked of the system first; another
+    process may take it in between, hence a few attempts. The generous
+    ready_timeout is for a loaded CI machine, where the server thread can take
+    seconds to come up.
+    """
+    for attempt in range(attempts):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=30)
+        try:
+            controller.start()
+        except (OSError, RuntimeError, TimeoutError):
+            if attempt == attempts - 1:
+                raise
+            continue
+        return controller
+    raise AssertionError("unreachable")

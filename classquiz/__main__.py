@@ -51,7 +51,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from classquiz import create_app
     from classquiz.startup import SUPERVISED_ENV, announce_ready, announce_when_workers_ready
+    from classquiz.workers import follow_supervisor, run_workers
 
+    if not follow_supervisor():
+        log.error("the supervisor that started this worker is gone; not starting")
+        return 1
     settings = _settings(zero_config=True)
     try:
         settings.ensure_safe()
@@ -63,8 +67,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not os.environ.get("CLASSQUIZ_SKIP_MIGRATE"):
         _migrate(settings.require_database_url())
     if args.workers > 1:
-        from classquiz.workers import run_workers
-
         # Workers inherit the environment: they leave the ready line to this process.
         os.environ[SUPERVISED_ENV] = "1"
         announce_when_workers_ready(args.host, args.port, args.workers, public_url)

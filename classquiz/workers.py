@@ -37,6 +37,9 @@ log = logging.getLogger("classquiz.workers")
 POLL_S = 0.2
 # A worker asked to stop drains within 10 s (docs/operations.md); after this it is killed.
 STOP_GRACE_S = 15.0
+PR_SET_PDEATHSIG = 1
+# Set in a worker's environment: the supervisor it must not outlive.
+SUPERVISOR_PID_ENV = "CLASSQUIZ_SUPERVISOR_PID"
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "REDIS_PREFIX": settings.redis_prefix,
             "SOCKETIO_REDIS_MANAGER": "true",
             "CLASSQUIZ_SKIP_MIGRATE": "1",
+            SUPERVISOR_PID_ENV: str(os.getpid()),
         }
     )
     return env
@@ -207,22 +211,28 @@ def _describe_exit(code: int | None) -> str:
     return f"code {code}"
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM it when the supervisor dies, even by SIGKILL.
+def follow_supervisor() -> bool:
+    """In a worker, first thing: ask Linux for SIGTERM when the supervisor dies, even
+    by SIGKILL. False when the supervisor is already gone (the worker should not start).
 
-    Outside the supervisor's process group, a worker would otherwise outlive it and
-    keep its port, and the next `serve --workers` could not bind. Linux only (prctl).
+    The workers run in their own process group, so without this a worker would
+    outlive a killed supervisor and keep its port, and the next `serve --workers`
+    could not bind. The worker asks for it itself (prctl), rather than the
+    supervisor in a `preexec_fn` between fork and exec, which is unsafe in a
+    process with threads (the supervisor has one announcing readiness). Linux only;
+    elsewhere the workers simply stay until stopped.
     """
+    expected = os.environ.get(SUPERVISOR_PID_ENV)
+    if not expected:
+        return True
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
-        pass
-
-
-PR_SET_PDEATHSIG = 1
+        return True
+    # The supervisor may have died before the request above: then nobody will signal.
+    return os.getppid() == int(expected)
 
 
 def run_workers(settings: Settings, host: str, port: int, count: int) -> int:
@@ -245,7 +255,6 @@ def run_workers(settings: Settings, host: str, port: int, count: int) -> int:
             # Its own process group: a Ctrl-C at the terminal reaches the supervisor
             # only, which passes it on once (a second SIGINT would cut a worker's drain).
             process_group=0,
-            preexec_fn=_die_with_parent,
         )
 
     supervisor = Supervisor(count, spawn)

@@ -19,12 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import ClientSession
 
 from tests.support.caddy import caddy_in_front
 from tests.support.class_drill import Strike, struck_game
 from tests.support.drill import DrillClient, socket_count, wait_url_ready, workers_by_port
 
+# A 100-player game, a worker's restart (seconds of Python imports) and Caddy, on a
+# shared 2-core machine: more than the suite's default 120 s when the machine is busy.
+pytestmark = pytest.mark.timeout(240)
 
 async def wait_restarted(supervisor_pid: int, port: int, old_pid: int, timeout: float = 40) -> int:
     """The supervisor's new worker on `port` (a pid other than `old_pid`), once it is ready."""

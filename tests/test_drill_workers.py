@@ -30,6 +30,7 @@ from tests.support.drill import DrillClient, socket_count, wait_url_ready, worke
 # shared 2-core machine: more than the suite's default 120 s when the machine is busy.
 pytestmark = pytest.mark.timeout(240)
 
+
 async def wait_restarted(supervisor_pid: int, port: int, old_pid: int, timeout: float = 40) -> int:
     """The supervisor's new worker on `port` (a pid other than `old_pid`), once it is ready."""
     deadline = time.monotonic() + timeout

@@ -111,10 +111,12 @@ class WorkerSlot:
 
 
 class Supervisor:
-    """Keeps `count` workers running; `step` is one look at them, `run` loops over it.
+    """Keeps `count` workers running; `step` is one look at them, which `run_workers`
+    repeats until a signal.
 
-    `spawn(i)` starts worker i. The loop is split from the signal handling so that
-    tests can drive it step by step with real child processes.
+    `spawn(i)` starts worker i. The steps are apart from the signal handling and
+    the clock is injected, so that tests drive the loop step by step with real
+    child processes.
     """
 
     def __init__(

@@ -35,6 +35,7 @@ from classquiz.runtime import SERVICES, build_services
 from classquiz.search import search_lifecycle
 from classquiz.security_headers import install_security_headers
 from classquiz.services.background import BackgroundWorkers
+from classquiz.services.captcha import csp_sources
 from classquiz.services.placement import GamePlacement
 from classquiz.socket_server.handlers import GameSocketHandlers
 from classquiz.socket_server.managers import LoopingAsyncManager, LoopingRedisManager
@@ -76,7 +77,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
         ],
         client_max_size=MAX_JSON_BODY,  # read_json relies on it
     )
-    install_security_headers(app)
+    install_security_headers(app, csp_sources(settings.captcha_provider))
     placement = _placement(settings, redis)
     sio = create_socket_server(settings, client_manager=_client_manager(settings, placement))
     sio.attach(app)

@@ -13,7 +13,7 @@ HTTPS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import aiohttp.web_response
 from aiohttp import web
@@ -29,17 +29,22 @@ FIXED_HEADERS = {
     "Server": SERVER_NAME,
 }
 
+DEFAULT_SRC = "'self'"  # what a directive not listed below falls back to
+
 # "'sha256-…'" sources of the inline scripts the served web app needs (filled at start).
 CSP_SCRIPT_HASHES: web.AppKey[list[str]] = web.AppKey("csp_script_hashes", list)
 
 
-def content_security_policy(script_hashes: Iterable[str] = ()) -> str:
+def content_security_policy(
+    script_hashes: Iterable[str] = (), extra_sources: Mapping[str, str] | None = None
+) -> str:
     """The policy for every response: same-origin code, no framing, no plugins.
 
     Images may come from anywhere over HTTPS (a question's picture is a URL the
     teacher pasted), from `data:` (the QR code) and `blob:`; styles allow inline
     `style` attributes, which Svelte transitions set; `worker-src blob:` lets the
-    confetti animation run off the main thread.
+    confetti animation run off the main thread. `extra_sources` widens a directive
+    for a third party the server was configured to use (the join captcha's widget).
     """
     script_src = " ".join(["'self'", *script_hashes])
     directives = {
@@ -55,10 +60,14 @@ def content_security_policy(script_hashes: Iterable[str] = ()) -> str:
         "form-action": "'self'",
         "frame-ancestors": "'none'",
     }
+    for name, sources in (extra_sources or {}).items():
+        directives[name] = f"{directives.get(name, DEFAULT_SRC)} {sources}"
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-def install_security_headers(app: web.Application) -> None:
+def install_security_headers(
+    app: web.Application, extra_sources: Mapping[str, str] | None = None
+) -> None:
     """Add the security headers to every response `app` prepares.
 
     A response-prepare signal rather than a middleware: it also sees responses
@@ -70,7 +79,7 @@ def install_security_headers(app: web.Application) -> None:
     async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers.update(FIXED_HEADERS)
         hashes: list[str] = request.app.get(CSP_SCRIPT_HASHES, [])
-        response.headers["Content-Security-Policy"] = content_security_policy(hashes)
+        response.headers["Content-Security-Policy"] = content_security_policy(hashes, extra_sources)
 
     app.on_response_prepare.append(add_headers)
     # aiohttp answers a request it cannot even parse (before any app code runs)

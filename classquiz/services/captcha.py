@@ -35,6 +35,31 @@ VERIFY_URLS: dict[CaptchaProvider, str] = {
 }
 """Each provider's documented verify endpoint (CAPTCHA_VERIFY_URL overrides it)."""
 
+CSP_SOURCES: dict[CaptchaProvider, dict[str, str]] = {
+    "hcaptcha": {
+        "script-src": "https://hcaptcha.com https://*.hcaptcha.com",
+        "frame-src": "https://hcaptcha.com https://*.hcaptcha.com",
+        "style-src": "https://hcaptcha.com https://*.hcaptcha.com",
+        "connect-src": "https://hcaptcha.com https://*.hcaptcha.com",
+    },
+    "recaptcha": {
+        "script-src": "https://www.google.com/recaptcha/ https://www.gstatic.com/recaptcha/",
+        "frame-src": "https://www.google.com/recaptcha/ https://recaptcha.google.com/recaptcha/",
+    },
+    "turnstile": {
+        "script-src": "https://challenges.cloudflare.com",
+        "frame-src": "https://challenges.cloudflare.com",
+    },
+}
+"""What each provider's widget needs the page's Content-Security-Policy to allow (the
+sources each one documents), added to the policy only when that provider is on."""
+
+
+def csp_sources(provider: CaptchaProvider | None) -> dict[str, str]:
+    """The policy's extra sources for `provider` (none when the captcha is off)."""
+    return dict(CSP_SOURCES[provider]) if provider is not None else {}
+
+
 RECAPTCHA_ACTION = "join"
 """The action the web app names when it asks reCAPTCHA v3 for a token: a token made
 for another action (another page of another site with the same key) is refused."""

@@ -61,6 +61,8 @@ export type PlayerCredentials = {
 	/** Left out in generated-nickname games: the server picks the name. */
 	nickname?: string;
 	password?: string;
+	/** The join captcha's token, when the game asks for one (good for one join). */
+	captcha?: string;
 };
 export type Credentials = HostCredentials | PlayerCredentials;
 
@@ -126,6 +128,7 @@ export function handshakeAuth(credentials: Credentials, tokens: TokenStore): Han
 	const auth: HandshakeAuth = { pin: credentials.pin };
 	if (credentials.nickname !== undefined) auth.nickname = credentials.nickname;
 	if (credentials.password) auth.password = credentials.password;
+	if (credentials.captcha) auth.captcha = credentials.captcha;
 	return auth;
 }
 

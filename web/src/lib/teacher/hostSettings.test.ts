@@ -30,7 +30,8 @@ describe('settingsFrom', () => {
 			randomize_questions: false,
 			randomize_choices: false,
 			streak_bonus: true,
-			auto_end_question: true
+			auto_end_question: true,
+			captcha: false
 		});
 		expect('max_players' in settings).toBe(false);
 	});

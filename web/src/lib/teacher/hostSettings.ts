@@ -26,6 +26,8 @@ export interface HostForm {
 	randomizeChoices: boolean;
 	streakBonus: boolean;
 	autoEndQuestion: boolean;
+	/** New players solve a captcha first (needs a provider set up on the server). */
+	captcha: boolean;
 }
 
 /** The server's defaults (SPEC §3), so an untouched dialog starts the usual game. */
@@ -45,7 +47,8 @@ export function defaultHostForm(): HostForm {
 		randomizeQuestions: false,
 		randomizeChoices: false,
 		streakBonus: true,
-		autoEndQuestion: true
+		autoEndQuestion: true,
+		captcha: false
 	};
 }
 
@@ -100,6 +103,7 @@ export function settingsFrom(form: HostForm): SettingsOut {
 		randomize_questions: form.randomizeQuestions,
 		randomize_choices: form.randomizeChoices,
 		streak_bonus: form.streakBonus,
-		auto_end_question: form.autoEndQuestion
+		auto_end_question: form.autoEndQuestion,
+		captcha: form.captcha
 	};
 }

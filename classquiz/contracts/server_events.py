@@ -74,7 +74,10 @@ class PublicQuestion(ServerModel):
 
     type: QuestionType
     text: StrictStr
-    image: StrictStr | None = Field(description="an image URL, or null")
+    image: StrictStr | None = Field(
+        description="an image URL, or null: an absolute http(s) URL, or a picture uploaded "
+        "to this server as a path (/media/<id>.<ext>) to resolve against the server's address"
+    )
     choices: list[PublicChoice] = Field(
         description="in display order; ids are the authored positions; empty for text and slider"
     )

@@ -386,7 +386,7 @@ export interface PublicQuestion {
 type: ("single" | "multiple" | "true_false" | "text" | "slider" | "order" | "poll")
 text: string
 /**
- * an image URL, or null
+ * an image URL, or null: an absolute http(s) URL, or a picture uploaded to this server as a path (/media/<id>.<ext>) to resolve against the server's address
  */
 image: (string | null)
 /**

@@ -90,7 +90,7 @@ class GameService:
                     {
                         "field": "settings.captcha",
                         "code": "not_configured",
-                        "message": "set CAPTCHA_PROVIDER on the server first",
+                        "message": "this server has no captcha service set up (CAPTCHA_PROVIDER)",
                     }
                 ],
             )

@@ -290,13 +290,23 @@ async def test_the_servers_refusals_are_shown_at_the_setting_they_name(
     await axe_scan(projector)
     await shot(projector, "teacher-host-dialog-errors-projector")
 
-    # Roster mode without a roster: the server's complaint appears in the dialog.
+    # A captcha on a server with no captcha provider set up: refused at the checkbox.
     await players.fill("")
+    captcha = dialog.get_by_role("checkbox", name="Players solve a captcha")
+    await captcha.check()
+    await start.click()
+    await expect(captcha).to_have_attribute("aria-invalid", "true")
+    await expect(dialog.get_by_role("alert")).to_contain_text("no captcha service")
+    await expect(dialog.get_by_role("alert")).to_have_count(1)
+    await shot(projector, "teacher-host-dialog-captcha-projector")
+    await captcha.uncheck()
+
+    # Roster mode without a roster: the server's complaint appears in the dialog.
     await dialog.get_by_role("radio", name="Names from a class list").check()
     await start.click()
     await expect(dialog.get_by_role("alert")).to_contain_text("roster")
     await expect(projector).to_have_url(re.compile(r"/quizzes$"))
-    assert answers == [422, 422, 422], "every attempt refused: no game was created"
+    assert answers == [422, 422, 422, 422], "every attempt refused: no game was created"
     await dialog.get_by_role("button", name="Cancel").click()
     await expect(dialog).to_be_hidden()
 

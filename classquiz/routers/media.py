@@ -65,17 +65,31 @@ async def delete_media(request: web.Request) -> None:
     errors=(404,),
     raw_response="image/png, image/jpeg, image/webp, image/gif",
 )
-async def serve_media(request: web.Request) -> web.Response:
+async def serve_media(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    found = await services(request).media.read(name) if MEDIA_NAME.match(name) else None
+    etag = f'"{name}"'
+    headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
+    found = await services(request).media.open(name) if MEDIA_NAME.match(name) else None
     if found is None:
         raise Refusal("media_not_found", "no such picture")
-    data, content_type = found
-    etag = f'"{name}"'
-    headers = {"Cache-Control": IMMUTABLE, "ETag": etag, "Content-Type": content_type}
-    if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=data, headers=headers)
+    stored, headers["Content-Type"] = found
+    if stored.path is not None:
+        # sendfile; FileResponse answers If-None-Match / If-Modified-Since itself.
+        return web.FileResponse(stored.path, headers=headers)
+    assert stored.chunks is not None
+    try:
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        response = web.StreamResponse(headers=headers)
+        if stored.size is not None:
+            response.content_length = stored.size
+        await response.prepare(request)
+        async for chunk in stored.chunks:
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        await stored.chunks.aclose()
 
 
 async def read_upload(request: web.Request, limit: int) -> bytes:

@@ -30,7 +30,7 @@ from classquiz.db.engine import database
 from classquiz.db.models import Media, User, utcnow
 from classquiz.errors import Refusal
 from classquiz.services.media_images import CONTENT_TYPES, CleanImage, ImageRefused, clean_image
-from classquiz.services.media_storage import MediaStorage, StorageUnavailable
+from classquiz.services.media_storage import MediaStorage, StorageUnavailable, StoredObject
 
 log = logging.getLogger("classquiz.media")
 MEDIA_TABLE = Media.ormar_config.table
@@ -126,17 +126,17 @@ class MediaService:
             raise Refusal("service_unavailable", "the picture storage is unavailable") from None
         await Media.objects.filter(id=media_id).delete()
 
-    async def read(self, key: str) -> tuple[bytes, str] | None:
-        """(bytes, content type) of a stored picture, or None."""
+    async def open(self, key: str) -> tuple[StoredObject, str] | None:
+        """(the stored picture, its content type), or None when there is none."""
         extension = key.rsplit(".", 1)[-1]
         content_type = CONTENT_TYPES.get(extension)
         if content_type is None:
             return None
         try:
-            data = await self.storage.get(key)
+            stored = await self.storage.open(key)
         except StorageUnavailable:
             raise Refusal("service_unavailable", "the picture storage is unavailable") from None
-        return None if data is None else (data, content_type)
+        return None if stored is None else (stored, content_type)
 
     async def close(self) -> None:
         await self.storage.close()

@@ -18,6 +18,8 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,11 +35,22 @@ class StorageUnavailable(Exception):
     """The storage could not be reached or refused the operation."""
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """A stored picture to send: a local file (sent with sendfile, never read into
+    memory) or the object's bytes as they arrive from the bucket. A class of phones
+    asks for the same picture at the same moment, so no request holds it whole."""
+
+    path: Path | None = None
+    chunks: AsyncGenerator[bytes] | None = None
+    size: int | None = None
+
+
 class MediaStorage(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
-    async def get(self, key: str) -> bytes | None:
-        """The object's bytes, or None when there is no such object."""
+    async def open(self, key: str) -> StoredObject | None:
+        """The object to send, or None when there is no such object."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -62,8 +75,9 @@ class LocalStorage:
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._write, checked_key(key), data)
 
-    async def get(self, key: str) -> bytes | None:
-        return await asyncio.to_thread(self._read, checked_key(key))
+    async def open(self, key: str) -> StoredObject | None:
+        path = self.folder / checked_key(key)
+        return StoredObject(path=path) if await asyncio.to_thread(path.is_file) else None
 
     async def delete(self, key: str) -> None:
         path = self.folder / checked_key(key)
@@ -86,12 +100,6 @@ class LocalStorage:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
             raise
-
-    def _read(self, key: str) -> bytes | None:
-        try:
-            return (self.folder / key).read_bytes()
-        except FileNotFoundError:
-            return None
 
 
 class S3Storage:
@@ -147,17 +155,18 @@ class S3Storage:
         except Exception as exc:
             raise StorageUnavailable(f"S3 put failed: {type(exc).__name__}") from exc
 
-    async def get(self, key: str) -> bytes | None:
+    async def open(self, key: str) -> StoredObject | None:
         try:
             s3 = await self._s3()
             answer = await s3.get_object(Bucket=self.bucket, Key=self.prefix + checked_key(key))
-            async with answer["Body"] as body:
-                data: bytes = await body.read()
-                return data
         except Exception as exc:
             if _is_missing(exc):
                 return None
             raise StorageUnavailable(f"S3 get failed: {type(exc).__name__}") from exc
+        size = answer.get("ContentLength")
+        return StoredObject(
+            chunks=_body_chunks(answer["Body"]), size=size if isinstance(size, int) else None
+        )
 
     async def delete(self, key: str) -> None:
         try:
@@ -170,6 +179,14 @@ class S3Storage:
     async def close(self) -> None:
         await self._stack.aclose()
         self._client = None
+
+
+async def _body_chunks(body: Any) -> AsyncGenerator[bytes]:
+    """The object's bytes in chunks; the connection goes back to the pool when the
+    iterator ends or is closed (a phone that went away mid-picture)."""
+    async with body as stream:
+        while chunk := await stream.read(64 * 1024):
+            yield chunk
 
 
 def _is_missing(exc: Exception) -> bool:

@@ -5,6 +5,7 @@ the quota, and how a picture is served. The S3 backend: tests/test_media_s3.py."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import uuid
@@ -19,6 +20,8 @@ from PIL import Image
 
 from classquiz.config import Settings
 from classquiz.db.models import Media
+from classquiz.errors import Refusal
+from classquiz.runtime import Services
 from tests.support.apps import separate_app
 from tests.support.pictures import CAMERA_MAKE, jpeg_with_gps, picture, png_bomb, upload
 from tests.support.users import ApiUser, register_user, user_id
@@ -249,3 +252,18 @@ async def test_the_endpoints_are_in_the_openapi_document(http: ClientSession) ->
     assert "201" in upload_op["responses"]
     assert "delete" in paths["/api/v1/media/{media_id}"]
     assert "get" in paths["/media/{name}"]
+
+
+async def test_uploads_at_once_are_bounded_and_the_slot_is_given_back(svc: Services) -> None:
+    """Each upload in progress holds its body in memory: past the bound a new one is
+    refused with 503 before its body is read, and every finished one frees its slot."""
+    media = svc.media
+    held = contextlib.ExitStack()
+    with held:
+        for _ in range(media.max_uploads_at_once):
+            held.enter_context(media.upload_slot())
+        with pytest.raises(Refusal) as refused, media.upload_slot():
+            pass
+        assert refused.value.code == "service_unavailable"
+    with media.upload_slot():  # all given back, a refusal included
+        pass

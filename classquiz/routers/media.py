@@ -35,13 +35,14 @@ MULTIPART_OVERHEAD = 16 * 1024
     response=MediaOut,
     status=201,
     auth="user",
-    errors=(400, 401, 409, 413, 415, 422),
+    errors=(400, 401, 409, 413, 415, 422, 503),
 )
 async def upload_media(request: web.Request) -> MediaOut:
     session = await require_session(request)
     svc = services(request)
-    data = await read_upload(request, svc.settings.media_max_upload_bytes)
-    return await svc.media.upload(session.user, data)
+    with svc.media.upload_slot():
+        data = await read_upload(request, svc.settings.media_max_upload_bytes)
+        return await svc.media.upload(session.user, data)
 
 
 @router.route(

@@ -19,8 +19,10 @@ do not leak whether they exist.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy
@@ -89,11 +91,33 @@ def quota_refusal(count: int, used: int, adding: int, limits: MediaLimits) -> Re
     return None
 
 
+UPLOADS_PER_DECODE_LANE = 8
+
+
 class MediaService:
     def __init__(self, storage: MediaStorage, limits: MediaLimits) -> None:
         self.storage = storage
         self.limits = limits
         self._decoding = asyncio.Semaphore(limits.decode_concurrency)
+        # Uploads being read, waiting for a decoding lane or decoded, at most this many:
+        # each holds up to MEDIA_MAX_UPLOAD_BYTES in memory, so the queue is bounded too.
+        self.max_uploads_at_once = UPLOADS_PER_DECODE_LANE * limits.decode_concurrency
+        self._uploads = 0
+
+    @contextlib.contextmanager
+    def upload_slot(self) -> Iterator[None]:
+        """Held from before the body is read until the upload is answered; refused
+        (503 service_unavailable, try again) when this process has its fill, so a burst
+        of uploads costs a bounded amount of memory however many arrive."""
+        if self._uploads >= self.max_uploads_at_once:
+            raise Refusal(
+                "service_unavailable", "too many pictures are being processed; try again shortly"
+            )
+        self._uploads += 1
+        try:
+            yield
+        finally:
+            self._uploads -= 1
 
     async def upload(self, user: User, data: bytes) -> MediaOut:
         count, used = await self._usage(user.id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -212,6 +213,10 @@ HOSTILE_VALUES = st.recursive(
 )
 
 
+# The documented 503 of a service this test server has not configured (no SMTP).
+UNAVAILABLE = re.compile(r'"code":\s*"mail_unavailable"')
+
+
 def valid_bodies(quiz_id: str) -> dict[str, Any]:
     """A valid example of every request body, by schema name, to be mutated."""
     return {
@@ -220,7 +225,7 @@ def valid_bodies(quiz_id: str) -> dict[str, Any]:
         "QuizIn": sample_quiz(),
         "QuizDocument": {"format": "classquiz-quiz", "version": 1, "quiz": sample_quiz()},
         "QuizVisibilityIn": {"public": True},
-        "ApiKeyIn": {"name": "fuzz"},
+        "ApiKeyIn": {"name": "fuzz", "scope": "read", "expires_in_days": 30},
         "GameCreateIn": {
             "quiz_id": quiz_id,
             "settings": {
@@ -230,6 +235,15 @@ def valid_bodies(quiz_id: str) -> dict[str, Any]:
             },
         },
         "TotpCodeIn": {"code": "123456"},
+        "EmailTokenIn": {"token": "t" * 43},
+        "PasswordResetIn": {"email": "fz@example.org"},
+        "PasswordResetConfirmIn": {"token": "t" * 43, "password": "y" * 12, "totp": None},
+        "PasswordChangeIn": {"current_password": "x" * 12, "new_password": "y" * 12},
+        "PasskeyRegisterIn": {"ceremony_id": "c" * 22, "name": "fuzz", "credential": {"id": "a"}},
+        "PasskeySignInIn": {
+            "ceremony_id": "c" * 22,
+            "credential": {"id": "a", "type": "public-key"},
+        },
     }
 
 
@@ -261,7 +275,8 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         (method.upper(), path, op)
         for path, item in spec["paths"].items()
         for method, op in item.items()
-        if path != "/api/v1/users/logout"  # would revoke the walker's own token
+        # these would end the walker's own session
+        if path not in ("/api/v1/users/logout", "/api/v1/account/sign-out-everywhere")
     ]
 
 
@@ -306,6 +321,8 @@ async def test_no_operation_answers_hostile_input_with_a_5xx(
             async with http.request(method, path, **kwargs) as resp:
                 text = await resp.text()
                 seen.append((method, path, resp.status))
+                if resp.status == 503 and UNAVAILABLE.search(text):
+                    return  # a feature this server has not set up (mail) says so: no crash
                 assert resp.status < 500, (method, path, kwargs, resp.status, text)
 
         @settings(

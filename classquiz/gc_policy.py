@@ -1,19 +1,24 @@
-"""When the cyclic garbage collector may stop the world: between bursts, not inside them.
+"""When the cyclic garbage collector may stop the world: almost never during a game.
 
 A server process holding 2,000 players keeps about half a million objects that the
 collector tracks (each connection's Engine.IO session, queues, timers, tasks and
 their coroutines). CPython's automatic full (generation 2) collection walks all
 of them and stops the event loop for 150-300 ms on this machine, and it fires when
-allocation counts say so: measured in bench/ runs, just as a question's broadcast
-was being queued, which put that question's broadcast p99 at 300-600 ms instead of
-about 70. Young collections stay automatic (they are short); full collections run
-here instead, at a moment the process is calm, and at the latest after
-`overdue_s` so that reference cycles (rare in this code, but possible in the
-libraries) cannot pile up without bound.
+allocation counts say so: in bench/ runs, just as a question's broadcast was being
+queued, which put that question's broadcast p99 at 300-600 ms instead of about 70.
+Collecting "when the process is calm" instead was tried and measured: the calm
+moment a full collection picked was the lobby's last half second, so the host's
+`start_game` waited for it.
 
-At start-up everything built so far (modules, models, the app) is moved out of the
-collector's sight with `gc.freeze()`: it lives as long as the process, and every full
-collection would otherwise walk it again.
+So full collections are rare and cheap to skip: what survives the young
+collections is frozen (`gc.freeze()`, which moves objects to a generation the
+collector never walks, in constant time) right after a middle-generation
+collection, when the young generations are empty; nothing reaches the oldest
+generation, so CPython never starts a full collection. Young collections stay
+automatic (a few milliseconds). Reference cycles that become garbage after being
+frozen (rare in this code, possible in the libraries) are reclaimed by a thaw:
+unfreeze, one full collection, freeze again, when the process is calm and at least
+`thaw_interval_s` has passed, and at the latest after `overdue_s`.
 """
 
 from __future__ import annotations
@@ -39,33 +44,31 @@ NEVER = 1 << 30
 
 @dataclass(frozen=True)
 class CollectionPolicy:
-    """The rule for scheduled full collections; the defaults suit a live-game server.
+    """The collector's schedule; the defaults suit a live-game server.
 
     young: allocations (minus deallocations) between generation-0 collections.
     middle: generation-0 collections between generation-1 collections.
     calm_window_s: how long the process must have been nearly idle...
-    calm_cpu_fraction: ...i.e. used at most this share of a core.
-    min_interval_s: no full collection sooner than this after the last one.
-    overdue_s: a full collection runs after this long, calm or not.
+    calm_cpu_fraction: ...i.e. used at most this share of a core, for a thaw.
+    thaw_interval_s: no thaw (a full collection of everything) sooner than this.
+    overdue_s: a thaw runs after this long, calm or not.
     """
 
     young: int = 20_000
     middle: int = 10
     calm_window_s: float = 0.25
     calm_cpu_fraction: float = 0.05
-    min_interval_s: float = 10.0
-    overdue_s: float = 120.0
+    thaw_interval_s: float = 300.0
+    overdue_s: float = 1800.0
 
-    def due(self, *, since_last_s: float, promoted: bool, busy_fraction: float) -> bool:
-        """Whether to run a full collection now.
+    def thaw_due(self, *, since_thaw_s: float, busy_fraction: float) -> bool:
+        """Whether to unfreeze and run a full collection now.
 
-        `promoted`: objects reached the oldest generation since the last full
-        collection (without that, a full collection finds nothing new).
         `busy_fraction`: CPU used over the last `calm_window_s`, as a share of a core.
         """
-        if not promoted or since_last_s < self.min_interval_s:
+        if since_thaw_s < self.thaw_interval_s:
             return False
-        return since_last_s >= self.overdue_s or busy_fraction <= self.calm_cpu_fraction
+        return since_thaw_s >= self.overdue_s or busy_fraction <= self.calm_cpu_fraction
 
 
 class CpuWindow:
@@ -106,38 +109,49 @@ def observe_pauses() -> None:
 
 
 class ScheduledCollections:
-    """The loop that runs full collections when `policy` says so (see the module doc)."""
+    """The loop that freezes survivors and thaws rarely (see the module doc)."""
 
     TICK_S = 0.05
 
     def __init__(self, policy: CollectionPolicy) -> None:
         self.policy = policy
         self.cpu = CpuWindow(policy.calm_window_s)
-        self.last_full = time.monotonic()
-        self.full_collections = 0
+        self.last_thaw = time.monotonic()
+        self.middle_collections = gc.get_count()[2]
+        self.freezes = 0
+        self.thaws = 0
 
     def take_over(self) -> None:
         """Freeze what start-up built and stop CPython's own full collections."""
         gc.collect()
         gc.freeze()
         gc.set_threshold(self.policy.young, self.policy.middle, NEVER)
-        self.last_full = time.monotonic()
+        self.last_thaw = time.monotonic()
+        self.middle_collections = gc.get_count()[2]
         log.debug("garbage collector: %d start-up objects frozen", gc.get_freeze_count())
 
-    def step(self, wall: float, cpu: float) -> bool:
-        """One tick: sample the CPU, collect if due; True if it collected."""
+    def step(self, wall: float, cpu: float) -> str | None:
+        """One tick: "thaw" or "freeze" when it did one, else None."""
         self.cpu.add(wall, cpu)
-        promoted = gc.get_count()[2] > 0
-        if not self.policy.due(
-            since_last_s=wall - self.last_full,
-            promoted=promoted,
-            busy_fraction=self.cpu.busy_fraction(),
+        if self.policy.thaw_due(
+            since_thaw_s=wall - self.last_thaw, busy_fraction=self.cpu.busy_fraction()
         ):
-            return False
-        gc.collect(2)
-        self.last_full = wall
-        self.full_collections += 1
-        return True
+            gc.unfreeze()
+            gc.collect(2)
+            gc.freeze()
+            self.last_thaw = wall
+            self.middle_collections = gc.get_count()[2]
+            self.thaws += 1
+            return "thaw"
+        # The oldest generation's count is the number of middle collections since
+        # the last full one: it grew, so survivors were promoted into it.
+        if gc.get_count()[2] != self.middle_collections:
+            gc.collect(1)  # the young generations, a few milliseconds: then they are empty
+            gc.freeze()
+            self.middle_collections = gc.get_count()[2]
+            self.freezes += 1
+            return "freeze"
+        return None
 
     async def run(self) -> None:
         while True:

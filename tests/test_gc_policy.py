@@ -21,24 +21,22 @@ POLICY = CollectionPolicy(
     middle=10,
     calm_window_s=0.25,
     calm_cpu_fraction=0.05,
-    min_interval_s=10,
-    overdue_s=120,
+    thaw_interval_s=300,
+    overdue_s=1800,
 )
 
 
 @pytest.mark.parametrize(
-    ("since_last_s", "promoted", "busy", "expected"),
+    ("since_thaw_s", "busy", "expected"),
     [
-        (30, True, 0.01, True),  # calm, and something reached the oldest generation
-        (30, True, 0.60, False),  # busy: wait
-        (30, False, 0.01, False),  # nothing new to find
-        (5, True, 0.00, False),  # too soon after the last one
-        (121, True, 1.00, True),  # overdue: even while busy
-        (121, False, 1.00, False),  # overdue but nothing promoted
+        (400, 0.01, True),  # calm, and long enough since the last thaw
+        (400, 0.60, False),  # busy: wait
+        (100, 0.00, False),  # too soon after the last one
+        (1801, 1.00, True),  # overdue: even while busy
     ],
 )
-def test_the_rule(since_last_s: float, promoted: bool, busy: float, expected: bool) -> None:
-    assert POLICY.due(since_last_s=since_last_s, promoted=promoted, busy_fraction=busy) is expected
+def test_the_thaw_rule(since_thaw_s: float, busy: float, expected: bool) -> None:
+    assert POLICY.thaw_due(since_thaw_s=since_thaw_s, busy_fraction=busy) is expected
 
 
 def test_cpu_window_measures_the_last_window_only() -> None:
@@ -71,24 +69,44 @@ def test_take_over_freezes_start_up_and_stops_cpython_full_collections(
     assert gc.get_threshold() == (POLICY.young, POLICY.middle, NEVER)
 
 
-def test_step_collects_when_calm_and_due_only(collector_state: None) -> None:
+def test_survivors_are_frozen_and_nothing_reaches_a_full_collection(
+    collector_state: None,
+) -> None:
     collections = ScheduledCollections(POLICY)
     collections.take_over()
-    collections.last_full = 0.0
-    # Promote something into the oldest generation: a young and a middle collection.
+    frozen = gc.get_freeze_count()
+    keep = [[i] for i in range(200_000)]  # long-lived objects, as a class's sockets
+    for i in range(4):
+        collections.step(1.0 + i * 0.05, 0.0)
+    assert collections.freezes >= 1
+    assert gc.get_freeze_count() >= frozen + 50_000  # out of every collection's sight
+    assert len(gc.get_objects(generation=2)) < 1_000  # the oldest generation stays empty
+    assert collections.thaws == 0
+    del keep
+
+
+def test_a_calm_process_thaws_after_the_interval_and_reclaims_frozen_cycles(
+    collector_state: None,
+) -> None:
+    collections = ScheduledCollections(POLICY)
+    collections.take_over()
+    collections.last_thaw = 0.0
+
+    class Node:
+        pass
+
+    cycle = [Node() for _ in range(1_000)]
+    for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+        a.next = b  # type: ignore[attr-defined]
     gc.collect(1)
-    junk = [[i] for i in range(50_000)]
-    gc.collect(1)
-    del junk
-    assert gc.get_count()[2] > 0
-    # Busy: one core for the whole window.
-    for i in range(8):
-        assert not collections.step(20.0 + i * 0.05, i * 0.05)
-    # Calm: no CPU for the window.
-    stepped = [collections.step(20.4 + i * 0.05, 0.35) for i in range(8)]
-    assert stepped.count(True) == 1  # once, then min_interval_s holds it back
-    assert collections.full_collections == 1
-    assert gc.get_count()[2] == 0  # the full collection reset the oldest generation's count
+    gc.freeze()  # frozen while alive...
+    del cycle, a, b  # ...then garbage: only a thaw can reclaim it
+    assert collections.step(100.0, 0.0) != "thaw"  # too soon
+    for i in range(8):  # calm for the window, past the interval
+        if collections.step(400.0 + i * 0.05, 1.0) == "thaw":
+            break
+    assert collections.thaws == 1
+    assert not any(isinstance(o, Node) for o in gc.get_objects())
 
 
 async def test_the_cleanup_context_takes_over_and_hands_back(collector_state: None) -> None:

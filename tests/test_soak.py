@@ -68,7 +68,7 @@ async def test_games_back_to_back_stay_flat(storage: dict[str, str], tmp_path: P
     assert answered == result["games"] * PLAYERS * 2, summary
     assert result["answers_lost"] == 0 and result["answers_doubled"] == 0, summary
     verdict = result["verdict"]
-    for metric in ("rss_mb", "redis_used_mb", "tasks"):
+    for metric in ("rss_mb", "redis_used_mb", "tasks_own"):
         assert verdict[metric]["flat"], (metric, summary)
     assert verdict["idle_tasks"]["flat"], summary
     assert verdict["flat"], summary

@@ -189,12 +189,21 @@ async def test_redis_crash_while_players_answer(drill: Drill) -> None:
     for p in players:
         await p.wait("question_started")
 
+    replied: list[Any] = []
+    first_replies = asyncio.Event()
+
     async def answer(p: Recorder, delay: float) -> Any:
         await asyncio.sleep(delay)
-        return await p.call("submit_answer", {"question_index": 0, "answer": 0})
+        ack = await p.call("submit_answer", {"question_index": 0, "answer": 0})
+        replied.append(ack)
+        if len(replied) >= 5:
+            first_replies.set()
+        return ack
 
-    in_flight = [asyncio.create_task(answer(p, i * 0.005)) for i, p in enumerate(players)]
-    await asyncio.sleep(0.1)
+    in_flight = [asyncio.create_task(answer(p, i * 0.01)) for i, p in enumerate(players)]
+    # Crash once the first few answers were acknowledged (not after a fixed time: a
+    # loaded machine may not have sent any yet), with most still to come.
+    await asyncio.wait_for(first_replies.wait(), timeout=30)
     drill.redis.crash()
     acks = await asyncio.gather(*in_flight)
     acked = [p for p, a in zip(players, acks, strict=True) if is_ok(a)]

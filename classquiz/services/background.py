@@ -44,6 +44,7 @@ LEASE_MS = 1500
 SAFETY_NET_MS = 400
 FANOUT_WAIT_S = 1.0
 RESUBSCRIBE_S = 0.2
+# Redis is unreachable or does not answer in time: the loops wait it out, logging once.
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 

@@ -30,6 +30,7 @@ import socketio
 from classquiz.game.records import GameState
 from classquiz.game.store import GameStore
 from classquiz.services.admission import Admission
+from classquiz.services.background import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 MAX_SWEEP_INTERVAL_S = 1.0
@@ -76,11 +77,17 @@ class GameOverSweeper:
             self._task = None
 
     async def _loop(self) -> None:
+        redis_down = False  # one log line per Redis outage, not one per sweep
         while True:
             try:
                 await self.sweep()
+                redis_down = False
             except asyncio.CancelledError:
                 raise
+            except REDIS_DOWN as exc:
+                if not redis_down:
+                    log.warning("game-over sweep waits for Redis: %s", exc)
+                    redis_down = True
             except Exception:
                 log.exception("game-over sweep failed")
             await asyncio.sleep(self.interval_s)

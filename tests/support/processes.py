@@ -122,6 +122,14 @@ def start_server(
             "SOCKETIO_REDIS_MANAGER": "true",
             "LOG_LEVEL": "WARNING",
             "CLASSQUIZ_SKIP_MIGRATE": "1",  # the storage fixture migrated the database
+            # As for the in-process test apps (tests/support/apps.py): every test client
+            # comes from 127.0.0.1, and the registrations, sign-ins and refused joins of
+            # earlier modules on the same Redis prefix must not hit the limits here; the
+            # limits have their own tests, on their own apps, with small values.
+            "REGISTER_RATE_LIMIT": "10000",
+            "LOGIN_RATE_LIMIT_FAILURES": "10000",
+            "RATE_LIMIT_FAILURES": "10000",
+            "MAX_LIVE_GAMES_PER_USER": "10000",
         }
     )
     env.update(env_overrides or {})

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # WebSocket frames written straight to the connection instead of through a writer
     # task per socket (classquiz/library_seam.py DirectSocket); off: the library's path.
     websocket_direct_writes: bool = True
+    # Each socket's events run one after the other in its connection's own reader task
+    # (python-socketio's async_handlers off), instead of a new task per event: one task
+    # fewer per answer, and a client's events are handled in the order it sent them.
+    socket_events_inline: bool = True
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
     # With the Redis manager: a game whose sockets all live on one process is served

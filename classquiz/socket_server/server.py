@@ -139,6 +139,7 @@ def create_socket_server(
         json=OrjsonCodec,
         logger=False,
         engineio_logger=False,
+        async_handlers=not settings.socket_events_inline,
         handshake_timeout_s=settings.handshake_timeout_s,
     )
     server.direct_websocket_writes = settings.websocket_direct_writes

@@ -134,6 +134,8 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
 # A client whose unread frames pass this is not reading: its connection is dropped
 # (it reconnects with its token) rather than kept growing in memory.
 WEBSOCKET_BACKLOG_LIMIT = 8 * 1024 * 1024
+# How long a client told to close (the CLOSE packet) may keep its connection open.
+CLOSE_GRACE_S = 5.0
 # Sessions still ending after their request task was cancelled (kept until done).
 _ENDING: set[asyncio.Future[None]] = set()
 
@@ -158,6 +160,11 @@ def _frame_of(pkt: eio_packet.Packet) -> bytes:
         frame = websocket_text_frame(pkt.encode().encode())
         pkt.classquiz_frame = frame
     return frame
+
+
+def _abort_if_open(transport: asyncio.Transport) -> None:
+    if not transport.is_closing():
+        transport.abort()
 
 
 class DirectSocket(AsyncSocket):  # type: ignore[misc]
@@ -241,14 +248,29 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
         self.direct_transport = None
         await response.close()
 
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """End the session, then its connection: at once when the client stopped answering
+        pings (Engine.IO's monitor task says so), else after a grace in which a client that
+        got the CLOSE packet closes it itself. Without this, the reader below (which has no
+        timeout of its own) would wait on a silent connection for ever."""
+        await super().close(wait=wait, abort=abort, reason=reason)
+        transport = self.direct_transport
+        if transport is None or transport.is_closing():
+            return
+        if reason == self.server.reason.PING_TIMEOUT:
+            transport.abort()
+        else:
+            asyncio.get_running_loop().call_later(CLOSE_GRACE_S, _abort_if_open, transport)
+
     async def _read_frames(self, response: Any) -> None:
-        """Hand each incoming frame to Engine.IO until the client goes or stays silent
-        past the ping interval plus timeout (aiohttp's own timeout: no task per frame)."""
-        timeout = self.server.ping_interval + self.server.ping_timeout
+        """Hand each incoming frame to Engine.IO until the client goes. No timeout per
+        frame (aiohttp's costs a timer per frame, the library's a task): a silent client is
+        found by Engine.IO's monitor task, which closes the session, and `close` above
+        then closes the connection."""
         while True:
             try:
-                message = await response.receive(timeout=timeout)
-            except (TimeoutError, OSError):
+                message = await response.receive()
+            except OSError:
                 return
             if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 return

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -191,7 +192,13 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
         if transport is None or pkt.binary:
             await super().send(pkt)
             return
-        if not await self.check_ping_timeout() or transport.is_closing():
+        # The library's check, awaited only when it can say no (a closed session, or a
+        # ping unanswered for too long): a broadcast makes thousands of sends at once.
+        last_ping = self.last_ping
+        if self.closed or (last_ping and time.time() - last_ping > self.server.ping_timeout):
+            if not await self.check_ping_timeout():
+                return
+        if transport.is_closing():
             return
         transport.write(_frame_of(pkt))
         if transport.get_write_buffer_size() > WEBSOCKET_BACKLOG_LIMIT:

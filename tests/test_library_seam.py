@@ -135,6 +135,10 @@ def test_the_engine_socket_steps_direct_writes_override_are_there() -> None:
         found = getattr(AsyncSocket, name)
         assert inspect.iscoroutinefunction(found), name
         assert list(inspect.signature(found).parameters) == parameters, name
+    # DirectSocket.send repeats the cheap part of the ping check before awaiting it.
+    check = inspect.getsource(AsyncSocket.check_ping_timeout)
+    assert "if self.closed:" in check
+    assert "time.time() - last_ping > self.server.ping_timeout" in check
     # The driver object handed to _websocket_handler keeps its response and environ.
     source = inspect.getsource(engineio_aiohttp.WebSocket)
     assert "self._sock = WebSocketResponse(" in source

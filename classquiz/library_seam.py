@@ -136,7 +136,7 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
 # (it reconnects with its token) rather than kept growing in memory.
 WEBSOCKET_BACKLOG_LIMIT = 8 * 1024 * 1024
 # How long a client told to close (the CLOSE packet) may keep its connection open.
-CLOSE_GRACE_S = 5.0
+CLOSE_GRACE_S = 2.0
 # Sessions still ending after their request task was cancelled (kept until done).
 _ENDING: set[asyncio.Future[None]] = set()
 

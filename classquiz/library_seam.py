@@ -257,9 +257,8 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
 
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
         """End the session, then its connection: at once when the client stopped answering
-        pings (Engine.IO's monitor task says so), else after a grace in which a client that
-        got the CLOSE packet closes it itself. Without this, the reader below (which has no
-        timeout of its own) would wait on a silent connection for ever."""
+        pings, else after a grace in which a client that got the CLOSE packet closes it
+        itself (a stopping worker's drain must not wait on a client that never does)."""
         await super().close(wait=wait, abort=abort, reason=reason)
         transport = self.direct_transport
         if transport is None or transport.is_closing():
@@ -270,14 +269,13 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
             asyncio.get_running_loop().call_later(CLOSE_GRACE_S, _abort_if_open, transport)
 
     async def _read_frames(self, response: Any) -> None:
-        """Hand each incoming frame to Engine.IO until the client goes. No timeout per
-        frame (aiohttp's costs a timer per frame, the library's a task): a silent client is
-        found by Engine.IO's monitor task, which closes the session, and `close` above
-        then closes the connection."""
+        """Hand each incoming frame to Engine.IO until the client goes or stays silent
+        past the ping interval plus timeout (aiohttp's own timeout: no task per frame)."""
+        timeout = self.server.ping_interval + self.server.ping_timeout
         while True:
             try:
-                message = await response.receive()
-            except OSError:
+                message = await response.receive(timeout=timeout)
+            except (TimeoutError, OSError):
                 return
             if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 return

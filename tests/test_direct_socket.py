@@ -1,7 +1,6 @@
 """A WebSocket session whose frames are written directly (library_seam.DirectSocket) still
-ends a connection whose client went silent: its reader has no timeout of its own, so
-Engine.IO's monitor task must find the silence and the session's close must end the
-connection, and the host must see the player go."""
+ends a connection whose client went silent: the session closes (Engine.IO's ping check),
+the connection is cut, and the host sees the player go."""
 
 from __future__ import annotations
 

@@ -111,6 +111,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
 
     # One cleanup context per resource, in dependency order: aiohttp starts them in
     # this order and stops them in the reverse one (classquiz/lifecycle.py).
+    app.on_shutdown.append(lifecycle.slow_stop_report(6.0))
     app.on_shutdown.append(lifecycle.socket_drain(handlers.sio, handlers.in_flight))
     app.cleanup_ctx.extend(
         [

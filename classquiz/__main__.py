@@ -17,6 +17,8 @@ from classquiz.observability import setup_logging
 
 log = logging.getLogger("classquiz")
 SHUTDOWN_OPEN_REQUESTS_S = 2.0
+# The stop's hard limit (lifecycle.stop_deadline), inside the 10 s the drain promises.
+STOP_DEADLINE_S = 9.0
 
 
 def _settings(zero_config: bool) -> Settings:
@@ -71,7 +73,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[SUPERVISED_ENV] = "1"
         announce_when_workers_ready(args.host, args.port, args.workers, public_url)
         return run_workers(settings, args.host, args.port, args.workers)
+    from classquiz import lifecycle
+
     app = create_app(settings)
+    # A last resort: whatever a stop waits on, the process is gone within the 10 s promised.
+    app.on_shutdown.insert(0, lifecycle.stop_deadline(STOP_DEADLINE_S))
     if settings.gc_scheduled:
         from classquiz.gc_policy import CollectionPolicy, scheduled_collections
 

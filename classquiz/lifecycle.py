@@ -10,7 +10,10 @@ store, the results before the database, everything before Redis.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -37,6 +40,8 @@ CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 ShutdownHook = Callable[[web.Application], Awaitable[None]]
 # The sockets' part of a stop (SIGTERM): well inside the 10 s a process has to drain.
 SOCKET_DRAIN_S = 5.0
+# How long the stop waits for the game services' background work (a result being stored).
+GAME_TASKS_DRAIN_S = 3.0
 
 
 def live_redis(url: str, timeout_s: float) -> Redis:
@@ -107,7 +112,12 @@ def game_tasks(tasks: KeptTasks) -> CleanupContext:
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         yield
-        await tasks.drain()
+        try:
+            await asyncio.wait_for(tasks.drain(), GAME_TASKS_DRAIN_S)
+        except TimeoutError:
+            # A stop must end: what did not finish is either parked in Redis (results,
+            # stored by the next process's retry pass) or not worth waiting for.
+            log.warning("stopped with %d game tasks still running", len(tasks))
 
     return context
 
@@ -168,6 +178,61 @@ def media_storage(media: MediaService) -> CleanupContext:
         await media.close()
 
     return context
+
+
+def slow_stop_report(after_s: float) -> ShutdownHook:
+    """An `on_shutdown` hook: if the stop is still going after `after_s`, log what every
+    pending task is waiting on, once (a stop must end within 10 s; this says why not)."""
+
+    async def report() -> None:
+        await asyncio.sleep(after_s)
+        lines = []
+        for task in asyncio.all_tasks():
+            if task is asyncio.current_task():
+                continue
+            frames = task.get_stack(limit=8)
+            where = " <- ".join(
+                f"{f.f_code.co_name} ({f.f_code.co_filename.rsplit('/', 2)[-1]}:{f.f_lineno})"
+                for f in reversed(frames)
+            )
+            lines.append(f"{task.get_name()}: {where or task.get_coro()!r}")
+        log.warning(
+            "the stop is still running after %.0f s; %d tasks wait:\n%s",
+            after_s,
+            len(lines),
+            "\n".join(lines),
+        )
+
+    async def hook(app: web.Application) -> None:
+        task = asyncio.ensure_future(report())
+        _REPORTS.add(task)
+        task.add_done_callback(_REPORTS.discard)
+
+    return hook
+
+
+def stop_deadline(after_s: float) -> ShutdownHook:
+    """An `on_shutdown` hook for a serving process (never a test app, which shares its
+    process): if the stop has not ended `after_s` after it began, the process exits at
+    once. The drain promises 10 s; anything still unfinished then is either parked in
+    Redis (results, stored by another process's retry pass) or a client's connection,
+    which reconnects elsewhere."""
+
+    def give_up() -> None:
+        log.error("the stop did not end within %.0f s; exiting now", after_s)
+        logging.shutdown()
+        os._exit(1)
+
+    async def hook(app: web.Application) -> None:
+        timer = threading.Timer(after_s, give_up)
+        timer.daemon = True
+        timer.start()
+
+    return hook
+
+
+# The slow-stop reports in flight (kept until done; cancelled with the loop at exit).
+_REPORTS: set[asyncio.Future[None]] = set()
 
 
 def socket_drain(server: EngineHookedServer, in_flight: InFlight) -> ShutdownHook:

@@ -31,6 +31,9 @@ class KeptTasks:
         if not task.cancelled() and task.exception() is not None:
             log.error("background game task failed", exc_info=task.exception())
 
+    def __len__(self) -> int:
+        return len(self._tasks)
+
     async def drain(self) -> None:
         """Wait until every task, and every task those started, has finished."""
         while self._tasks:

@@ -156,6 +156,14 @@ async def test_nothing_outside_the_build_is_served(built: TestServer) -> None:
                 assert "not for the web" not in await resp.text(), path
 
 
+async def test_a_nul_byte_in_a_page_path_is_not_a_server_error(built: TestServer) -> None:
+    """Found by the hostile-input walk: the file lookup raised on a NUL byte (a 500)."""
+    async with client(built, **{"Accept-Encoding": "identity"}) as http:
+        for path in ("/%00", "/media/%7B%00", "/_app/%00.js", "/quizzes/%00"):
+            async with http.get(path) as resp:
+                assert resp.status < 500, (path, resp.status)
+
+
 async def test_the_inline_boot_script_is_allowed_by_its_hash(built: TestServer) -> None:
     expected = "'sha256-" + b64encode(hashlib.sha256(BOOT_SCRIPT.encode()).digest()).decode() + "'"
     assert built.app[CSP_SCRIPT_HASHES] == [expected]

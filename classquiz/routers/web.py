@@ -131,8 +131,9 @@ class WebApp:
         return True
 
     def file_for(self, path: str) -> Path | None:
-        """The build's file at URL path `path`, or None (missing, a directory, or outside)."""
-        if not path or path.endswith("/"):
+        """The build's file at URL path `path`, or None (missing, a directory, outside, or
+        a name no file can have: a NUL byte, which the file system calls would refuse)."""
+        if not path or path.endswith("/") or "\x00" in path:
             return None
         candidate = (self.root / path).resolve()
         if not candidate.is_relative_to(self.root) or not candidate.is_file():

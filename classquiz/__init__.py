@@ -111,7 +111,9 @@ def create_app(settings: Settings, *, own_database: bool = True) -> web.Applicat
 
     # One cleanup context per resource, in dependency order: aiohttp starts them in
     # this order and stops them in the reverse one (classquiz/lifecycle.py).
-    app.on_shutdown.append(lifecycle.slow_stop_report(6.0))
+    slow_stop = lifecycle.SlowStopReport(6.0)
+    app.on_shutdown.append(slow_stop.start)
+    app.on_cleanup.append(slow_stop.end)
     app.on_shutdown.append(lifecycle.socket_drain(handlers.sio, handlers.in_flight))
     app.cleanup_ctx.extend(
         [

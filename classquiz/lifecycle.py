@@ -180,12 +180,26 @@ def media_storage(media: MediaService) -> CleanupContext:
     return context
 
 
-def slow_stop_report(after_s: float) -> ShutdownHook:
-    """An `on_shutdown` hook: if the stop is still going after `after_s`, log what every
-    pending task is waiting on, once (a stop must end within 10 s; this says why not)."""
+class SlowStopReport:
+    """If a stop is still going `after_s` after it began, log what every pending task is
+    waiting on, once (a stop must end within 10 s; this says why it did not).
 
-    async def report() -> None:
-        await asyncio.sleep(after_s)
+    `start` is an `on_shutdown` hook, `end` an `on_cleanup` one (it runs after the
+    cleanup contexts): a stop that ends in time reports nothing."""
+
+    def __init__(self, after_s: float) -> None:
+        self.after_s = after_s
+        self.task: asyncio.Future[None] | None = None
+
+    async def start(self, app: web.Application) -> None:
+        self.task = asyncio.ensure_future(self._report())
+
+    async def end(self, app: web.Application) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _report(self) -> None:
+        await asyncio.sleep(self.after_s)
         lines = []
         for task in asyncio.all_tasks():
             if task is asyncio.current_task():
@@ -198,17 +212,10 @@ def slow_stop_report(after_s: float) -> ShutdownHook:
             lines.append(f"{task.get_name()}: {where or task.get_coro()!r}")
         log.warning(
             "the stop is still running after %.0f s; %d tasks wait:\n%s",
-            after_s,
+            self.after_s,
             len(lines),
             "\n".join(lines),
         )
-
-    async def hook(app: web.Application) -> None:
-        task = asyncio.ensure_future(report())
-        _REPORTS.add(task)
-        task.add_done_callback(_REPORTS.discard)
-
-    return hook
 
 
 def stop_deadline(after_s: float) -> ShutdownHook:
@@ -230,9 +237,6 @@ def stop_deadline(after_s: float) -> ShutdownHook:
 
     return hook
 
-
-# The slow-stop reports in flight (kept until done; cancelled with the loop at exit).
-_REPORTS: set[asyncio.Future[None]] = set()
 
 
 def socket_drain(server: EngineHookedServer, in_flight: InFlight) -> ShutdownHook:

@@ -35,6 +35,7 @@ from classquiz.services.flow import GameFlow
 from classquiz.services.lease import Lease
 from classquiz.services.placement import GamePlacement
 from classquiz.services.room import LiveRoom
+from classquiz.services.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1
@@ -86,10 +87,8 @@ class BackgroundWorkers:
         stops on purpose should not leave the other processes' deadlines waiting
         for its lease to lapse."""
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if not await cancel_and_wait(task):
+                log.warning("the %s loop did not stop in time", task.get_name())
         if self._tasks:
             with contextlib.suppress(Exception):
                 await self.lease.release()

@@ -53,6 +53,7 @@ from classquiz.services import results_rows as shape
 from classquiz.services import results_store as store
 from classquiz.services.lease import Lease
 from classquiz.services.results_export import XLSX
+from classquiz.services.tasks import cancel_and_wait
 from classquiz.services.tokens import PLAYER, TokenInvalid, TokenSigner
 
 log = logging.getLogger(__name__)
@@ -301,10 +302,8 @@ class ResultService:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is not None and not await cancel_and_wait(task):
+            log.warning("the results retry loop did not stop in time")
 
     # ------------------------------------------------------------ reading
 

@@ -38,3 +38,25 @@ class KeptTasks:
         """Wait until every task, and every task those started, has finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def cancel_and_wait(task: asyncio.Future[Any], timeout_s: float = 5.0) -> bool:
+    """Cancel `task` and wait until it has ended; True if it did within `timeout_s`.
+
+    A cancellation can be lost: a library that turns the CancelledError raised inside
+    its I/O into its own error (redis-py, racing a command timeout) hands a loop that
+    catches errors and goes on a cancel it never sees. So the cancel is repeated until
+    the task ends, and the wait is bounded: a stop must end.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not task.done():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(0.5, remaining))
+    if not task.cancelled():
+        task.exception()  # seen: a loop's last error is not "never retrieved"
+    return True
+

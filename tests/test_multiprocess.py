@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from tests.support.database import stored_rows
+from tests.support.play import of_question
 from tests.support.processes import ServerProcess, process_prefix
 from tests.support.quizzes import sample_quiz
 from tests.support.sockets import Recorder
@@ -77,7 +78,7 @@ async def test_two_processes_play_one_game(
         assert await host.call("start_game") == {"ok": True, "question_index": 0}
         for qi, _ in enumerate(questions):
             live = [history[i][-1] for i in range(n)]
-            started = [await _for_question(p, "question_started", qi) for p in live]
+            started = [await of_question(p, "question_started", qi) for p in live]
             acks = await asyncio.gather(
                 *(
                     p.call(
@@ -88,14 +89,14 @@ async def test_two_processes_play_one_game(
                 )
             )
             assert all(ack["ok"] for ack in acks), acks
-            ended = await _for_question(host, "question_ended", qi)  # auto-ended on B
+            ended = await of_question(host, "question_ended", qi)  # auto-ended on B
             assert ended["answered"] == n, ended
-            await _for_question(host, "answer_count", qi)
+            await of_question(host, "answer_count", qi)
             counts = [e for e in host.events["answer_count"] if e["question_index"] == qi]
             assert all(e["players_count"] == n for e in counts), counts
             for i, p in enumerate(live):
-                await _for_question(p, "question_ended", qi)
-                result = await _for_question(p, "your_result", qi)
+                await of_question(p, "question_ended", qi)
+                result = await of_question(p, "your_result", qi)
                 assert result["answered"] is True, result
                 assert result["score"] == scores[i] + result["points"], (i, result)
                 scores[i] = result["score"]
@@ -172,18 +173,6 @@ async def test_two_processes_play_one_game(
     owner_b = ApiUser(b.http, owner.username, owner.email, owner.password, owner.token)
     status, again = await owner_b.request("GET", f"/api/v1/results/{game_id}")
     assert status == 200 and again["players"] == results["players"]
-
-
-async def _for_question(rec: Recorder, event: str, qi: int, timeout: float = 10) -> Any:
-    """The `event` of question `qi` on `rec`, waiting for it if needed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for data in rec.events[event]:
-            if isinstance(data, dict) and data.get("question_index") == qi:
-                return data
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {event!r} for question {qi}; got {rec.order[-10:]}")
-        await asyncio.sleep(0.02)
 
 
 async def test_deadline_moves_to_the_surviving_process(

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # (python-socketio's async_handlers off), instead of a new task per event: one task
     # fewer per answer, and a client's events are handled in the order it sent them.
     socket_events_inline: bool = True
+    # With direct writes and inline events: a WebSocket client's events of the default
+    # namespace go from JSON to their handler, and the ack into a frame, without the
+    # library's packet objects (library_seam.py handle_websocket_event); off: the library's path.
+    websocket_fast_events: bool = True
     # Carry Socket.IO emits between processes through Redis (on with --workers > 1).
     socketio_redis_manager: bool = False
     # With the Redis manager: a game whose sockets all live on one process is served

@@ -138,6 +138,7 @@ class PlayerPool {
   constructor(send) {
     this.send = send;
     this.players = [];
+    this.failedCount = 0; // players whose join failed (see alive())
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
     this.marks = {};
@@ -185,7 +186,7 @@ class PlayerPool {
     }
     for (const p of this.players) {
       if (p.welcomeAt === null && p.failed === null) {
-        p.failed = "join_timeout";
+        this.fail(p, "join_timeout");
         p.socket.disconnect();
       }
     }
@@ -222,7 +223,7 @@ class PlayerPool {
       finishedAt: null,
     };
     for (let q = 0; q < cfg.questions + cfg.calibrate; q++) {
-      p.q.push({ started: null, ended: null, result: null, resultData: null, sentAt: null, acks: [], answer: null });
+      p.q.push({ started: null, ended: null, result: null, resultData: null, sentAt: null, due: null, acks: [], answer: null });
     }
     const socket = io(url, {
       ...transportOpts(cfg.transport),
@@ -245,7 +246,7 @@ class PlayerPool {
       const code = err?.data?.code || err?.message || "connect_error";
       p.connectErrors.push(code);
       if (err?.data?.code && p.welcomeAt === null) {
-        p.failed = code; // refused by the server: socket.io does not retry these
+        this.fail(p, code); // refused by the server: socket.io does not retry these
       }
     });
     socket.on("disconnect", (reason) => {
@@ -271,6 +272,7 @@ class PlayerPool {
       const delay = cfg.answerMin + this.random() * (cfg.answerMax - cfg.answerMin);
       const choices = data.question?.choices?.length || 4;
       slot.answer = Math.floor(this.random() * choices);
+      slot.due = t + delay; // when the answer should leave (the generator's own lateness)
       setTimeout(() => this.answer(p, qi), delay);
     });
     socket.on("question_ended", (data) => {
@@ -298,10 +300,15 @@ class PlayerPool {
     this.players.push(p);
   }
 
+  fail(p, code) {
+    if (p.failed === null) this.failedCount += 1;
+    p.failed = code;
+  }
+
+  // Counted, not scanned: it is asked on every ack and every frame of a burst, and a
+  // scan of 2,000 players each time made the generator itself late (O(N²) a question).
   alive() {
-    let n = 0;
-    for (const p of this.players) if (p.failed === null) n += 1;
-    return n;
+    return this.players.length - this.failedCount;
   }
 
   answer(p, qi) {
@@ -343,7 +350,7 @@ class PlayerPool {
       final: p.finalAt,
       finished: p.finishedAt,
       q: p.q.map((s) => ({
-        started: s.started, ended: s.ended, result: s.result, sent: s.sentAt,
+        started: s.started, ended: s.ended, result: s.result, sent: s.sentAt, due: s.due,
         acks: s.acks, answer: s.answer, result_data: s.resultData,
       })),
     }));
@@ -737,6 +744,7 @@ async function coordinatorMain(opts) {
     join_welcome: joinedPlayers.map((p) => p.welcome - p.start),
     broadcast: [],
     answer_ack: [],
+    answer_send_late: [],
     question_ended: [],
     your_result: [],
     reveal_end_question: [],
@@ -755,7 +763,10 @@ async function coordinatorMain(opts) {
   let unanswered = 0;
   for (let q = 0; q < opts.questions; q++) {
     const info = questions[q];
-    const pq = { broadcast: [], answer_ack: [], your_result: [], reveal_end_question: [], question_ended: [] };
+    const pq = {
+      broadcast: [], answer_ack: [], your_result: [], reveal_end_question: [], question_ended: [],
+      answer_send_late: [],
+    };
     let lastAck = null;
     let firstStart = null;
     let lastStart = null;
@@ -768,6 +779,7 @@ async function coordinatorMain(opts) {
         lastStart = lastStart === null ? s.started : Math.max(lastStart, s.started);
       }
       if (s.sent !== null) {
+        if (s.due != null) pq.answer_send_late.push(s.sent - s.due);
         let oks = 0;
         for (const a of s.acks) {
           ackCodes[a.code || "ok"] = (ackCodes[a.code || "ok"] || 0) + 1;
@@ -929,6 +941,7 @@ async function coordinatorMain(opts) {
       ["join (io() → welcome)", metrics.join_welcome],
       ["question broadcast (host emit → question_started)", metrics.broadcast],
       ["answer ack (submit_answer → ack)", metrics.answer_ack],
+      ["answer sent late (generator: timer due → emit)", metrics.answer_send_late],
       ["question_ended (host's → player's)", metrics.question_ended],
       ["reveal (host's question_ended → your_result)", metrics.your_result],
       ["reveal (host's end_question emit → your_result)", metrics.reveal_end_question],

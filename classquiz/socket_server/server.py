@@ -143,4 +143,5 @@ def create_socket_server(
         handshake_timeout_s=settings.handshake_timeout_s,
     )
     server.direct_websocket_writes = settings.websocket_direct_writes
+    server.fast_websocket_events = settings.websocket_fast_events
     return server

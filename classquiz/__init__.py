@@ -149,9 +149,7 @@ def _placement(settings: Settings, redis: Redis) -> GamePlacement | None:
     )
 
 
-def _client_manager(
-    settings: Settings, placement: GamePlacement | None
-) -> socketio.AsyncManager:
+def _client_manager(settings: Settings, placement: GamePlacement | None) -> socketio.AsyncManager:
     """Share emits across processes through Redis when several serve the same games."""
     if not settings.socketio_redis_manager:
         return LoopingAsyncManager()

@@ -238,7 +238,6 @@ def stop_deadline(after_s: float) -> ShutdownHook:
     return hook
 
 
-
 def socket_drain(server: EngineHookedServer, in_flight: InFlight) -> ShutdownHook:
     """An `on_shutdown` hook: aiohttp has stopped accepting connections and runs it
     before it waits for open requests (a WebSocket is one) and before any cleanup

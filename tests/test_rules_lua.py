@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
+from classquiz.game.answer_batch import PendingAnswer, batch_argument
 from classquiz.game.rules import GRACE_MS, score_answer
 from classquiz.game.scripts import game_script
 
@@ -105,11 +106,7 @@ async def score_once(
                 time_limit_ms,
                 "1" if bonus else "0",
                 GRACE_MS,
-                PLAYER,
-                flag,
-                orjson.dumps(0),
-                1,
-                "0",
+                batch_argument([PendingAnswer(PLAYER, flag, orjson.dumps(0).decode(), ("0",))]),
             ],
         )
         raw = reply[0][0]  # the first (only) answer of the batch

@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from classquiz.game.store_base import ScriptResult, text
 
 
@@ -39,20 +41,21 @@ class QuestionBatchKey:
 class PendingAnswer:
     player_id: str
     correct_flag: int
-    answer_json: bytes
+    answer_json: str
     buckets: tuple[str, ...]
     result: asyncio.Future[ScriptResult] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
-    def args(self) -> list[Any]:
-        return [
-            self.player_id,
-            self.correct_flag,
-            self.answer_json,
-            len(self.buckets),
-            *self.buckets,
-        ]
+    def row(self) -> tuple[str, int, str, tuple[str, ...]]:
+        """This answer in the script's batch argument (see `batch_argument`)."""
+        return (self.player_id, self.correct_flag, self.answer_json, self.buckets)
+
+
+def batch_argument(batch: list[PendingAnswer]) -> bytes:
+    """The answers of one call as the script's single batch argument: a JSON array of
+    [player_id, correct, answer JSON (as a string), [buckets]], encoded in one go."""
+    return orjson.dumps([answer.row() for answer in batch])
 
 
 # Runs one call of the script for a batch: (key, answers) -> the script's raw reply.
@@ -121,4 +124,3 @@ class AnswerBatcher:
             # Answers still waiting only if the sender itself was stopped (shutdown).
             for answer in self.waiting.pop(key, None) or ():
                 answer.result.set_exception(ConnectionError("the answer was not sent"))
-

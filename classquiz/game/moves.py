@@ -17,7 +17,12 @@ from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
 from classquiz.contracts.quizzes import MAX_QUESTIONS
-from classquiz.game.answer_batch import AnswerBatcher, PendingAnswer, QuestionBatchKey
+from classquiz.game.answer_batch import (
+    AnswerBatcher,
+    PendingAnswer,
+    QuestionBatchKey,
+    batch_argument,
+)
 from classquiz.game.keys import (
     bucket_of,
     game_member,
@@ -230,7 +235,9 @@ class StateMoves(StoreBase):
             streak_bonus=streak_bonus,
             grace_ms=grace_ms,
         )
-        answer = PendingAnswer(player_id, correct_flag(correct), orjson.dumps(stored), buckets)
+        answer = PendingAnswer(
+            player_id, correct_flag(correct), orjson.dumps(stored).decode(), buckets
+        )
         return await self.answer_batches.submit(key, answer)
 
     async def _submit_batch(self, key: QuestionBatchKey, batch: list[PendingAnswer]) -> Any:
@@ -243,9 +250,8 @@ class StateMoves(StoreBase):
             key.time_limit_ms,
             "1" if key.streak_bonus else "0",
             key.grace_ms,
+            batch_argument(batch),
         ]
-        for answer in batch:
-            args.extend(answer.args())
         return await self._submit(
             keys=[
                 k.game,

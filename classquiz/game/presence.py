@@ -101,9 +101,7 @@ class Presence(StoreBase):
 
     async def set_offline(self, pin: str, player_id: str, sid: str) -> bool:
         """Clear the online mark only if it is still `sid` (a takeover may have replaced it)."""
-        return bool(
-            await self._set_offline(keys=[self.keys(pin).online], args=[player_id, sid])
-        )
+        return bool(await self._set_offline(keys=[self.keys(pin).online], args=[player_id, sid]))
 
     async def set_host(
         self, pin: str, game_id: str, sid: str | None, expected: str | None = None

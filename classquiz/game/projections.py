@@ -192,9 +192,7 @@ class Projections(StoreBase):
             rows, total = await pipe.execute()
         return await self.ranked(pin, [(text(p), int(s)) for p, s in rows]), int(total)
 
-    async def results_for(
-        self, pin: str, qi: int | None, player_ids: list[str]
-    ) -> list[Standing]:
+    async def results_for(self, pin: str, qi: int | None, player_ids: list[str]) -> list[Standing]:
         """Standing of a batch of (local) players, with their answer to question `qi`.
 
         One round trip: the whole leaderboard is read once and ranks are counted

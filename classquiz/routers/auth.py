@@ -67,4 +67,3 @@ async def require_own_session(request: web.Request) -> Session:
     if session.by_api_key:
         raise Refusal("forbidden", "an API key cannot manage credentials; sign in instead")
     return session
-

@@ -119,9 +119,7 @@ class QuizService:
         index: a teacher's own list is small, and it must find a quiz saved a second ago."""
         query = Quiz.objects.filter(owner__id=owner.id)
         if search:
-            query = query.filter(
-                ormar.or_(title__icontains=search, description__icontains=search)
-            )
+            query = query.filter(ormar.or_(title__icontains=search, description__icontains=search))
         total = await query.count()
         rows = await query.order_by("-updated_at").limit(limit).offset(offset).all()
         return Page[QuizSummaryOut](

@@ -59,4 +59,3 @@ async def cancel_and_wait(task: asyncio.Future[Any], timeout_s: float = 5.0) -> 
     if not task.cancelled():
         task.exception()  # seen: a loop's last error is not "never retrieved"
     return True
-

@@ -56,7 +56,6 @@ USED_STEP_TTL_S = 5 * STEP_S
 TOTP_CODE = re.compile(r"^\d{6}$")
 
 
-
 def derive_key(secret_key: str, purpose: str) -> bytes:
     """32 bytes for one purpose, from SECRET_KEY (HKDF-SHA256; one key per purpose)."""
     hkdf = HKDF(
@@ -193,9 +192,7 @@ class TotpService:
             if TOTP_CODE.match(code):
                 step = matching_step(self._open(user.totp_secret), code, time.time())
                 accepted = step is not None and bool(
-                    await self._use_step(
-                        keys=[self._step_key(user)], args=[step, USED_STEP_TTL_S]
-                    )
+                    await self._use_step(keys=[self._step_key(user)], args=[step, USED_STEP_TTL_S])
                 )
             else:
                 accepted = await self._spend_backup_code(user, code)

@@ -8,8 +8,10 @@
 --       9 players (a player forgotten in the lobby is in neither gone nor players)
 -- ARGV: 1 game id (the game the players were admitted to), 2 question_index,
 --       3 points multiplier, 4 time_limit_ms, 5 streak bonus on (1/0), 6 grace_ms,
---       then per answer: player_id, correct (1, 0, -1 = poll), answer JSON,
---       number of distribution buckets n, then the n buckets.
+--       7 the answers, one JSON array: per answer [player_id, correct (1, 0, -1 = poll),
+--       answer JSON (a string), [distribution buckets]]. One argument for the whole
+--       batch: redis-py packs every argument one by one in Python, which cost the
+--       server more than anything else on the answer path (bench/RESULTS.md).
 -- Returns {results, all_online_answered (0/1)}; each result is
 -- {"ok", received_at_ms, points, answered} or {error_code}.
 local function judge_all(code, count)
@@ -18,12 +20,8 @@ local function judge_all(code, count)
   return {results, 0}
 end
 
--- How many answers the batch holds (walking the variable-length records).
-local count, pos = 0, 7
-while pos <= #ARGV do
-  count = count + 1
-  pos = pos + 4 + tonumber(ARGV[pos + 3])
-end
+local answers = cjson.decode(ARGV[7])
+local count = #answers
 
 local g = redis.call('HMGET', KEYS[1], 'status', 'qi', 'opens_at', 'deadline_at', 'id')
 if not g[1] or g[5] ~= ARGV[1] then return judge_all('game_not_found', count) end
@@ -42,7 +40,7 @@ local elapsed = now - opens
 if elapsed < 0 then elapsed = 0 end
 if elapsed > limit then elapsed = limit end
 
-local function record(player, correct, answer_json, first_bucket, last_bucket)
+local function record(player, correct, answer_json, buckets)
   if redis.call('HEXISTS', KEYS[7], player) == 1 then return {'forbidden'} end
   if redis.call('HEXISTS', KEYS[9], player) == 0 then return {'forbidden'} end
   if redis.call('HEXISTS', KEYS[2], player) == 1 then return {'already_answered'} end
@@ -66,19 +64,17 @@ local function record(player, correct, answer_json, first_bucket, last_bucket)
     ',"e":' .. elapsed .. ',"t":' .. now .. ',"s":' .. streak_before .. '}'
   redis.call('HSET', KEYS[2], player, entry)
   if points > 0 then redis.call('ZINCRBY', KEYS[3], points, player) end
-  for i = first_bucket, last_bucket do redis.call('HINCRBY', KEYS[5], ARGV[i], 1) end
+  for _, bucket in ipairs(buckets) do redis.call('HINCRBY', KEYS[5], bucket, 1) end
   return {'ok', now, points, redis.call('HLEN', KEYS[2])}
 end
 
 local results = {}
 local recorded = false
-pos = 7
 for i = 1, count do
-  local buckets = tonumber(ARGV[pos + 3])
-  local result = record(ARGV[pos], tonumber(ARGV[pos + 1]), ARGV[pos + 2], pos + 4, pos + 3 + buckets)
+  local a = answers[i]
+  local result = record(a[1], a[2], a[3], a[4])
   if result[1] == 'ok' then recorded = true end
   results[i] = result
-  pos = pos + 4 + buckets
 end
 if not recorded then return {results, 0} end
 follow_game(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])

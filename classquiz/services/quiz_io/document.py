@@ -70,4 +70,3 @@ def _refused(field: str, code: ErrorCode, message: str) -> Refusal:
     detail = {"field": field or None, "code": code, "message": message}
     where = f" ({field})" if field else ""
     return Refusal(code, f"{message}{where}", [detail])
-

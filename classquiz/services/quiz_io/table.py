@@ -201,9 +201,7 @@ def parse_table(rows: Sequence[Sequence[Any]], title: str) -> QuizIn:
         raise TableError(errors)
     questions: list[QuestionIn] = []
     for number, raw in enumerate(rows[1:], start=2):
-        cells = {
-            name: _cell_text(raw[i]) for i, name in enumerate(header) if name and i < len(raw)
-        }
+        cells = {name: _cell_text(raw[i]) for i, name in enumerate(header) if name and i < len(raw)}
         if not any(cells.values()):
             continue  # blank lines between questions are fine
         try:
@@ -363,5 +361,3 @@ def _column_of(field: str | None, code: str) -> str | None:
     if parts[0] == "slider" and parts[-1] in ("min", "max", "step", "correct", "tolerance"):
         return f"slider_{parts[-1]}"
     return FIELD_COLUMNS.get(parts[0], parts[0])
-
-

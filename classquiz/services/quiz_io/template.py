@@ -31,7 +31,6 @@ TEMPLATE_ROWS: list[list[Any]] = [
 ]  # fmt: skip
 
 
-
 def template_csv() -> bytes:
     """The template as CSV: UTF-8 with a BOM, so spreadsheet apps read `°C` right."""
     buffer = io.StringIO()
@@ -85,4 +84,3 @@ COLUMN_HELP: list[list[str]] = [
     ["answers", "text questions: accepted answers separated by |, e.g. Mars|planet Mars"],
     ["image", "optional: the address (https://…) of an image"],
 ]  # fmt: skip
-

@@ -24,6 +24,15 @@ what the server was doing. No phase is pure, so each figure is a difference:
   the moment every player has `question_started` to the moment every answer
   has its ack, over all the answers; low by the answers sent while the
   broadcast was still going, high by whatever else the server did meanwhile.
+- **per answer, isolated** (the figure compared with the floor): the answered
+  calibration questions, in which every player answers within the answer window of
+  one signal given after the broadcast is over: the window from that signal to the
+  last ack holds the answers (and `answer_count` to the host) and nothing else; plus
+  what those answers add to their question's reveal (the answered reveal window less
+  the silent one: scoring them). The median over the calibration questions. The
+  subtraction above moves with every error in the silent windows it takes off (for
+  the floor, whose frames are dear, by ±50 %); this one has nothing to take off but
+  the background.
 - **all-in per player-question**: the play phase less background, divided by
   N × Q: no attribution at all, the figure to compare with older runs.
 - **per join**: the join phase less background, divided by the players joined
@@ -35,7 +44,7 @@ Everything here is a pure function of the marks and the generator's JSON.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 # {"t": monotonic s, "cpu_exact": {pid: CPU s | None}} (run_bench.py's Sampler snapshots)
@@ -108,6 +117,9 @@ def cost_model(
     )
     join = net("join_start", "join_end")
     answer_windows = [net(f"q{q}_started", f"q{q}_acked") for q in range(questions)]
+    isolated, reveal_share = _isolated_answer_cost(
+        net, loadgen.get("answer_calibration") or [], reveal_mid
+    )
     in_windows = (
         sum(x for x in answer_windows if x is not None)
         if answer_windows and None not in answer_windows
@@ -115,6 +127,9 @@ def cost_model(
     )
     spans = [("idle", "idle_start", "idle_end"), ("join", "join_start", "join_end")]
     spans += [("play", "play_start", "play_end")]
+    for k in range(len(loadgen.get("answer_calibration") or [])):
+        spans += [(f"acal{k}_answers", f"acal{k}_go", f"acal{k}_acked")]
+        spans += [(f"acal{k}_reveal", f"acal{k}_reveal_start", f"acal{k}_reveal_end")]
     for k in range(calibrate):
         spans += [(f"cal{k}_bcast", f"cal{k}_bcast_start", f"cal{k}_bcast_end")]
         spans += [(f"cal{k}_reveal", f"cal{k}_reveal_start", f"cal{k}_reveal_end")]
@@ -129,6 +144,9 @@ def cost_model(
         "cpu_ms_per_join": per(join, players),
         "cpu_ms_per_answer": per(answers_part, answers),
         "cpu_ms_per_answer_in_window": per(in_windows, answers),
+        "cpu_ms_per_answer_isolated": _sum_or_none(isolated, reveal_share),
+        "cpu_ms_per_answer_isolated_window_only": isolated,
+        "cpu_ms_per_answer_isolated_reveal_share": reveal_share,
         "cpu_ms_per_broadcast_frame": per(bcast_mid, players + 1),
         "cpu_ms_per_reveal_frame": per(reveal_mid, 2 * players + 1),
         "cpu_ms_per_silent_question": per(silent_question, 1),
@@ -141,6 +159,33 @@ def cost_model(
         "calibration_questions": len(bcast_ok),
         "windows": windows,  # the raw CPU and wall time of each window, before background
     }
+
+
+def _isolated_answer_cost(
+    net: Callable[[str, str], float | None],
+    calibration: Sequence[Mapping[str, Any]],
+    silent_reveal: float | None,
+) -> tuple[float | None, float | None]:
+    """(ms per answer in the answered calibration windows, ms per answer its reveal adds),
+    each the median over the answered calibration questions (see the module's doc)."""
+    windows, reveals = [], []
+    for k, question in enumerate(calibration):
+        answers = int(question.get("answers_acked_ok") or 0)
+        if answers <= 0:
+            continue
+        window = net(f"acal{k}_go", f"acal{k}_acked")
+        if window is not None:
+            windows.append(1000 * window / answers)
+        reveal = net(f"acal{k}_reveal_start", f"acal{k}_reveal_end")
+        if reveal is not None and silent_reveal is not None:
+            reveals.append(1000 * (reveal - silent_reveal) / answers)
+    window_ms = round(statistics.median(windows), 4) if windows else None
+    reveal_ms = round(statistics.median(reveals), 4) if reveals else None
+    return window_ms, reveal_ms
+
+
+def _sum_or_none(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(a + b, 4)
 
 
 def headline(result: Mapping[str, Any]) -> dict[str, float | None]:
@@ -156,6 +201,7 @@ def headline(result: Mapping[str, Any]) -> dict[str, float | None]:
         "reveal_p99_ms": reveal["p99"],
         "cpu_ms_per_answer": model["cpu_ms_per_answer"],
         "cpu_ms_per_answer_in_window": model["cpu_ms_per_answer_in_window"],
+        "cpu_ms_per_answer_isolated": model.get("cpu_ms_per_answer_isolated"),
         "cpu_ms_per_broadcast_frame": model["cpu_ms_per_broadcast_frame"],
         "cpu_ms_per_reveal_frame": model["cpu_ms_per_reveal_frame"],
         "cpu_ms_per_join": model["cpu_ms_per_join"],

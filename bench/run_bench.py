@@ -612,6 +612,7 @@ def print_comparison(comparison: dict[str, Any]) -> None:
         ("reveal (end_question → your_result) p99, ms", "reveal_p99_ms"),
         ("CPU per answer, ms", "cpu_ms_per_answer"),
         ("  (cross-check: in its window), ms", "cpu_ms_per_answer_in_window"),
+        ("CPU per answer, isolated (answered calibration), ms", "cpu_ms_per_answer_isolated"),
         ("CPU per broadcast frame, ms", "cpu_ms_per_broadcast_frame"),
         ("CPU per reveal frame, ms", "cpu_ms_per_reveal_frame"),
         ("CPU per join, ms", "cpu_ms_per_join"),
@@ -931,7 +932,8 @@ def run_one(args: argparse.Namespace, kind: str, label: str) -> tuple[int, dict[
         print(
             f"cost model (server process, less {m['background_cpu_pct']}% background), ms of CPU: "
             f"per join {_g(m['cpu_ms_per_join'])}, per answer {_g(m['cpu_ms_per_answer'])} "
-            f"(in its window {_g(m['cpu_ms_per_answer_in_window'])}), "
+            f"(in its window {_g(m['cpu_ms_per_answer_in_window'])}, "
+            f"isolated {_g(m.get('cpu_ms_per_answer_isolated'))}), "
             f"per broadcast frame {_g(m['cpu_ms_per_broadcast_frame'])}, "
             f"per reveal frame {_g(m['cpu_ms_per_reveal_frame'])}, "
             f"all-in per player-question {_g(m['cpu_ms_all_in_per_player_question'])}"

@@ -94,6 +94,8 @@ async def test_the_load_generator_plays_a_whole_game_on_the_floor(tmp_path: Path
             str(QUESTIONS),
             "--calibrate",
             "1",
+            "--calibrate-answers",
+            "1",
             "--idle-ms",
             "100",
             "--pause-ms",
@@ -128,7 +130,10 @@ async def test_the_load_generator_plays_a_whole_game_on_the_floor(tmp_path: Path
     assert counts["missed_question_started"] == 0 and counts["missed_your_result"] == 0, summary
     assert counts["final_results"] == PLAYERS and counts["finals_all_delivered"], summary
     # the floor acknowledged exactly the answers the players saw acknowledged
-    assert [game["answers_acked"] for game in stats.values()] == [PLAYERS * QUESTIONS], summary
+    # (the workload's answers and the answered calibration question's)
+    assert [game["answers_acked"] for game in stats.values()] == [PLAYERS * (QUESTIONS + 1)], (
+        summary
+    )
     # the host ended every question once every answer had its ack
     assert report["config"]["end_mode"] == "acks"
     assert all(q["all_acked"] and q["all_results_delivered"] for q in report["questions"])
@@ -137,6 +142,10 @@ async def test_the_load_generator_plays_a_whole_game_on_the_floor(tmp_path: Path
     [calibration] = report["calibration"]
     assert calibration["all_started"] and calibration["all_results"], calibration
     assert calibration["broadcast"]["n"] == PLAYERS and calibration["reveal"]["n"] == PLAYERS
+    # the answered calibration question: every player answered on the signal, all acked
+    [answered] = report["answer_calibration"]
+    assert answered["all_acked"] and answered["all_results"], answered
+    assert answered["answers_acked_ok"] == answered["answer_ack"]["n"] == PLAYERS
     assert report["exactly_once"] == {"checked": False, "reason": "no --db / DATABASE_URL"}
     assert "Traceback" not in log_path.read_text(errors="replace")
 
@@ -188,12 +197,44 @@ def test_the_cost_model_takes_the_background_and_the_silent_questions_off() -> N
     assert model["cpu_ms_all_in_per_player_question"] == pytest.approx(1.0)  # 0.2 s / 200
 
 
+def test_the_isolated_answer_cost_is_its_window_plus_what_it_adds_to_the_reveal() -> None:
+    # 100 players idling at 2 % of a core; two answered calibration questions of 100
+    # answers each, whose windows cost 0.021 and 0.031 s (0.5 s wall: 0.01 s background),
+    # and whose reveals cost 0.004 s more than the silent one's.
+    marks = {
+        "idle_start": _mark(0.0, 0.0),
+        "idle_end": _mark(2.0, 0.04),
+        "acal0_go": _mark(10.0, 1.0),
+        "acal0_acked": _mark(10.5, 1.021),
+        "acal0_reveal_start": _mark(11.0, 1.1),
+        "acal0_reveal_end": _mark(11.5, 1.1341),
+        "acal1_go": _mark(20.0, 2.0),
+        "acal1_acked": _mark(20.5, 2.031),
+        "acal1_reveal_start": _mark(21.0, 2.1),
+        "acal1_reveal_end": _mark(21.5, 2.1341),
+        "cal0_reveal_start": _mark(30.0, 3.0),
+        "cal0_reveal_end": _mark(30.5, 3.0301),
+        "cal0_bcast_start": _mark(29.0, 2.9),
+        "cal0_bcast_end": _mark(29.5, 2.911),
+    }
+    loadgen = _loadgen(100, 0, 1, 0)
+    loadgen["answer_calibration"] = [{"answers_acked_ok": 100}, {"answers_acked_ok": 100}]
+    model = costmodel.cost_model(marks, [1], loadgen)
+    # the median window: (0.011 + 0.021) / 2 s over 100 answers = 0.16 ms
+    assert model["cpu_ms_per_answer_isolated_window_only"] == pytest.approx(0.16, abs=1e-4)
+    # each reveal: 0.0241 - 0.0201 = 0.004 s over 100 answers
+    assert model["cpu_ms_per_answer_isolated_reveal_share"] == pytest.approx(0.04, abs=1e-4)
+    assert model["cpu_ms_per_answer_isolated"] == pytest.approx(0.2, abs=1e-4)
+    assert model["windows"]["acal1_answers"] == {"wall_s": 0.5, "cpu_s": 0.031}
+
+
 def test_the_cost_model_says_nothing_where_a_window_is_missing() -> None:
     marks = {"join_start": _mark(0.0, 0.0), "join_end": _mark(1.0, 0.1)}
     model = costmodel.cost_model(marks, [1], _loadgen(10, 5, 3, 50))
     assert model["cpu_ms_per_join"] == pytest.approx(10.0)  # no idle window: no background
     assert model["cpu_ms_per_answer"] is None
     assert model["cpu_ms_per_answer_in_window"] is None
+    assert model["cpu_ms_per_answer_isolated"] is None
     assert model["cpu_ms_per_broadcast_frame"] is None
     assert model["calibration_questions"] == 0
 

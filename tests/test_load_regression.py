@@ -118,6 +118,8 @@ async def test_two_processes_fifty_players_every_answer_stored_once(
             str(PLAYERS),
             "--questions",
             str(QUESTIONS),
+            "--calibrate-answers",  # the workload's answers only (the cost model's are not asked)
+            "0",
             "--ramp",
             "0",
             "--answer-window-ms",

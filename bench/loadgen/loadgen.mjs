@@ -38,6 +38,10 @@ const DEFAULTS = {
   "end-after-ms": null, // default: the answer window's end + --ack-timeout-ms
   // silent questions after the workload (nobody answers): the cost model's broadcast phases
   calibrate: 3,
+  // answered calibration questions (after the workload, before the silent ones): every
+  // player answers within the answer window of a signal given once the broadcast is over,
+  // so the window from the signal to the last ack holds answers and nothing else
+  "calibrate-answers": 2,
   "idle-ms": 3000, // an idle window before the finish: the server's background CPU rate
   "time-limit-s": 30,
   transport: "websocket", // websocket | polling | default (polling, then upgrade)
@@ -70,7 +74,7 @@ function parseArgs(argv) {
   }
   for (const k of ["players", "questions", "ramp", "time-limit-s", "procs", "pause-ms",
     "join-timeout-ms", "ack-timeout-ms", "reveal-timeout-ms", "duplicate-fraction",
-    "results-timeout-ms", "calibrate", "idle-ms"]) {
+    "results-timeout-ms", "calibrate", "calibrate-answers", "idle-ms"]) {
     opts[k] = Number(opts[k]);
     if (!Number.isFinite(opts[k]) || opts[k] < 0) throw new Error(`--${k} must be a number >= 0`);
   }
@@ -94,7 +98,8 @@ function parseArgs(argv) {
 
 const USAGE = `usage: node loadgen.mjs [--url URL | --urls URL1,URL2] [--players N] [--questions Q]
   [--ramp PLAYERS_PER_S (0 = all at once)] [--answer-window-ms [MIN-]MAX] [--time-limit-s S]
-  [--end-mode acks|fixed|auto] [--end-after-ms MS] [--calibrate SILENT_QUESTIONS] [--idle-ms MS]
+  [--end-mode acks|fixed|auto] [--end-after-ms MS] [--calibrate SILENT_QUESTIONS]
+  [--calibrate-answers ANSWERED_CALIBRATION_QUESTIONS] [--idle-ms MS]
   [--transport websocket|polling|default] [--procs K (0 = players in this process)]
   [--out FILE.json] [--db postgresql://... | none (default $DATABASE_URL)] [--pause-ms MS]
   [--duplicate-fraction F] [--join-timeout-ms MS] [--ack-timeout-ms MS] [--reveal-timeout-ms MS]`;
@@ -152,14 +157,30 @@ class PlayerPool {
       this.marks[msg.name] = processStats(this.loopDelay);
       this.loopDelay.reset();
     }
+    else if (msg.t === "answer") this.answerAll(msg.q);
     else if (msg.t === "finish") this.finish();
+  }
+
+  // An answered calibration question: every player answers within the answer window
+  // from now (the coordinator's signal, sent once the broadcast is over).
+  answerAll(qi) {
+    const { cfg } = this;
+    const t = now();
+    for (const p of this.players) {
+      const slot = p.q[qi];
+      if (p.failed !== null || !slot || slot.started === null || slot.sentAt !== null) continue;
+      const delay = cfg.answerMin + this.random() * (cfg.answerMax - cfg.answerMin);
+      slot.answer = Math.floor(this.random() * 4);
+      slot.due = t + delay;
+      setTimeout(() => this.answer(p, qi), delay);
+    }
   }
 
   init(cfg) {
     this.cfg = cfg;
     this.random = makeRandom(cfg.seed === null ? null : Number(cfg.seed) + cfg.poolIndex * 7919);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-    const total = cfg.questions + cfg.calibrate;
+    const total = cfg.questions + cfg.calibrateAnswers + cfg.calibrate;
     this.qTotals = new Array(total).fill(0); // your_result received per question
     this.qStarted = new Array(total).fill(0); // question_started received per question
     this.qAcked = new Array(total).fill(0); // players whose every answer of the question is acked
@@ -222,7 +243,7 @@ class PlayerPool {
       finalAt: null,
       finishedAt: null,
     };
-    for (let q = 0; q < cfg.questions + cfg.calibrate; q++) {
+    for (let q = 0; q < cfg.questions + cfg.calibrateAnswers + cfg.calibrate; q++) {
       p.q.push({ started: null, ended: null, result: null, resultData: null, sentAt: null, due: null, acks: [], answer: null });
     }
     const socket = io(url, {
@@ -268,7 +289,8 @@ class PlayerPool {
       slot.started = t;
       this.qStarted[qi] += 1;
       if (this.qStarted[qi] >= this.alive()) this.send({ t: "qstarted", q: qi });
-      if (qi >= cfg.questions) return; // a silent (calibration) question: nobody answers
+      // a calibration question: nobody answers on their own (see answerAll)
+      if (qi >= cfg.questions) return;
       const delay = cfg.answerMin + this.random() * (cfg.answerMax - cfg.answerMin);
       const choices = data.question?.choices?.length || 4;
       slot.answer = Math.floor(this.random() * choices);
@@ -394,7 +416,7 @@ async function setupGame(opts) {
   const login = await rest(base, "POST", "/users/login", { login: username, password });
   const token = login.access_token;
   const questions = [];
-  for (let i = 0; i < opts.questions + opts.calibrate; i++) {
+  for (let i = 0; i < opts.questions + opts["calibrate-answers"] + opts.calibrate; i++) {
     questions.push({
       type: "single",
       text: `Benchmark question ${i + 1}: which choice is right?`,
@@ -628,6 +650,7 @@ async function coordinatorMain(opts) {
         rampPerPool: opts.ramp > 0 ? (opts.ramp * count) / opts.players : 0,
         questions: opts.questions,
         calibrate: opts.calibrate,
+        calibrateAnswers: opts["calibrate-answers"],
         answerMin: opts.answerMin,
         answerMax: opts.answerMax,
         joinTimeoutMs: opts["join-timeout-ms"],
@@ -699,12 +722,39 @@ async function coordinatorMain(opts) {
   }
   mark("play_end");
 
+  // Calibration, answered: for each, once every player has question_started and the
+  // broadcast has settled, every player answers within the answer window of one signal;
+  // the window from that signal to the last ack holds the answers and nothing else (the
+  // cost model's per-answer figure, "isolated"); then the reveal, as for a silent one.
+  const answerCalibration = [];
+  for (let k = 0; k < opts["calibrate-answers"]; k++) {
+    const qi = opts.questions + k;
+    await sleep(opts["pause-ms"]);
+    const cmd = await hostCommand("next_question");
+    const allStarted = await waitFor(() => allPools("qstarted", qi), 30000, 2);
+    await sleep(300);
+    phase(`acal${k}_go`);
+    const go = now();
+    for (const pool of pools) pool.post({ t: "answer", q: qi });
+    const allAcked = await waitFor(() => allPools("qacked", qi), opts.answerMax + opts["ack-timeout-ms"], 2);
+    phase(`acal${k}_acked`);
+    await sleep(300);
+    phase(`acal${k}_reveal_start`);
+    const end = await hostCommand("end_question");
+    const revealed = await waitFor(() => allPools("qdone", qi), opts["reveal-timeout-ms"], 2);
+    phase(`acal${k}_reveal_end`);
+    answerCalibration.push({
+      index: qi, command: cmd, end_command: end, go, all_started: allStarted, all_acked: allAcked,
+      all_results: revealed,
+    });
+  }
+
   // Calibration: silent questions (nobody answers), each in two measured windows: the
   // broadcast (the host's next_question until every player has question_started) and the
   // reveal (the host's end_question until every player has your_result).
   const calibration = [];
   for (let k = 0; k < opts.calibrate; k++) {
-    const qi = opts.questions + k;
+    const qi = opts.questions + opts["calibrate-answers"] + k;
     await sleep(opts["pause-ms"]);
     phase(`cal${k}_bcast_start`);
     const cmd = await hostCommand("next_question");
@@ -843,6 +893,25 @@ async function coordinatorMain(opts) {
     };
   });
 
+  // The answered calibration questions: their acks (apart from the workload's percentiles)
+  // and their answers in the exactly-once check (they are stored like any other).
+  let calibrationAcked = 0;
+  const answerCalibrationOut = answerCalibration.map((c) => {
+    const ack = [];
+    for (const p of joinedPlayers) {
+      const s = p.q[c.index];
+      if (s.sent === null) continue;
+      const ok = s.acks.filter((a) => a.ok);
+      for (const a of ok) ack.push(a.at - s.sent);
+      if (ok.length >= 1 && p.player_id) acked.add(`${p.player_id}:${c.index}`);
+      calibrationAcked += ok.length;
+    }
+    return {
+      index: c.index, all_started: c.all_started, all_acked: c.all_acked, all_results: c.all_results,
+      answers_acked_ok: ack.length, answer_ack: summary(ack),
+    };
+  });
+
   const check = await checkDatabase(opts, game.game_id, acked);
   phase("check_end");
 
@@ -889,6 +958,7 @@ async function coordinatorMain(opts) {
       end_mode: opts.endMode,
       end_after_ms: opts.endAfterMs,
       calibrate: opts.calibrate,
+      calibrate_answers: opts["calibrate-answers"],
       idle_ms: opts["idle-ms"],
       seed: opts.seed,
     },
@@ -917,6 +987,7 @@ async function coordinatorMain(opts) {
     metrics,
     questions: perQuestion,
     calibration: calibrationOut,
+    answer_calibration: answerCalibrationOut,
     exactly_once: check,
     generator: {
       coordinator: coordStats,

@@ -8,6 +8,7 @@ a failed call fails each of its answers, none silently.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +18,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from classquiz.config import Settings
-from classquiz.game.answer_batch import PendingAnswer, QuestionBatchKey, split_reply
+from classquiz.game.answer_batch import (
+    BURST_CALL_INTERVAL_S,
+    PendingAnswer,
+    QuestionBatchKey,
+    split_reply,
+)
 from classquiz.game.records import PlayerRecord
 from classquiz.game.rules import GRACE_MS
 from classquiz.game.store import GameStore
@@ -114,6 +120,38 @@ async def test_a_burst_is_judged_as_if_every_answer_came_alone(store: GameStore)
     dist = await store.redis.hgetall(store.keys(pin).dist(0))
     assert {k.decode(): int(v) for k, v in dist.items()} == {"1": PLAYERS // 2, "0": PLAYERS // 2}
     assert await store.redis.hlen(store.keys(pin).answers(0)) == PLAYERS
+
+
+async def test_in_a_burst_calls_are_spaced_and_a_lone_answer_is_not_held(
+    store: GameStore,
+) -> None:
+    players = [str(uuid.uuid4()) for _ in range(30)]
+    pin, game_id = await open_game(store, players)
+    starts: list[float] = []
+    real_call = store.answer_batches.call
+    loop = asyncio.get_running_loop()
+
+    async def timed(key: QuestionBatchKey, batch: list[PendingAnswer]) -> Any:
+        starts.append(loop.time())
+        return await real_call(key, batch)
+
+    store.answer_batches.call = timed
+    # A lone answer: one call, no wait behind the burst spacing.
+    began = loop.time()
+    [alone] = await asyncio.gather(store.submit(pin, **answer_of(game_id, players[0], True)))
+    assert alone.code == "ok" and len(starts) == 1
+    assert starts[0] - began < BURST_CALL_INTERVAL_S
+    # A burst that keeps coming while calls are in flight: the calls start spaced.
+    starts.clear()
+
+    async def one(i: int) -> Any:
+        await asyncio.sleep(i * 0.0002)  # 29 answers over about 6 ms
+        return await store.submit(pin, **answer_of(game_id, players[i], True))
+
+    results = await asyncio.gather(*(one(i) for i in range(1, 30)))
+    assert all(r.code == "ok" for r in results)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(starts) >= 2 and all(gap >= BURST_CALL_INTERVAL_S * 0.99 for gap in gaps), gaps
 
 
 async def test_who_may_not_answer_is_refused_inside_a_batch(store: GameStore) -> None:

@@ -103,8 +103,8 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
         `text` is a Socket.IO packet (the Engine.IO MESSAGE's data). An answer burst
         is thousands of these a second, and the library's way from frame to handler
         and back (Engine.IO's dispatch, a Packet decoded and another encoded, the
-        ack checked for binary data, a second Packet for Engine.IO, the frame) costs
-        about as much again as the handler itself. Here the one case that carries
+        ack checked for binary data, a second Packet for Engine.IO, the frame) is
+        paid by every answer. Here the one case that carries
         nearly all traffic, `2<id>[...]` (an EVENT of namespace "/", with or without
         an ack id), goes from JSON straight to the namespace's handler and its ack
         straight into a frame. Everything else, and anything this does not fully

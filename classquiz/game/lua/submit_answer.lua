@@ -10,8 +10,8 @@
 --       3 points multiplier, 4 time_limit_ms, 5 streak bonus on (1/0), 6 grace_ms,
 --       7 the answers, one JSON array: per answer [player_id, correct (1, 0, -1 = poll),
 --       answer JSON (a string), [distribution buckets]]. One argument for the whole
---       batch: redis-py packs every argument one by one in Python, which cost the
---       server more than anything else on the answer path (bench/RESULTS.md).
+--       batch, encoded by orjson at once: redis-py packs every argument one by one in
+--       Python.
 -- Returns {results, all_online_answered (0/1)}; each result is
 -- {"ok", received_at_ms, points, answered} or {error_code}.
 local function judge_all(code, count)

@@ -182,3 +182,13 @@ async def test_a_broadcast_packet_is_framed_once() -> None:
     first = library_seam._frame_of(pkt)
     assert library_seam._frame_of(pkt) is first
     assert first == library_seam.websocket_text_frame(b'42["question_started",{}]')
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_a_frame_gives_back_the_packet_it_carries(size: int) -> None:
+    """An ack framed for a WebSocket that closed meanwhile goes the library's way as the
+    Engine.IO packet it carries, whatever the frame's length encoding."""
+    data = "3" + "7" + '[{"ok":true,"x":"' + "é" * size + '"}]'
+    frame = library_seam.websocket_text_frame(("4" + data).encode())
+    pkt = library_seam._packet_of(frame)
+    assert pkt.packet_type == eio_packet.MESSAGE and pkt.data == data

@@ -170,6 +170,8 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
                 str(args.players),
                 "--questions",
                 str(args.questions),
+                "--calibrate-answers",  # no cost model here: the workload's answers only
+                "0",
                 "--answer-window-ms",
                 args.answer_window_ms,
                 "--ramp",

@@ -172,7 +172,8 @@ def play_game(
     done = subprocess.run(
         [
             "node", str(LOADGEN), "--url", url, "--players", str(players),
-            "--questions", str(questions), "--ramp", "0", "--answer-window-ms", "100-800",
+            "--questions", str(questions), "--calibrate-answers", "0",
+            "--ramp", "0", "--answer-window-ms", "100-800",
             "--pause-ms", "200", "--time-limit-s", "30", "--db", database_url, "--out", str(out),
         ],
         cwd=ROOT, capture_output=True, timeout=180,

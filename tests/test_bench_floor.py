@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +20,9 @@ from typing import Any
 import pytest
 from aiohttp import ClientError, ClientSession
 
+from tests.support.loadgen import require_loadgen, run_loadgen
+
 ROOT = Path(__file__).resolve().parent.parent
-LOADGEN = ROOT / "bench" / "loadgen"
 FLOOR = ROOT / "bench" / "floor" / "server.py"
 PLAYERS = 20
 QUESTIONS = 2
@@ -72,48 +72,39 @@ def _start_floor(port: int, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 async def test_the_load_generator_plays_a_whole_game_on_the_floor(tmp_path: Path) -> None:
-    if not (LOADGEN / "node_modules" / "socket.io-client").is_dir():
-        pytest.skip("bench/loadgen/node_modules is missing (scripts/test runs npm ci there)")
+    require_loadgen()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "floor.log"
     floor = _start_floor(port, log_path)
-    out = tmp_path / "loadgen.json"
     try:
         await _get_json(f"{url}/readyz", floor)
-        loadgen = await asyncio.create_subprocess_exec(
-            "node",
-            str(LOADGEN / "loadgen.mjs"),
-            "--url",
-            url,
-            "--players",
-            str(PLAYERS),
-            "--questions",
-            str(QUESTIONS),
-            "--calibrate",
-            "1",
-            "--calibrate-answers",
-            "1",
-            "--idle-ms",
-            "100",
-            "--pause-ms",
-            "100",
-            "--ramp",
-            "0",
-            "--seed",
-            "3",
-            "--db",
-            "none",
-            "--out",
-            str(out),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        report = await run_loadgen(
+            [
+                "--url",
+                url,
+                "--players",
+                str(PLAYERS),
+                "--questions",
+                str(QUESTIONS),
+                "--calibrate",
+                "1",
+                "--calibrate-answers",
+                "1",
+                "--idle-ms",
+                "100",
+                "--pause-ms",
+                "100",
+                "--ramp",
+                "0",
+                "--seed",
+                "3",
+                "--db",
+                "none",
+            ],
+            tmp_path / "loadgen.json",
         )
-        printed, _ = await asyncio.wait_for(loadgen.communicate(), timeout=90)
-        assert loadgen.returncode == 0, printed.decode(errors="replace")[-3000:]
         stats = await _get_json(f"{url}/floor/stats", floor)
     finally:
         floor.send_signal(signal.SIGINT)
@@ -121,7 +112,6 @@ async def test_the_load_generator_plays_a_whole_game_on_the_floor(tmp_path: Path
             floor.wait(timeout=20)
         except subprocess.TimeoutExpired:
             floor.kill()
-    report = json.loads(out.read_text())
     counts, metrics = report["counts"], report["metrics"]
     summary = json.dumps({"counts": counts, "stats": stats})
     assert counts["joined"] == PLAYERS and not counts["join_failed"], summary

@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from aiohttp import ClientError, ClientSession
 
+from tests.support.loadgen import require_loadgen, run_loadgen
+
 ROOT = Path(__file__).resolve().parent.parent
-LOADGEN = ROOT / "bench" / "loadgen"
 PLAYERS = 50
 QUESTIONS = 2
 
@@ -83,12 +82,10 @@ async def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise TimeoutError(f"{url} never became ready")
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 async def test_two_processes_fifty_players_every_answer_stored_once(
     storage: dict[str, str], tmp_path: Path
 ) -> None:
-    if not (LOADGEN / "node_modules" / "socket.io-client").is_dir():
-        pytest.skip("bench/loadgen/node_modules is missing (scripts/test runs npm ci there)")
+    require_loadgen()
     port = _two_free_ports()
     env = dict(os.environ)
     env.update(
@@ -104,49 +101,41 @@ async def test_two_processes_fifty_players_every_answer_stored_once(
     )
     log_path = tmp_path / "serve.log"
     server = _start_server(port, env, log_path)
-    out = tmp_path / "loadgen.json"
     urls = [f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"]
     try:
         for url in urls:
             await _wait_ready(url, server)
-        loadgen = await asyncio.create_subprocess_exec(
-            "node",
-            str(LOADGEN / "loadgen.mjs"),
-            "--urls",
-            ",".join(urls),
-            "--players",
-            str(PLAYERS),
-            "--questions",
-            str(QUESTIONS),
-            "--calibrate-answers",  # the workload's answers only (the cost model's are not asked)
-            "0",
-            "--ramp",
-            "0",
-            "--answer-window-ms",
-            "100-600",
-            "--pause-ms",
-            "200",
-            "--idle-ms",
-            "0",
-            "--time-limit-s",
-            "10",
-            "--db",
-            storage["database_url"],
-            "--out",
-            str(out),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        report = await run_loadgen(
+            [
+                "--urls",
+                ",".join(urls),
+                "--players",
+                str(PLAYERS),
+                "--questions",
+                str(QUESTIONS),
+                "--calibrate-answers",  # the workload's answers only (no cost model here)
+                "0",
+                "--ramp",
+                "0",
+                "--answer-window-ms",
+                "100-600",
+                "--pause-ms",
+                "200",
+                "--idle-ms",
+                "0",
+                "--time-limit-s",
+                "10",
+                "--db",
+                storage["database_url"],
+            ],
+            tmp_path / "loadgen.json",
         )
-        printed, _ = await asyncio.wait_for(loadgen.communicate(), timeout=90)
-        assert loadgen.returncode == 0, printed.decode(errors="replace")[-3000:]
     finally:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-    report = json.loads(out.read_text())
     counts, check = report["counts"], report["exactly_once"]
     summary = json.dumps({"counts": counts, "exactly_once": check})
     assert counts["joined"] == PLAYERS and not counts["join_failed"], summary

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 import struct
 import time
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,21 @@ def frame_sender(server: socketio.AsyncServer) -> FrameSender:
 def not_handled(server: socketio.AsyncServer) -> object:
     """The marker an event handler returns so that no ACK is sent (as for an unknown event)."""
     return server.not_handled
+
+
+# An EVENT packet's head: type 2, a namespace ("/name,") if not the default, an ack id
+# if the client wants one. (python-socketio reads the same; here without the JSON.)
+_EVENT_HEAD = re.compile(r"2(?:(/[^,]*),)?(\d{0,15})")
+
+
+def event_head(text: str) -> tuple[str, int | None, int] | None:
+    """(namespace, ack id or None, where the JSON starts) of a text Socket.IO EVENT
+    packet; None for any other packet."""
+    match = _EVENT_HEAD.match(text)
+    if match is None:
+        return None
+    ack_id = int(match.group(2)) if match.group(2) else None
+    return match.group(1) or "/", ack_id, match.end()
 
 
 # -- python-socketio / python-engineio: the connect and message steps -----------------------------
@@ -112,15 +128,14 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
         returns False before any effect, so the library handles it exactly as before.
         Only sessions whose handlers run inline get here (`fast_websocket_events`).
         """
-        if text[:1] != "2":
+        head = event_head(text)
+        if head is None:
             return False
-        end = 1
-        while end < len(text) and text[end].isdigit():
-            end += 1
-        if text[end : end + 1] != "[" or end > 16:
+        namespace, ack_id, start = head
+        if namespace != "/" or text[start : start + 1] != "[":
             return False
         try:
-            args = orjson.loads(text[end:])
+            args = orjson.loads(text[start:])
         except ValueError:
             return False
         if not args or type(args[0]) is not str:
@@ -129,7 +144,7 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
         if sid is None or not self.manager.is_connected(sid, "/"):
             return False
         result = await self._trigger_event(args[0], "/", sid, *args[1:])
-        if end > 1 and result != self.not_handled:
+        if ack_id is not None and result != self.not_handled:
             if result is None:
                 data = []
             elif isinstance(result, tuple):
@@ -137,7 +152,7 @@ class EngineHookedServer(socketio.AsyncServer):  # type: ignore[misc]
             else:
                 data = [result]
             body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
-            await socket.send_frame(websocket_text_frame(b"43" + text[1:end].encode() + body))
+            await socket.send_frame(websocket_text_frame(b"43%d" % ack_id + body))
         return True
 
     def forget_partial_binary(self, eio_sid: str) -> None:

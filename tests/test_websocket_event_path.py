@@ -35,6 +35,7 @@ PACKETS: list[tuple[str, str]] = [
     ("player", "28[]"),  # no event name
     ("player", '2/other,29["submit_answer",{}]'),  # a namespace it never joined
     ("player", '2123456789012345678["submit_answer",{}]'),  # a long ack id
+    ("player", '20016["submit_answer",{}]'),  # an ack id with leading zeros: acked as 16
     ("player", '210["submit_answer",{"question_index":0,"answer":1},"extra"]'),
     ("player", '211["submit_answer",[1,2]]'),  # a payload that is not an object
     ("player", '212["leave"]'),  # a player may leave: ok, then the server disconnects
@@ -116,6 +117,7 @@ async def test_every_packet_gets_the_same_reply_on_both_paths(
     assert fast['25["no_such_event",{}]'] == []
     assert fast['26["submit_answer",'][0][1][0]["error"]["code"] == "invalid_payload"
     assert fast['2123456789012345678["submit_answer",{}]'][0][0] == 123456789012345678
+    assert fast['20016["submit_answer",{}]'][0][0] == 16
     assert fast['212["leave"]'][0] == [12, [{"ok": True}]]
     assert fast['213["get_leaderboard",{"offset":0,"limit":5}]'][0] == [
         13,

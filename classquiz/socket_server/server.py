@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 import orjson
@@ -12,7 +11,11 @@ import socketio
 from socketio import packet
 
 from classquiz.config import Settings
-from classquiz.library_seam import EngineHookedServer, disable_websocket_compression
+from classquiz.library_seam import (
+    EngineHookedServer,
+    disable_websocket_compression,
+    event_head,
+)
 from classquiz.services.tasks import KeptTasks
 
 log = logging.getLogger(__name__)
@@ -103,17 +106,12 @@ def is_binary_packet(data: Any) -> bool:
     return isinstance(data, str) and data[:1] in ("5", "6")
 
 
-_EVENT_HEAD = re.compile(r"^2(?:(/[^,]*),)?(\d{1,15})")
-
-
 def _event_ack_target(data: Any) -> tuple[str, int] | None:
     """(namespace, ack id) of a text EVENT packet that asks for an ack, read without its JSON."""
-    if not isinstance(data, str):
+    head = event_head(data) if isinstance(data, str) else None
+    if head is None or head[1] is None:
         return None
-    match = _EVENT_HEAD.match(data)
-    if match is None:
-        return None
-    return match.group(1) or "/", int(match.group(2))
+    return head[0], head[1]
 
 
 def socketio_origins(settings: Settings) -> str | list[str]:

@@ -164,16 +164,23 @@ class PlayerPool {
   // An answered calibration question: every player answers within the answer window
   // from now (the coordinator's signal, sent once the broadcast is over).
   answerAll(qi) {
-    const { cfg } = this;
     const t = now();
     for (const p of this.players) {
       const slot = p.q[qi];
       if (p.failed !== null || !slot || slot.started === null || slot.sentAt !== null) continue;
-      const delay = cfg.answerMin + this.random() * (cfg.answerMax - cfg.answerMin);
-      slot.answer = Math.floor(this.random() * 4);
-      slot.due = t + delay;
-      setTimeout(() => this.answer(p, qi), delay);
+      this.scheduleAnswer(p, qi, t);
     }
+  }
+
+  // One player's answer to question qi: a random choice, sent a random delay within the
+  // answer window after `from`; `due` is when it should leave (the generator's lateness).
+  scheduleAnswer(p, qi, from) {
+    const { cfg } = this;
+    const slot = p.q[qi];
+    const delay = cfg.answerMin + this.random() * (cfg.answerMax - cfg.answerMin);
+    slot.answer = Math.floor(this.random() * slot.choices);
+    slot.due = from + delay;
+    setTimeout(() => this.answer(p, qi), delay);
   }
 
   init(cfg) {
@@ -244,7 +251,7 @@ class PlayerPool {
       finishedAt: null,
     };
     for (let q = 0; q < cfg.questions + cfg.calibrateAnswers + cfg.calibrate; q++) {
-      p.q.push({ started: null, ended: null, result: null, resultData: null, sentAt: null, due: null, acks: [], answer: null });
+      p.q.push({ started: null, ended: null, result: null, resultData: null, sentAt: null, due: null, choices: 4, acks: [], answer: null });
     }
     const socket = io(url, {
       ...transportOpts(cfg.transport),
@@ -287,15 +294,12 @@ class PlayerPool {
       const slot = p.q[qi];
       if (!slot || slot.started !== null) return;
       slot.started = t;
+      slot.choices = data.question?.choices?.length || 4;
       this.qStarted[qi] += 1;
       if (this.qStarted[qi] >= this.alive()) this.send({ t: "qstarted", q: qi });
       // a calibration question: nobody answers on their own (see answerAll)
       if (qi >= cfg.questions) return;
-      const delay = cfg.answerMin + this.random() * (cfg.answerMax - cfg.answerMin);
-      const choices = data.question?.choices?.length || 4;
-      slot.answer = Math.floor(this.random() * choices);
-      slot.due = t + delay; // when the answer should leave (the generator's own lateness)
-      setTimeout(() => this.answer(p, qi), delay);
+      this.scheduleAnswer(p, qi, t);
     });
     socket.on("question_ended", (data) => {
       const slot = p.q[data.question_index];

@@ -520,6 +520,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--floor-json", choices=["json", "orjson"], default="json")
     ap.add_argument("--seed", type=int, default=1, help="the generator's seed (delays, answers)")
     ap.add_argument("--transport", default="websocket", choices=["websocket", "polling", "default"])
+    ap.add_argument(
+        "--client",
+        choices=["wire", "socketio"],
+        help="the players' client: wire (the lean one, the default over WebSocket: it leaves "
+        "the cores to the server) or socketio (socket.io-client, the default otherwise)",
+    )
     ap.add_argument("--port", type=int, default=8731)
     ap.add_argument("--label", help="output name (default: derived from the options)")
     ap.add_argument("--profile", action="store_true", help="py-spy each worker (join and play)")
@@ -543,6 +549,10 @@ def parse_args() -> argparse.Namespace:
     args = ap.parse_args()
     if (args.with_floor or args.server == "floor") and args.workers != 1:
         ap.error("the floor is one process: --server floor and --with-floor need --workers 1")
+    if args.client is None:
+        args.client = "wire" if args.transport == "websocket" else "socketio"
+    elif args.client == "wire" and args.transport != "websocket":
+        ap.error("--client wire speaks WebSocket only")
     return args
 
 
@@ -717,6 +727,8 @@ def run_one(args: argparse.Namespace, kind: str, label: str) -> tuple[int, dict[
             args.answer_window_ms,
             "--transport",
             args.transport,
+            "--client",
+            args.client,
             "--procs",
             str(args.procs),
             "--seed",

@@ -18,6 +18,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
+import { WireSocket } from "./wire.mjs";
 
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, monotonic, machine-wide
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -45,6 +46,9 @@ const DEFAULTS = {
   "idle-ms": 3000, // an idle window before the finish: the server's background CPU rate
   "time-limit-s": 30,
   transport: "websocket", // websocket | polling | default (polling, then upgrade)
+  // the players' client: "socketio" (socket.io-client) or "wire" (wire.mjs: the same frames
+  // over one WebSocket at a fraction of the generator's CPU; --transport websocket only)
+  client: "socketio",
   procs: 0, // 0: players in this process; K: K forked pools
   out: null,
   db: process.env.DATABASE_URL || null,
@@ -90,6 +94,10 @@ function parseArgs(argv) {
   if (!Number.isFinite(opts.endAfterMs) || opts.endAfterMs < 0) throw new Error("--end-after-ms must be a number >= 0");
   if (opts.db === "none" || opts.db === "") opts.db = null; // --db none: no exactly-once check (the floor)
   opts.urlList = (opts.urls ? String(opts.urls) : String(opts.url)).split(",").map((u) => u.trim().replace(/\/$/, "")).filter(Boolean);
+  if (!["socketio", "wire"].includes(opts.client)) throw new Error("--client is socketio or wire");
+  if (opts.client === "wire" && opts.transport !== "websocket") {
+    throw new Error("--client wire speaks WebSocket only (--transport websocket)");
+  }
   if (!["websocket", "polling", "default"].includes(opts.transport)) {
     throw new Error("--transport is websocket, polling or default");
   }
@@ -100,7 +108,7 @@ const USAGE = `usage: node loadgen.mjs [--url URL | --urls URL1,URL2] [--players
   [--ramp PLAYERS_PER_S (0 = all at once)] [--answer-window-ms [MIN-]MAX] [--time-limit-s S]
   [--end-mode acks|fixed|auto] [--end-after-ms MS] [--calibrate SILENT_QUESTIONS]
   [--calibrate-answers ANSWERED_CALIBRATION_QUESTIONS] [--idle-ms MS]
-  [--transport websocket|polling|default] [--procs K (0 = players in this process)]
+  [--transport websocket|polling|default] [--client socketio|wire] [--procs K (0 = players in this process)]
   [--out FILE.json] [--db postgresql://... | none (default $DATABASE_URL)] [--pause-ms MS]
   [--duplicate-fraction F] [--join-timeout-ms MS] [--ack-timeout-ms MS] [--reveal-timeout-ms MS]`;
 
@@ -253,9 +261,7 @@ class PlayerPool {
     for (let q = 0; q < cfg.questions + cfg.calibrateAnswers + cfg.calibrate; q++) {
       p.q.push({ started: null, ended: null, result: null, resultData: null, sentAt: null, due: null, choices: 4, acks: [], answer: null });
     }
-    const socket = io(url, {
-      ...transportOpts(cfg.transport),
-      forceNew: true,
+    const common = {
       reconnection: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 3000,
@@ -263,8 +269,10 @@ class PlayerPool {
       auth: { pin: cfg.pin, nickname },
       // The PIN in the query too: a balancer routes the whole game to one process by it.
       query: { pin: cfg.pin },
-      agent: this.agent,
-    });
+    };
+    const socket = cfg.client === "wire"
+      ? new WireSocket(url, common)
+      : io(url, { ...transportOpts(cfg.transport), forceNew: true, agent: this.agent, ...common });
     p.socket = socket;
     socket.on("connect", () => {
       if (p.connectAt === null) p.connectAt = now();
@@ -651,6 +659,7 @@ async function coordinatorMain(opts) {
         urls: opts.urlList,
         pin,
         transport: opts.transport,
+        client: opts.client,
         rampPerPool: opts.ramp > 0 ? (opts.ramp * count) / opts.players : 0,
         questions: opts.questions,
         calibrate: opts.calibrate,
@@ -956,6 +965,7 @@ async function coordinatorMain(opts) {
       answer_window_ms: [opts.answerMin, opts.answerMax],
       time_limit_s: opts["time-limit-s"],
       transport: opts.transport,
+      client: opts.client,
       procs: opts.procs,
       duplicate_fraction: opts["duplicate-fraction"],
       pause_ms: opts["pause-ms"],
@@ -1010,7 +1020,7 @@ async function coordinatorMain(opts) {
 
   console.log("");
   printTable(
-    `ClassQuiz load test: ${opts.players} players, ${opts.questions} questions, ${opts.urlList.length} server process(es), transport ${opts.transport}, generator procs ${opts.procs}`,
+    `ClassQuiz load test: ${opts.players} players, ${opts.questions} questions, ${opts.urlList.length} server process(es), transport ${opts.transport}, client ${opts.client}, generator procs ${opts.procs}`,
     [
       ["join (io() → connect)", metrics.join_connect],
       ["join (io() → welcome)", metrics.join_welcome],

@@ -176,6 +176,8 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
                 args.answer_window_ms,
                 "--ramp",
                 "0",
+                "--client",
+                args.client,
                 "--db",
                 args.db,
                 "--out",
@@ -257,6 +259,12 @@ def main() -> None:
     parser.add_argument("--on-a", type=int, default=14, help="games on process A; the rest on B")
     parser.add_argument("--answer-window-ms", default="0-500")
     parser.add_argument("--locality", choices=["on", "off", "both"], default="both")
+    parser.add_argument(
+        "--client",
+        choices=["wire", "socketio"],
+        default="wire",
+        help="the players' client (bench/loadgen --client): wire leaves the cores to the servers",
+    )
     parser.add_argument("--db", default=DEFAULT_DB)
     parser.add_argument("--redis", default=DEFAULT_REDIS)
     parser.add_argument("--label", default=None)

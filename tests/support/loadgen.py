@@ -1,4 +1,4 @@
-"""bench/loadgen (Node's socket.io-client playing whole games) run from tests."""
+"""bench/loadgen (Node playing whole games, with socket.io-client or its lean client) run from tests."""
 
 from __future__ import annotations
 

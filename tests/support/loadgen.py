@@ -1,4 +1,4 @@
-"""bench/loadgen (Node playing whole games, with socket.io-client or its lean client) run from tests."""
+"""bench/loadgen (Node playing whole games) run from tests: socket.io-client or wire.mjs."""
 
 from __future__ import annotations
 

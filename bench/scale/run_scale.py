@@ -54,6 +54,7 @@ OUT = Path(__file__).resolve().parent / "out"
 LOADGEN = BENCH / "loadgen" / "loadgen.mjs"
 SECRET = "bench-scale-secret-key-long-enough"
 SERVE = [sys.executable, "-m", "classquiz", "serve", "--host", "127.0.0.1"]
+FLOOR = [sys.executable, str(BENCH / "floor" / "server.py"), "--port"]
 
 
 def git_head() -> str:
@@ -70,10 +71,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, env: dict[str, str], log: Path, kind: str = "classquiz"
+) -> subprocess.Popen[bytes]:
+    """One server process on `port`: ClassQuiz, or the floor (bench/floor, one game each)."""
+    command = [*SERVE, "--port", str(port)] if kind == "classquiz" else [*FLOOR, str(port)]
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [*SERVE, "--port", str(port)],
+            command,
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -118,8 +123,31 @@ class PubSubCounter:
         self.client.close()
 
 
+class PhaseClock:
+    """Counts the generators' `@@phase` lines, to sample CPU when every game plays.
+
+    The games are not in step: one may still be joining while the other plays. The window
+    that measures play under the full load runs from the moment the last game started its
+    play phase to the moment the first game finished playing.
+    """
+
+    def __init__(self, games: int) -> None:
+        self.games = games
+        self.seen: dict[str, int] = {}
+        self.cond = threading.Condition()
+
+    def saw(self, phase: str) -> None:
+        with self.cond:
+            self.seen[phase] = self.seen.get(phase, 0) + 1
+            self.cond.notify_all()
+
+    def wait(self, phase: str, count: int, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.seen.get(phase, 0) >= count, timeout)
+
+
 def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, Any]:
-    mode = "locality" if locality else "everywhere"
+    mode = "floor" if args.server == "floor" else "locality" if locality else "everywhere"
     prefix = f"benchscale-{stamp}-{mode}"
     work = OUT / f"{args.label}-{mode}"
     work.mkdir(parents=True, exist_ok=True)
@@ -141,7 +169,9 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
     )
     ports = [free_port(), free_port()]
     logs = [work / "server-A.log", work / "server-B.log"]
-    servers = [start_server(port, env, log) for port, log in zip(ports, logs, strict=True)]
+    servers = [
+        start_server(port, env, log, args.server) for port, log in zip(ports, logs, strict=True)
+    ]
     try:
         wait_ready(ports)
         counter = PubSubCounter(args.redis, prefix)
@@ -159,6 +189,7 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
         cpu_start = cpu()
         gens = []
         joined = threading.Semaphore(0)
+        clock = PhaseClock(args.games)
         for g in range(args.games):
             url = f"http://127.0.0.1:{ports[0] if g < args.on_a else ports[1]}"
             cmd = [
@@ -179,7 +210,7 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
                 "--client",
                 args.client,
                 "--db",
-                args.db,
+                args.db if args.server == "classquiz" else "none",
                 "--out",
                 str(work / f"game{g:02d}.json"),
             ]
@@ -192,6 +223,8 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
                 assert p.stdout is not None
                 for line in p.stdout:
                     out.write(line)
+                    if line.startswith("@@phase "):
+                        clock.saw(line.split()[1])
                     if line.startswith("@@phase join"):
                         joined.release()
                 out.close()
@@ -199,11 +232,17 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
             reader = threading.Thread(target=read, daemon=True)
             reader.start()
             gens.append((proc, reader))
+            watched[f"generator {g}"] = [proc.pid]
         for _ in range(args.games):
             if not joined.acquire(timeout=120):
                 raise SystemExit("a generator never reached its join phase")
         cpu_joined = cpu()
         t0 = time.monotonic()
+        all_play: dict[str, Any] = {}
+        if clock.wait("play_start", args.games, 300):
+            all_play["cpu_start"], all_play["t_start"] = cpu(), time.monotonic()
+            if clock.wait("play_end", 1, 300):
+                all_play["cpu_end"], all_play["t_end"] = cpu(), time.monotonic()
         for proc, reader in gens:
             proc.wait(timeout=600)
             reader.join()
@@ -231,9 +270,30 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
     def delta(a: dict[str, float | None], b: dict[str, float | None]) -> dict[str, float]:
         return {k: round((b[k] or 0) - (a[k] or 0), 2) for k in a if a[k] is not None}
 
+    both_playing: dict[str, Any] | None = None
+    if "cpu_end" in all_play:
+        wall_both = all_play["t_end"] - all_play["t_start"]
+        cpu_both = delta(all_play["cpu_start"], all_play["cpu_end"])
+        both_playing = {
+            "wall_s": round(wall_both, 2),
+            "cpu_s": cpu_both,
+            "cores": {k: round(v / wall_both, 2) for k, v in cpu_both.items()},
+            "cores_total": round(sum(cpu_both.values()) / wall_both, 2),
+        }
+
+    def metric_p99(name: str) -> list[float | None]:
+        return [g["metrics"][name]["p99"] if g else None for g in games]
+
     return {
         "mode": mode,
+        "server": args.server,
+        "client": args.client,
         "prefix": prefix,
+        "all_games_playing": both_playing,
+        "p99_ms_per_game": {
+            name: metric_p99(name)
+            for name in ("answer_ack", "broadcast", "reveal_end_question", "answer_send_late")
+        },
         "games_on": {"A": args.on_a, "B": args.games - args.on_a},
         "cpu_s_play": delta(cpu_joined, cpu_end),
         "cpu_s_whole_run": delta(cpu_start, cpu_end),
@@ -259,6 +319,12 @@ def main() -> None:
     parser.add_argument("--on-a", type=int, default=14, help="games on process A; the rest on B")
     parser.add_argument("--answer-window-ms", default="0-500")
     parser.add_argument("--locality", choices=["on", "off", "both"], default="both")
+    parser.add_argument(
+        "--server",
+        choices=["classquiz", "floor"],
+        default="classquiz",
+        help="floor: the same games on two floor processes (bench/floor), for the ratio",
+    )
     parser.add_argument(
         "--client",
         choices=["wire", "socketio"],
@@ -297,6 +363,8 @@ def main() -> None:
 def run_all(args: argparse.Namespace) -> None:
     stamp = time.strftime("%Y%m%d%H%M%S")
     modes = {"on": [True], "off": [False], "both": [False, True]}[args.locality]
+    if args.server == "floor":
+        modes = [True]  # the floor has no pub/sub: one run
     result = {
         "label": args.label,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -318,6 +386,13 @@ def run_all(args: argparse.Namespace) -> None:
             f"{run['rows']} stored, lost {run['lost']}, doubled {run['doubled']}; "
             f"worst game's ack p99 {run['answer_ack_p99_ms_worst_game']} ms"
         )
+        print(f"  p99 per game, ms: {run['p99_ms_per_game']}")
+        if run["all_games_playing"]:
+            both = run["all_games_playing"]
+            print(
+                f"  while every game played ({both['wall_s']} s): cores {both['cores']}, "
+                f"total {both['cores_total']}"
+            )
 
 
 if __name__ == "__main__":

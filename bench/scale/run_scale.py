@@ -268,7 +268,12 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
     )
 
     def delta(a: dict[str, float | None], b: dict[str, float | None]) -> dict[str, float]:
-        return {k: round((b[k] or 0) - (a[k] or 0), 2) for k in a if a[k] is not None}
+        # a generator that has exited reads as 0: its figures hold while every game plays
+        return {
+            k: round((b[k] or 0) - (a[k] or 0), 2)
+            for k in a
+            if a[k] is not None and (b[k] or 0) >= (a[k] or 0)
+        }
 
     both_playing: dict[str, Any] | None = None
     if "cpu_end" in all_play:

@@ -203,7 +203,13 @@ async def test_only_the_owner_deletes_a_picture_and_others_cannot_tell_it_exists
 
 @pytest.mark.parametrize(
     "name",
-    ["nope.png", f"{uuid.uuid4()}.png", f"{uuid.uuid4()}.svg", "..%2Fconfig.py"],
+    # fixed ids, so that every pytest-xdist worker collects the same tests
+    [
+        "nope.png",
+        "5f0c7a52-3c1e-4d8b-9a57-2f6de0b1c9a4.png",
+        "0e9b3d61-7a2f-4c55-8e10-b4c3f8a2d7e9.svg",
+        "..%2Fconfig.py",
+    ],
 )
 async def test_an_unknown_picture_is_404(http: ClientSession, name: str) -> None:
     status, headers, _ = await fetch(http, f"/media/{name}")

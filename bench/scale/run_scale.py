@@ -131,8 +131,9 @@ class PhaseClock:
     play phase to the moment the first game finished playing.
     """
 
-    def __init__(self, games: int) -> None:
-        self.games = games
+    EXITED = "exited"  # a generator's output ended: stop waiting for phases
+
+    def __init__(self) -> None:
         self.seen: dict[str, int] = {}
         self.cond = threading.Condition()
 
@@ -142,8 +143,12 @@ class PhaseClock:
             self.cond.notify_all()
 
     def wait(self, phase: str, count: int, timeout: float) -> bool:
+        """True once `count` generators reached `phase`; False if one exited first."""
         with self.cond:
-            return self.cond.wait_for(lambda: self.seen.get(phase, 0) >= count, timeout)
+            self.cond.wait_for(
+                lambda: self.seen.get(phase, 0) >= count or self.EXITED in self.seen, timeout
+            )
+            return self.seen.get(phase, 0) >= count
 
 
 def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, Any]:
@@ -189,7 +194,7 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
         cpu_start = cpu()
         gens = []
         joined = threading.Semaphore(0)
-        clock = PhaseClock(args.games)
+        clock = PhaseClock()
         for g in range(args.games):
             url = f"http://127.0.0.1:{ports[0] if g < args.on_a else ports[1]}"
             cmd = [
@@ -228,6 +233,7 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
                     if line.startswith("@@phase join"):
                         joined.release()
                 out.close()
+                clock.saw(PhaseClock.EXITED)
 
             reader = threading.Thread(target=read, daemon=True)
             reader.start()

@@ -60,6 +60,7 @@ export class WireSocket {
     this.nextId = 0;
     this.connected = false;
     this.closedByUs = false;
+    this.serverDisconnected = false;
     this.attempts = 0;
     this.ws = null;
     this.open();
@@ -122,6 +123,9 @@ export class WireSocket {
         this.fire("connect_error", error);
         this.ws.close();
       } else if (kind === DISCONNECT) {
+        // the server ended the session (a kick, the game's end): like socket.io-client,
+        // report "io server disconnect" and do not reconnect
+        this.serverDisconnected = true;
         this.ws.close();
       }
     } else if (type === PING) {
@@ -141,8 +145,10 @@ export class WireSocket {
       pending.cb(new Error("disconnected"));
       this.acks.delete(id);
     }
-    if (wasConnected) this.fire("disconnect", this.closedByUs ? "io client disconnect" : "transport close");
-    if (this.closedByUs || !this.reconnection) return;
+    const reason = this.closedByUs ? "io client disconnect"
+      : this.serverDisconnected ? "io server disconnect" : "transport close";
+    if (wasConnected) this.fire("disconnect", reason);
+    if (this.closedByUs || this.serverDisconnected || !this.reconnection) return;
     const delay = Math.min(this.reconnectionDelay * 2 ** this.attempts, this.reconnectionDelayMax);
     this.attempts += 1;
     setTimeout(() => { if (!this.closedByUs) this.open(); }, delay);

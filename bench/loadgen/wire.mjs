@@ -79,12 +79,14 @@ export class WireSocket {
   open() {
     const ws = new WebSocket(this.url, { perMessageDeflate: false });
     this.ws = ws;
+    // the whole handshake (WebSocket, then Socket.IO's CONNECT) within the timeout
     const timer = setTimeout(() => {
       if (!this.connected) {
         this.fire("connect_error", new Error("timeout"));
         ws.terminate();
       }
     }, this.connectTimeout);
+    this.connectTimer = timer;
     ws.on("message", (data) => this.receive(data.toString()));
     ws.on("error", (err) => {
       if (!this.connected) this.fire("connect_error", err);
@@ -93,7 +95,6 @@ export class WireSocket {
       clearTimeout(timer);
       this.closed();
     });
-    ws.on("open", () => clearTimeout(timer));
   }
 
   receive(text) {
@@ -111,6 +112,7 @@ export class WireSocket {
         clearTimeout(pending.timer);
         pending.cb(null, args[0]);
       } else if (kind === CONNECT) {
+        clearTimeout(this.connectTimer);
         this.connected = true;
         this.attempts = 0;
         this.fire("connect");

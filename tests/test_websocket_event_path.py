@@ -10,7 +10,6 @@ the same, frame for frame: acks, error acks, silence where the library stays sil
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from aiohttp import ClientSession, WSMsgType
@@ -19,7 +18,7 @@ from classquiz import SIO
 from classquiz.library_seam import DirectSocket
 from tests.support.apps import separate_app
 from tests.support.live import create_game
-from tests.support.sockets import RawSocket
+from tests.support.sockets import RawSocket, ack_frame
 from tests.support.users import register_user
 
 # (who sends it, the Socket.IO packet): every way an event can be well or badly formed.
@@ -84,12 +83,7 @@ async def _acks_until_quiet(raw: RawSocket, quiet_s: float = 0.3) -> list[Any]:
         if text == "2":
             await raw.ws.send_str("3")
         elif text.startswith("43"):
-            digits = ""
-            for char in text[2:]:
-                if not char.isdigit():
-                    break
-                digits += char
-            acks.append([int(digits), json.loads(text[2 + len(digits) :])])
+            acks.append(list(ack_frame(text)))
 
 
 async def test_every_packet_gets_the_same_reply_on_both_paths(

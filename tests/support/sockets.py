@@ -12,6 +12,17 @@ import socketio
 from aiohttp import ClientSession, WSMsgType
 
 
+def ack_frame(text: str) -> tuple[int, list[Any]]:
+    """The ack id and the arguments of a Socket.IO ACK frame ("43<id>[...]"), read here
+    by the test client itself rather than by the server's own parser."""
+    digits = ""
+    for char in text[2:]:
+        if not char.isdigit():
+            break
+        digits += char
+    return int(digits), json.loads(text[2 + len(digits) :])
+
+
 class Recorder:
     """A python-socketio AsyncClient that keeps every received event in order."""
 
@@ -117,10 +128,6 @@ class RawSocket:
                 if text == "2":
                     await self.ws.send_str("3")
                 elif text.startswith("43"):
-                    digits = ""
-                    for char in text[2:]:
-                        if not char.isdigit():
-                            break
-                        digits += char
-                    self.acks[int(digits)] = json.loads(text[2 + len(digits) :])[0]
+                    ack_id_read, args = ack_frame(text)
+                    self.acks[ack_id_read] = args[0]
         return self.acks[ack_id]

@@ -193,7 +193,6 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
 
         cpu_start = cpu()
         gens = []
-        joined = threading.Semaphore(0)
         clock = PhaseClock()
         for g in range(args.games):
             url = f"http://127.0.0.1:{ports[0] if g < args.on_a else ports[1]}"
@@ -230,8 +229,6 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
                     out.write(line)
                     if line.startswith("@@phase "):
                         clock.saw(line.split()[1])
-                    if line.startswith("@@phase join"):
-                        joined.release()
                 out.close()
                 clock.saw(PhaseClock.EXITED)
 
@@ -239,9 +236,8 @@ def run_mode(args: argparse.Namespace, locality: bool, stamp: str) -> dict[str, 
             reader.start()
             gens.append((proc, reader))
             watched[f"generator {g}"] = [proc.pid]
-        for _ in range(args.games):
-            if not joined.acquire(timeout=120):
-                raise SystemExit("a generator never reached its join phase")
+        if not clock.wait("join_start", args.games, 120):  # every game's REST set-up done
+            raise SystemExit("a generator never reached its join phase")
         cpu_joined = cpu()
         t0 = time.monotonic()
         all_play: dict[str, Any] = {}

@@ -1,8 +1,10 @@
 """Audit 9.2: failure limits hold under concurrent bursts, group IPv6 by /64, count bad
 host tokens, and every REST 429 says when to come back (`Retry-After`).
 
-Runs against the rate-limited app of test_security_limits (5 failures within 2 s block an
-address for 2 s; 127.0.0.1 is a trusted proxy so each test speaks from its own address).
+Runs against the rate-limited app of test_security_limits with a longer block: 5 failures
+within 30 s block an address for 120 s, longer than any burst takes on a busy machine (a
+burst outlasting a 2-s block would rightly be judged 5 more times). 127.0.0.1 is a trusted
+proxy, so each test speaks from its own address.
 A burst is fired with asyncio.gather over real HTTP and Socket.IO connections, and the
 answers are counted exactly: the limit is 5, so exactly 5 attempts may be judged.
 """
@@ -22,10 +24,10 @@ from redis.asyncio import Redis
 
 from classquiz.services.ratelimit import FailureLimiter, RateLimited, address_group
 from tests.support import limits
-from tests.support.limits import FAILURES, Limited, new_address, unknown_pin
+from tests.support.limits import BURST_BLOCK_S, FAILURES, Limited, new_address, unknown_pin
 
-# The rate-limited app and a client on it, shared with test_security_limits.
-limited = limits.limited
+# The rate-limited app (with a block that outlasts any burst) and a client on it.
+limited = limits.limited_app(rate_limit_block_s=BURST_BLOCK_S)
 http = limits.http
 
 _v6_networks = itertools.count(random.randrange(1, 60_000))

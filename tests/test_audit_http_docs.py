@@ -138,9 +138,11 @@ async def test_the_docs_render_every_operation_in_chromium(
             page = await browser.new_page()
             page.on(
                 "console",
-                lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type == "error"
-                else None,
+                lambda msg: (
+                    problems.append(f"console {msg.type}: {msg.text}")
+                    if msg.type == "error"
+                    else None
+                ),
             )
             page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
             page.on(

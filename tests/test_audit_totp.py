@@ -171,9 +171,7 @@ async def test_disable_takes_a_backup_code_and_forgets_everything(
     http: ClientSession, user: ApiUser, storage: dict[str, str]
 ) -> None:
     _, codes = await enable_totp(user)
-    status, body = await user.request(
-        "POST", "/api/v1/users/totp/disable", json={"code": codes[0]}
-    )
+    status, body = await user.request("POST", "/api/v1/users/totp/disable", json={"code": codes[0]})
     assert status == 200, body
     stored, user_id = stored_user_row(storage["database_url"], user.username)
     assert stored is None
@@ -192,9 +190,7 @@ async def test_disable_takes_a_backup_code_and_forgets_everything(
 async def test_malformed_codes_are_refused_as_invalid(user: ApiUser) -> None:
     await enable_totp(user)
     for code in ("12345", "1234567", "abc", "", "x" * 200, "12345\u0000"):
-        status, body = await user.request(
-            "POST", "/api/v1/users/totp/disable", json={"code": code}
-        )
+        status, body = await user.request("POST", "/api/v1/users/totp/disable", json={"code": code})
         assert status == 422, (code, body)
 
 

@@ -135,8 +135,9 @@ async def test_templates_download_and_import_back(user: ApiUser) -> None:
     for extension in ("csv", "xlsx"):
         async with user.http.get(f"{QUIZZES}/import/template.{extension}") as resp:
             assert resp.status == 200
-            assert f'filename="classquiz-questions-template.{extension}"' in (
-                resp.headers["Content-Disposition"]
+            assert (
+                f'filename="classquiz-questions-template.{extension}"'
+                in (resp.headers["Content-Disposition"])
             )
             data = await resp.read()
         status, quiz = await upload(user, data, f"template.{extension}", "From the template")
@@ -275,9 +276,7 @@ async def test_toggle_public_with_patch(user: ApiUser, other_user: ApiUser) -> N
         "PATCH", f"{QUIZZES}/{quiz['id']}", json={"public": False, "title": "x"}
     )
     assert status == 422 and body["error"]["details"][0]["field"] == "title"
-    status, patched = await user.request(
-        "PATCH", f"{QUIZZES}/{quiz['id']}", json={"public": False}
-    )
+    status, patched = await user.request("PATCH", f"{QUIZZES}/{quiz['id']}", json={"public": False})
     assert status == 200 and patched["public"] is False
     status, _ = await other_user.request("GET", f"{QUIZZES}/{quiz['id']}")
     assert status == 404

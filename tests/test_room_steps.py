@@ -48,9 +48,7 @@ async def svc(
     await redis.aclose()
 
 
-async def join(
-    svc: Services, notifier: InMemoryNotifier, admission: Admission, sid: str
-) -> None:
+async def join(svc: Services, notifier: InMemoryNotifier, admission: Admission, sid: str) -> None:
     """The join step as the transport calls it. The socket enters the game's groups and
     gets exactly one welcome (sent in the background); both are checked here and the
     welcome taken out, so the tests read only what the others were told."""

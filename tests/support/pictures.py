@@ -44,7 +44,7 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     fields = struct.pack(">II", width, height) + data[ihdr_at + 12 : ihdr_at + 17]
     chunk = b"IHDR" + fields
     patched = chunk + struct.pack(">I", zlib.crc32(chunk))
-    return data[: ihdr_at] + patched + data[ihdr_at + len(patched) :]
+    return data[:ihdr_at] + patched + data[ihdr_at + len(patched) :]
 
 
 async def upload(

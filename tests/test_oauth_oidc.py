@@ -22,12 +22,10 @@ from aiohttp.test_utils import TestServer
 from classquiz.db.models import OAuthIdentity, User
 from tests.support.processes import free_port
 from tests.support.signin import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     Browser,
     app_on_port,
+    app_with_oidc,
     mark_email_verified,
-    oidc_provider,
     sign_in_error,
     with_param,
 )
@@ -38,18 +36,8 @@ from tests.test_audit_totp import enable_totp
 @pytest.fixture(scope="module")
 async def oidc_app(server: TestServer, storage: dict[str, str]) -> AsyncIterator[str]:
     """An app whose OIDC provider is a real oidc-provider; yields the app's URL."""
-    port = free_port()
-    redirect_uri = f"http://127.0.0.1:{port}/api/v1/auth/oauth/oidc/callback"
-    async with oidc_provider(redirect_uri) as issuer:
-        async with app_on_port(
-            storage,
-            port,
-            oidc_discovery_url=f"{issuer}/.well-known/openid-configuration",
-            oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET,
-            oidc_name="Test ID",
-        ) as app_url:
-            yield app_url
+    async with app_with_oidc(storage, "Test ID") as app_url:
+        yield app_url
 
 
 @pytest.fixture
@@ -283,23 +271,14 @@ async def test_a_provider_that_puts_the_email_in_the_id_token(
 ) -> None:
     """Google's way: the signed ID token carries email and email_verified (the provider
     of the other tests keeps them at its userinfo endpoint)."""
-    port = free_port()
-    redirect_uri = f"http://127.0.0.1:{port}/api/v1/auth/oauth/oidc/callback"
-    async with oidc_provider(redirect_uri, email_in_id_token=True) as issuer:
-        async with app_on_port(
-            storage,
-            port,
-            oidc_discovery_url=f"{issuer}/.well-known/openid-configuration",
-            oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET,
-        ) as app_url:
-            browser = Browser(app_url)
-            try:
-                email = new_email()
-                assert await browser.sign_in("oidc", email) == "/quizzes"
-                status, me = await browser.me()
-                assert status == 200 and me["email"] == email
-                user = await User.objects.get(email=email)
-                assert user.email_verified_at is not None
-            finally:
-                await browser.close()
+    async with app_with_oidc(storage, email_in_id_token=True) as app_url:
+        browser = Browser(app_url)
+        try:
+            email = new_email()
+            assert await browser.sign_in("oidc", email) == "/quizzes"
+            status, me = await browser.me()
+            assert status == 200 and me["email"] == email
+            user = await User.objects.get(email=email)
+            assert user.email_verified_at is not None
+        finally:
+            await browser.close()

@@ -25,6 +25,7 @@ from aiohttp.test_utils import TestServer
 from classquiz import create_app
 from classquiz.db.models import User, utcnow
 from tests.support.apps import make_settings
+from tests.support.processes import free_port
 
 OIDC_DIR = Path(__file__).resolve().parents[1] / "oidc"
 CLIENT_ID = "classquiz-test"
@@ -92,6 +93,28 @@ async def app_on_port(
         yield public_url
     finally:
         await server.close()
+
+
+@contextlib.asynccontextmanager
+async def app_with_oidc(
+    storage: dict[str, str], name: str | None = None, email_in_id_token: bool = False
+) -> AsyncIterator[str]:
+    """A real OpenID provider and an app that signs in with it (as provider `name`, or the
+    server's default name); yields the app's URL. The app's port is chosen first, because
+    the provider must know the redirect URI when it starts."""
+    port = free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/api/v1/auth/oauth/oidc/callback"
+    named = {} if name is None else {"oidc_name": name}
+    async with oidc_provider(redirect_uri, email_in_id_token) as issuer:
+        async with app_on_port(
+            storage,
+            port,
+            oidc_discovery_url=f"{issuer}/.well-known/openid-configuration",
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+            **named,
+        ) as app_url:
+            yield app_url
 
 
 class _Forms(HTMLParser):

@@ -14,32 +14,15 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, expect
 
-from tests.support.processes import free_port
-from tests.support.signin import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    app_on_port,
-    mark_email_verified,
-    oidc_provider,
-)
+from tests.support.signin import app_with_oidc, mark_email_verified
 from tests.support.users import register_user
 from tests.web.conftest import PROJECTOR_VIEWPORT, BrowserProblems, _context, axe_scan, shot
 
 
 @pytest.fixture(scope="module")
 async def provider_app(server: TestServer, storage: dict[str, str]) -> AsyncIterator[str]:
-    port = free_port()
-    redirect_uri = f"http://127.0.0.1:{port}/api/v1/auth/oauth/oidc/callback"
-    async with oidc_provider(redirect_uri) as issuer:
-        async with app_on_port(
-            storage,
-            port,
-            oidc_discovery_url=f"{issuer}/.well-known/openid-configuration",
-            oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET,
-            oidc_name="School ID",
-        ) as url:
-            yield url
+    async with app_with_oidc(storage, "School ID") as url:
+        yield url
 
 
 async def new_context(

@@ -241,6 +241,9 @@ class Game(ormar.Model):
     players_count: int = ormar.Integer(default=0)
     questions: list[dict[str, Any]] = ormar.JSON(default=list)  # FinalQuestion dumps
     stored_at: datetime = ormar.DateTime(timezone=True, default=utcnow)
+    # Set when the host deleted the results (0011): players and answers are gone and the
+    # row is blanked, but it stays so that a late retry of the write cannot restore them.
+    deleted_at: datetime | None = ormar.DateTime(timezone=True, nullable=True, default=None)
 
 
 class GamePlayer(ormar.Model):

@@ -1,4 +1,5 @@
-"""REST: /api/v1/results — stored games for their host, and a player's own results."""
+"""REST: /api/v1/results — stored games for their host (to read, export or delete), and a
+player's own results."""
 
 from __future__ import annotations
 
@@ -82,6 +83,20 @@ async def export_results(request: web.Request, query: ExportQuery) -> web.Respon
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.route(
+    "DELETE",
+    "/{game_id}",
+    summary="Delete a finished game's results, with its players and answers (its host only)",
+    status=204,
+    auth="user",
+    errors=(401, 403, 404),
+)
+async def delete_results(request: web.Request) -> None:
+    session = await require_session(request)
+    game_id = parse_uuid(request.match_info["game_id"], "game_not_found")
+    await services(request).results.delete(game_id, session.user)
 
 
 @router.route(

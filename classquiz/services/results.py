@@ -405,7 +405,9 @@ class ResultService:
         if game_id is not None and game_id != token_game:
             raise Refusal("invalid_token", "the token belongs to another game")
         if await store.fetch_game(self.db, token_game) is None:
-            raise Refusal("game_not_found", "the game's results are not stored yet")
+            raise Refusal(
+                "game_not_found", "the game's results are not stored yet, or the host deleted them"
+            )
         player = await store.find_player(self.db, token_game, player_id)
         if player is None:
             raise Refusal("player_not_found", "no such player in this game")
@@ -415,6 +417,18 @@ class ResultService:
             game_id=token_game,
             answers=[shape.answer_out(a) for a in answers],
         )
+
+    # ------------------------------------------------------------ deleting
+
+    async def delete(self, game_id: uuid.UUID, viewer: User) -> None:
+        """Delete a finished game's results (its host only; 404 for everyone else).
+
+        Players' own result pages (`player_results`) answer 404 from then on, and the
+        results can never come back, not even from a snapshot still parked in Redis.
+        """
+        if not await store.delete_game(self.db, game_id, viewer.id):
+            raise Refusal("game_not_found", "no such game")
+        log.info("results of game %s deleted by their host", game_id)
 
     # ------------------------------------------------------------ exporting
 

@@ -145,7 +145,8 @@ async def write_game(db: DatabaseConnection, final: FinishedGame) -> bool:
 
     The game row goes first with ON CONFLICT DO NOTHING: a second writer (a
     retry, another process) blocks on the primary key until the first commits,
-    then inserts nothing and stops. Players and answers also skip conflicts, so
+    then inserts nothing and stops. A game whose results the host deleted keeps
+    its row for this reason (`delete_game`). Players and answers also skip conflicts, so
     a duplicated answer in a snapshot (first one wins) cannot make the whole
     game unstorable.
     """
@@ -180,15 +181,53 @@ async def fetch_all(db: DatabaseConnection, query: sa.Executable) -> list[DbRow]
 
 
 async def fetch_game(db: DatabaseConnection, game_id: uuid.UUID) -> DbRow | None:
-    rows = await fetch_all(db, sa.select(GAMES).where(GAMES.c.id == game_id))
+    """The stored game, or None when it is not stored (yet) or its results were deleted."""
+    rows = await fetch_all(
+        db, sa.select(GAMES).where(GAMES.c.id == game_id, GAMES.c.deleted_at.is_(None))
+    )
     return rows[0] if rows else None
+
+
+async def delete_game(db: DatabaseConnection, game_id: uuid.UUID, owner_id: uuid.UUID) -> bool:
+    """Delete a stored game's results for its owner; False if there is no such game of
+    theirs (or it is deleted already).
+
+    The players and answers go; the game row stays, blanked and marked `deleted_at`,
+    as a tombstone: the write above skips any game whose row exists, so a snapshot
+    still parked in Redis, or a retry in flight, can never bring the results back.
+    The UPDATE takes the row's lock first, so two deletions of one game cannot both win.
+    """
+    async with db.transaction():
+        async with db.connection() as conn:
+            marked = await conn.execute(
+                sa.update(GAMES)
+                .where(
+                    GAMES.c.id == game_id,
+                    GAMES.c.owner_id == owner_id,
+                    GAMES.c.deleted_at.is_(None),
+                )
+                .values(
+                    deleted_at=utcnow(),
+                    title="",
+                    pin="",
+                    questions=[],
+                    players_count=0,
+                    question_count=0,
+                )
+                .returning(GAMES.c.id)
+            )
+            if marked.first() is None:
+                return False
+            await conn.execute(sa.delete(ANSWERS).where(ANSWERS.c.game_id == game_id))
+            await conn.execute(sa.delete(PLAYERS).where(PLAYERS.c.game_id == game_id))
+    return True
 
 
 async def list_games(
     db: DatabaseConnection, owner_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[DbRow], int]:
     """The owner's stored games, newest finish first, and how many there are."""
-    where = GAMES.c.owner_id == owner_id
+    where = sa.and_(GAMES.c.owner_id == owner_id, GAMES.c.deleted_at.is_(None))
     total_rows = await fetch_all(db, sa.select(sa.func.count()).select_from(GAMES).where(where))
     columns = [c for c in GAMES.c if c.name != "questions"]
     rows = await fetch_all(

@@ -12,6 +12,10 @@ declare global {
 			 */
 			chrome?: boolean;
 		}
+		interface PageState {
+			/** /results after a deletion: the title of the game whose results went. */
+			deletedResults?: string;
+		}
 	}
 }
 

@@ -314,3 +314,53 @@ async def test_results_followed_before_they_are_stored(
         "Stored a moment later", timeout=10_000
     )
     await expect(projector.get_by_role("alert")).to_have_count(0)
+
+
+async def test_the_host_deletes_a_games_results(
+    user: ApiUser,
+    base_url: str,
+    app_url: str,
+    svc: Services,
+    projector_context: BrowserContext,
+    projector: Page,
+    phone: Page,
+) -> None:
+    """Delete results asks first (Cancel keeps them), then deletes them for good: the list
+    says which went, the game's page and the players' own pages no longer show them."""
+    played = await play_sample_game(user, base_url, title="Spelling test, draft")
+    kept = finished_game(await user_id(user), title="Kept game")
+    assert await svc.results.finish(kept)
+    await sign_in_as(projector_context, user, app_url)
+    page = projector
+    await page.goto(f"/results/{played.game_id}")
+    delete = page.get_by_role("button", name="Delete results")
+    await delete.click()
+    dialog = page.get_by_role("dialog", name="Delete these results?")
+    await expect(dialog).to_be_visible()
+    await expect(dialog).to_contain_text("Spelling test, draft")
+    await axe_scan(page)
+    await shot(page, "results-delete-confirm-desktop")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    status, _ = await user.request("GET", f"/api/v1/results/{played.game_id}")
+    assert status == 200  # cancelled: nothing happened
+
+    await delete.click()
+    await dialog.get_by_role("button", name="Delete results").click()
+    await expect(page).to_have_url(re.compile(r"/results$"))
+    await expect(page.get_by_role("status")).to_have_text(
+        "The results of “Spelling test, draft” were deleted."
+    )
+    games = page.get_by_role("list", name="Finished games")
+    await expect(games.get_by_role("listitem")).to_have_count(1)
+    await expect(games.get_by_role("listitem")).to_contain_text("Kept game")
+    await axe_scan(page)
+    await shot(page, "results-deleted-desktop")
+    status, _ = await user.request("GET", f"/api/v1/results/{played.game_id}")
+    assert status == 404
+
+    await page.goto(f"/results/{played.game_id}")
+    await expect(page.get_by_role("alert")).to_contain_text("do not exist", timeout=15_000)
+    # A player who opens their own results afterwards is told why they are not there.
+    await phone.goto(f"/results/{played.game_id}/me#token={played.player_tokens['Ada']}")
+    await expect(phone.get_by_role("alert")).to_contain_text("deleted them")

@@ -322,10 +322,18 @@ class ResultService:
             raise Refusal("game_not_found", "no such game")
         return row
 
+    async def _still_stored(self, game_id: uuid.UUID) -> None:
+        """Called after reading a game's players or answers: the reads are separate
+        statements, and a deletion that committed between them must read as 404, not
+        as a game without players."""
+        if not await store.is_stored(self.db, game_id):
+            raise Refusal("game_not_found", "no such game (its results were just deleted)")
+
     async def game_results(self, game_id: uuid.UUID, viewer: User) -> GameStatsOut:
         game = await self._hosted_game(game_id, viewer)
         players = await store.game_players(self.db, game_id)
         aggregates = await store.question_aggregates(self.db, game_id)
+        await self._still_stored(game_id)
         questions: list[QuestionStatsOut] = []
         for q in game.questions or []:
             answered, correct, avg = aggregates.get(int(q["index"]), (0, 0, None))
@@ -370,6 +378,7 @@ class ResultService:
         await self._hosted_game(game_id, viewer)
         players, total = await store.game_players_page(self.db, game_id, limit, offset)
         answers = await store.answers_of_players(self.db, game_id, [p.id for p in players])
+        await self._still_stored(game_id)
         by_player: dict[str, list[PlayerAnswerOut]] = {}
         for a in answers:
             by_player.setdefault(str(a.player_id), []).append(shape.answer_out(a))
@@ -409,9 +418,10 @@ class ResultService:
                 "game_not_found", "the game's results are not stored yet, or the host deleted them"
             )
         player = await store.find_player(self.db, token_game, player_id)
+        answers = await store.game_answers(self.db, token_game, player_id)
+        await self._still_stored(token_game)
         if player is None:
             raise Refusal("player_not_found", "no such player in this game")
-        answers = await store.game_answers(self.db, token_game, player_id)
         return PlayerResultOut(
             **shape.player_stats(player).model_dump(),
             game_id=token_game,
@@ -437,6 +447,7 @@ class ResultService:
         game = await self._hosted_game(game_id, viewer)
         players = await store.game_players(self.db, game_id)
         answers = await store.game_answers(self.db, game_id)
+        await self._still_stored(game_id)
         questions = sorted(game.questions or [], key=lambda q: q["index"])
         indexes = [int(q["index"]) for q in questions]
         points = {(str(a.player_id), a.question_index): a.points or 0 for a in answers}

@@ -188,6 +188,14 @@ async def fetch_game(db: DatabaseConnection, game_id: uuid.UUID) -> DbRow | None
     return rows[0] if rows else None
 
 
+async def is_stored(db: DatabaseConnection, game_id: uuid.UUID) -> bool:
+    """Whether the game is stored and not deleted (one indexed look-up, no JSON)."""
+    rows = await fetch_all(
+        db, sa.select(GAMES.c.id).where(GAMES.c.id == game_id, GAMES.c.deleted_at.is_(None))
+    )
+    return bool(rows)
+
+
 async def delete_game(db: DatabaseConnection, game_id: uuid.UUID, owner_id: uuid.UUID) -> bool:
     """Delete a stored game's results for its owner; False if there is no such game of
     theirs (or it is deleted already).

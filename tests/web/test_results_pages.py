@@ -358,6 +358,12 @@ async def test_the_host_deletes_a_games_results(
     await shot(page, "results-deleted-desktop")
     status, _ = await user.request("GET", f"/api/v1/results/{played.game_id}")
     assert status == 404
+    # Said once: back on the list later, it is not said again.
+    await games.get_by_role("link", name="Kept game").click()
+    await expect(page.get_by_role("tab", name="Overview")).to_be_visible()
+    await page.go_back()
+    await expect(games.get_by_role("listitem")).to_have_count(1)
+    await expect(page.get_by_role("status")).to_have_text("")
 
     await page.goto(f"/results/{played.game_id}")
     await expect(page.get_by_role("alert")).to_contain_text("do not exist", timeout=15_000)

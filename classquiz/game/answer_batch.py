@@ -6,8 +6,11 @@ So per question (a game, a question index and the game id the players were
 admitted to), at most one call of `submit_answer.lua` is in flight: an answer
 that arrives meanwhile waits for it and goes with everything else that arrived in
 the next call (group commit). A lone answer leaves on the next turn of the event
-loop; in a burst, the calls of one question start at least `BURST_CALL_INTERVAL_S`
-apart. A call costs the process about 80 µs in redis-py whatever it carries, and
+loop; after that, the calls of one question start at least `BURST_CALL_INTERVAL_S`
+apart: the sender stays for the rest of that interval after each call, so an answer
+that comes then waits for it even if the queue had run empty meanwhile (a burst
+whose answers trickle in faster than Redis answers would otherwise go out one by
+one). A call costs the process about 80 µs in redis-py whatever it carries, and
 Redis answers a small one within a fraction of a millisecond, so without that
 spacing a 2,000-player burst went out in calls of about four answers; spaced, the
 calls are fuller and an answer waits at most that long more for its ack.
@@ -129,8 +132,11 @@ class AnswerBatcher:
                     if not answer.result.done():
                         answer.result.set_result(result)
                 gap = BURST_CALL_INTERVAL_S - (loop.time() - started)
-                if gap > 0 and key in self.waiting:
-                    await asyncio.sleep(gap)  # a burst: let the next call fill up
+                if gap > 0:
+                    # Stay the sender for the rest of the interval, even if the queue
+                    # is empty now: an answer that comes meanwhile is part of the same
+                    # burst and goes with the next call, not in a call of its own.
+                    await asyncio.sleep(gap)
         finally:
             del self.sending[key]
             # Answers still waiting only if the sender itself was stopped (shutdown).

@@ -74,6 +74,7 @@ RestErrorCode = Literal[
     # 403
     "forbidden",
     "origin_not_allowed",
+    "recent_sign_in_required",
     "wrong_password",
     # 404
     "api_key_not_found",

@@ -18,6 +18,7 @@ from classquiz.game.autofinish import AutoFinishTimers
 from classquiz.game.store import GameStore
 from classquiz.search import SearchIndex, SearchIndexer, create_search_index
 from classquiz.services.account import AccountService
+from classquiz.services.account_deletion import AccountDeletion
 from classquiz.services.account_tokens import AccountTokens
 from classquiz.services.admission import Gate
 from classquiz.services.api_keys import ApiKeys
@@ -55,6 +56,7 @@ class Services:
     oauth: OAuthSignIn
     passkeys: PasskeyService
     account: AccountService
+    account_deletion: AccountDeletion
     quizzes: QuizService
     media: MediaService
     results: ResultService
@@ -178,12 +180,15 @@ def build_services(
         ),
         ApiKeys(),
     )
+    account = build_account(settings, redis, users, passwords, tasks)
+    media = build_media(settings)
     return Services(
         settings=settings,
         redis=redis,
         signer=signer,
         users=users,
-        account=build_account(settings, redis, users, passwords, tasks),
+        account=account,
+        account_deletion=AccountDeletion(account, store, room, media, quizzes),
         oauth=OAuthSignIn(redis, settings, ProviderClient()),
         passkeys=PasskeyService(
             redis,
@@ -193,7 +198,7 @@ def build_services(
             settings.passkey_challenge_ttl_s,
         ),
         quizzes=quizzes,
-        media=build_media(settings),
+        media=media,
         results=results,
         limiter=limiter,
         login_limiter=FailureLimiter(

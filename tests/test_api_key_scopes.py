@@ -31,6 +31,7 @@ CREDENTIAL_ROUTES = [
     ("POST", "/api/v1/account/password", {"current_password": "x", "new_password": "y" * 8}),
     ("POST", "/api/v1/account/sign-out-everywhere", None),
     ("POST", "/api/v1/account/verify-email/send", None),
+    ("POST", "/api/v1/account/delete", {"confirm_username": "x", "password": "y"}),
 ]
 
 

@@ -112,12 +112,23 @@ async def test_register_returns_the_user(http: ClientSession) -> None:
     name, email = new_identity()
     status, body = await register(http, email=email, username=name, password=PASSWORD)
     assert status == 201, body
-    assert set(body) == {"id", "email", "username", "totp_enabled", "email_verified", "created_at"}
+    assert set(body) == {
+        "id",
+        "email",
+        "username",
+        "has_password",
+        "totp_enabled",
+        "email_verified",
+        "created_at",
+    }
+    assert body["has_password"] is True
     uuid.UUID(body["id"])
     assert body["email"] == email
     assert body["username"] == name
     assert body["totp_enabled"] is False
-    assert "password" not in json.dumps(body)
+    # Neither the password nor its hash ever leaves the server.
+    sent = json.dumps(body)
+    assert PASSWORD not in sent and "argon2" not in sent and "password_hash" not in body
 
 
 async def test_register_lowercases_the_email(http: ClientSession) -> None:

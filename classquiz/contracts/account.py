@@ -1,5 +1,5 @@
 """REST contracts of account recovery and upkeep: password reset and change, e-mail
-verification, ending every session."""
+verification, ending every session, deleting the account."""
 
 from __future__ import annotations
 
@@ -40,6 +40,20 @@ class EmailTokenIn(Contract):
 class PasswordChangeIn(Contract):
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     new_password: NewPassword
+    totp: OneTimeCode | None = Field(
+        default=None, description="a TOTP or backup code, when the account has a second factor"
+    )
+
+
+class AccountDeleteIn(Contract):
+    confirm_username: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = (
+        Field(description="the account's username, typed again: deleting cannot be undone")
+    )
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        default=None,
+        description="the account's password; required unless the account has none "
+        "(then the session must be a recent sign-in)",
+    )
     totp: OneTimeCode | None = Field(
         default=None, description="a TOTP or backup code, when the account has a second factor"
     )

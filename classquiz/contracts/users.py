@@ -38,6 +38,11 @@ class UserOut(BaseModel):
     id: uuid.UUID
     email: str
     username: str
+    has_password: bool = Field(
+        default=True,
+        description="false for an account made by another sign-in (OpenID, a passkey) "
+        "that never set a password",
+    )
     totp_enabled: bool
     email_verified: bool = Field(
         default=False, description="a verification link mailed to this address was followed"

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from classquiz.game.keys import owner_games_key
 from classquiz.game.records import (
     STATE_FIELDS,
     AnswerRecord,
@@ -26,6 +27,29 @@ class Projections(StoreBase):
     async def meta(self, pin: str) -> dict[str, str] | None:
         raw = await async_reply(self.redis.hgetall(self.keys(pin).game))
         return {text(k): text(v) for k, v in raw.items()} if raw else None
+
+    async def live_games_of(self, owner_id: str) -> list[tuple[str, str]]:
+        """(PIN, game id) of each game `owner_id` hosts that has not finished yet.
+
+        Read from the owner's games index (the live-games quota, create_game.lua) with
+        the same rule: a member is live while its PIN's game hash still belongs to
+        that game and is not finished. Not atomic: a game created meanwhile is missed.
+        """
+        members = [
+            text(m)
+            for m in await async_reply(
+                self.redis.zrange(owner_games_key(self.prefix, owner_id, self.buckets), 0, -1)
+            )
+        ]
+        live = []
+        for member in members:
+            pin, _, game_id = member.partition(":")
+            owner, current, status = await async_reply(
+                self.redis.hmget(self.keys(pin).game, ["owner_id", "id", "status"])
+            )
+            if (text(owner), text(current)) == (owner_id, game_id) and text(status) != "finished":
+                live.append((pin, game_id))
+        return live
 
     async def state(self, pin: str) -> GameState | None:
         """Where the game on `pin` is now (what joins, welcomes and the sweeper need, cheaper

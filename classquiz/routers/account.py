@@ -1,4 +1,5 @@
-"""REST: /api/v1/account — password reset and change, e-mail verification, ending sessions.
+"""REST: /api/v1/account — password reset and change, e-mail verification, ending
+sessions, deleting the account.
 
 Only translates: the rules live in AccountService (classquiz/services/account.py).
 Managing credentials needs the owner's own sign-in (`require_own_session`), never
@@ -10,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from classquiz.contracts.account import (
+    AccountDeleteIn,
     EmailTokenIn,
     MailStatusOut,
     PasswordChangeIn,
@@ -126,5 +128,24 @@ async def sign_out_everywhere(request: web.Request) -> web.Response:
     session = await require_own_session(request)
     await services(request).account.sign_out_everywhere(session.user)
     response = json_response(OkOut())
+    response.del_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+@router.route(
+    "POST",
+    "/delete",
+    summary="Delete the account and everything it holds (quizzes, pictures, results, keys); "
+    "its live games end first. Needs the username typed again and the password (an account "
+    "without one: a sign-in in the last 10 minutes), and a one-time code when 2FA is on",
+    body=AccountDeleteIn,
+    status=204,
+    auth="user",
+    errors=(401, 403, 422, 429, 503),
+)
+async def delete_account(request: web.Request, body: AccountDeleteIn) -> web.Response:
+    session = await require_own_session(request)
+    await services(request).account_deletion.delete(session, body)
+    response = web.Response(status=204)
     response.del_cookie(COOKIE_NAME, path="/")
     return response

@@ -31,6 +31,7 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     "totp_required": 401,
     "forbidden": 403,
     "origin_not_allowed": 403,
+    "recent_sign_in_required": 403,
     "wrong_password": 403,
     "banned": 403,
     "api_key_not_found": 404,

@@ -1,5 +1,5 @@
 """AccountService: password reset and e-mail verification by mail, password change,
-and "sign out everywhere".
+"sign out everywhere", and the owner's proof before the account is deleted.
 
 Ending sessions: every access token carries the account's session generation
 (services/tokens.py); raising `users.session_generation` by one, in the
@@ -20,7 +20,11 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-from classquiz.contracts.account import PasswordChangeIn, PasswordResetConfirmIn
+from classquiz.contracts.account import (
+    AccountDeleteIn,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+)
 from classquiz.db.engine import write
 from classquiz.db.models import User, utcnow
 from classquiz.errors import ErrorCode, Refusal, error_detail
@@ -34,11 +38,14 @@ from classquiz.services.mail import Mailer, link, password_reset_mail, verificat
 from classquiz.services.passwords import Passwords
 from classquiz.services.ratelimit import FailureLimiter
 from classquiz.services.tasks import KeptTasks
-from classquiz.services.users import UserService
+from classquiz.services.users import Session, UserService, has_password
 
 log = logging.getLogger(__name__)
 
 _USERS = User.ormar_config.table
+
+# An account without a password proves its owner by a sign-in this recent.
+RECENT_SIGN_IN_S = 600
 
 RESET_PAGE = "/reset-password"
 VERIFY_PAGE = "/verify-email"
@@ -47,6 +54,16 @@ VERIFY_PAGE = "/verify-email"
 def _field_refusal(code: ErrorCode, field: str, message: str) -> Refusal:
     """A refusal naming the body field at fault, so a form shows it beside that field."""
     return Refusal(code, message, [error_detail([field], code, message)])
+
+
+def _field_problem(field: str, code: str, message: str) -> Refusal:
+    """A 422 `validation_error` about one body field, with the field's own `code`."""
+    return Refusal("validation_error", message, [error_detail([field], code, message)])
+
+
+def signed_in_recently(issued_at: int | None, now: float, window_s: int = RECENT_SIGN_IN_S) -> bool:
+    """Whether a session's token was issued (its sign-in happened) within `window_s`."""
+    return issued_at is not None and 0 <= now - issued_at <= window_s
 
 
 def mail_unavailable() -> Refusal:
@@ -174,6 +191,33 @@ class AccountService:
         # A reset link mailed before the change must not undo it later.
         await self._tokens.retire_all(user.id, PASSWORD_RESET)
         return await self._fresh_token(user.id)
+
+    async def confirm_deletion(self, session: Session, body: AccountDeleteIn, now: float) -> None:
+        """Refuse unless the owner, not someone at an unlocked computer, asks to delete the
+        account: the username typed again; the password, or for an account that has
+        none (made by another provider's sign-in) a sign-in within RECENT_SIGN_IN_S; and
+        the second factor when it is on. The name is checked first, so a typo costs no
+        password guess; wrong passwords count towards the same limit as a change's."""
+        user = session.user
+        if body.confirm_username != user.username:
+            raise _field_problem("confirm_username", "mismatch", "type the account's username")
+        if has_password(user):
+            if body.password is None:
+                raise _field_problem("password", "missing", "enter your password")
+            async with self._password_limiter.guard(
+                f"user:{user.id}",
+                {"invalid_credentials"},
+                "too many wrong passwords; wait a few minutes",
+            ):
+                if not await self._passwords.verify(user.password_hash, body.password):
+                    raise _field_refusal("invalid_credentials", "password", "wrong password")
+        elif not signed_in_recently(session.token_issued_at, now):
+            raise Refusal(
+                "recent_sign_in_required",
+                "this account has no password: sign out, sign in again, and delete it "
+                f"within {RECENT_SIGN_IN_S // 60} minutes",
+            )
+        await self._second_factor(user, body.totp)
 
     async def _second_factor(self, user: User, code: str | None) -> None:
         """When the account has TOTP on, a valid code (or backup code) is required."""

@@ -150,6 +150,30 @@ class MediaService:
             raise Refusal("service_unavailable", "the picture storage is unavailable") from None
         await Media.objects.filter(id=media_id).delete()
 
+    async def forget_all(self, owner_id: uuid.UUID) -> int:
+        """Remove every stored picture of an account that is being deleted; how many.
+
+        Only the stored objects: the rows go with the account (ON DELETE CASCADE), after
+        this. Removing an object that is already gone is no error, so when the storage
+        fails half-way (503, the account and its rows untouched) a second try finishes.
+        """
+        async with database.connection() as conn:
+            rows = (
+                await conn.execute(
+                    sqlalchemy.select(MEDIA_TABLE.c.id, MEDIA_TABLE.c.extension).where(
+                        MEDIA_TABLE.c.owner_id == str(owner_id)
+                    )
+                )
+            ).all()
+        for media_id, extension in rows:
+            try:
+                await self.storage.delete(media_key(uuid.UUID(str(media_id)), extension))
+            except StorageUnavailable:
+                raise Refusal(
+                    "service_unavailable", "the picture storage is unavailable; try again later"
+                ) from None
+        return len(rows)
+
     async def open(self, key: str) -> tuple[StoredObject, str] | None:
         """(the stored picture, its content type), or None when there is none."""
         extension = key.rsplit(".", 1)[-1]

@@ -44,10 +44,8 @@ from classquiz.services.oauth_providers import (
     ProviderClient,
     enabled_providers,
 )
+from classquiz.services.users import NO_PASSWORD
 
-# An account made by a sign-in has no password: this is no Argon2 hash, so no
-# password ever matches it (Passwords.verify answers False on an invalid hash).
-NO_PASSWORD = "!no-password"
 DEFAULT_NEXT = "/quizzes"
 USERNAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -180,6 +180,13 @@ class QuizService:
         for listener in self.listeners:
             await _notify(listener.quiz_deleted(quiz_id))
 
+    async def forget(self, quiz_ids: list[uuid.UUID]) -> None:
+        """Tell the listeners that these quizzes were deleted along with their owner's
+        account (the rows are gone already)."""
+        for quiz_id in quiz_ids:
+            for listener in self.listeners:
+                await _notify(listener.quiz_deleted(quiz_id))
+
     async def _owned(self, owner: User, quiz_id: uuid.UUID) -> Quiz:
         quiz = await Quiz.objects.get_or_none(id=quiz_id)
         if quiz is None:

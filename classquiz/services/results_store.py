@@ -11,6 +11,7 @@ a parameter so a test can point one service at an unreachable database.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,9 +22,12 @@ import sqlalchemy as sa
 from ormar.databases.connection import DatabaseConnection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from classquiz.db.models import Game, GameAnswer, GamePlayer, utcnow
+from classquiz.db.models import Game, GameAnswer, GamePlayer, User, utcnow
 from classquiz.game.final import FinishedGame
 
+log = logging.getLogger(__name__)
+
+USERS: sa.Table = User.ormar_config.table
 GAMES: sa.Table = Game.ormar_config.table
 PLAYERS: sa.Table = GamePlayer.ormar_config.table
 ANSWERS: sa.Table = GameAnswer.ormar_config.table
@@ -141,9 +145,15 @@ def batches(columns: dict[str, list[Any]], size: int) -> list[dict[str, list[Any
 
 
 async def write_game(db: DatabaseConnection, final: FinishedGame) -> bool:
-    """Store `final` in one transaction; False (and no change) if it is stored already.
+    """Store `final` in one transaction; False (and no change) if it is stored already,
+    or if its host's account is gone.
 
-    The game row goes first with ON CONFLICT DO NOTHING: a second writer (a
+    The host's account row is read first, with a key-share lock: an account
+    deletion running meanwhile waits for this write and then takes its rows along,
+    and a game that finishes after its host deleted the account (a game ended by
+    the deletion, or one created a moment before it) is dropped here, not kept as
+    a write the database will always refuse: its host asked for their data to go.
+    The game row goes next with ON CONFLICT DO NOTHING: a second writer (a
     retry, another process) blocks on the primary key until the first commits,
     then inserts nothing and stops. A game whose results the host deleted keeps
     its row for this reason (`delete_game`). Players and answers also skip conflicts, so
@@ -155,6 +165,14 @@ async def write_game(db: DatabaseConnection, final: FinishedGame) -> bool:
     answers = batches(answer_columns(final), BATCH)
     async with db.transaction():
         async with db.connection() as conn:
+            host = await conn.execute(
+                sa.select(USERS.c.id)
+                .where(USERS.c.id == final.owner_id)
+                .with_for_update(key_share=True)
+            )
+            if host.first() is None:
+                log.info("game %s not stored: its host deleted their account", game_id)
+                return False
             inserted = await conn.execute(
                 pg_insert(GAMES)
                 .values(game_row(final))

@@ -37,6 +37,7 @@ class TokenClaims:
     game_id: str | None = None
     pin: str | None = None
     generation: int = 0
+    issued_at: int = 0  # seconds since the epoch; 0 for a token without `iat`
 
 
 class TokenSigner:
@@ -55,6 +56,7 @@ class TokenSigner:
             game_id=extra.get("gid"),
             pin=extra.get("pin"),
             generation=int(extra.get("gen") or 0),
+            issued_at=now,
         )
         payload: dict[str, Any] = {
             "sub": subject,
@@ -88,6 +90,7 @@ class TokenSigner:
             game_id=payload.get("gid"),
             pin=payload.get("pin"),
             generation=_generation(payload.get("gen")),
+            issued_at=_issued_at(payload.get("iat")),
         )
 
 
@@ -98,3 +101,8 @@ def _generation(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TokenInvalid("bad session generation")
     return value
+
+
+def _issued_at(value: Any) -> int:
+    """The `iat` claim; a token without a readable one counts as issued long ago."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

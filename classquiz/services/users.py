@@ -26,12 +26,22 @@ from classquiz.services.passwords import Passwords
 from classquiz.services.tokens import ACCESS, TokenInvalid, TokenSigner
 from classquiz.services.totp import TotpService
 
+# An account made by another provider's sign-in (OpenID, GitHub) has no password: this
+# is no Argon2 hash, so no password ever matches it (Passwords.verify answers False
+# on an invalid hash). A password reset can give it one.
+NO_PASSWORD = "!no-password"
+
+
+def has_password(user: User) -> bool:
+    return user.password_hash != NO_PASSWORD
+
 
 def user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
         email=user.email,
         username=user.username,
+        has_password=has_password(user),
         totp_enabled=bool(user.totp_secret),
         email_verified=user.email_verified_at is not None,
         created_at=user.created_at,
@@ -45,6 +55,7 @@ class Session:
     user: User
     token_jti: str | None = None
     token_expires_at: int | None = None
+    token_issued_at: int | None = None  # when this access token was issued (its sign-in)
     key_scope: KeyScope | None = None  # set when the credential is an API key
 
     @property
@@ -155,7 +166,12 @@ class UserService:
             raise Refusal("invalid_token", "the account no longer exists")
         if claims.generation != user.session_generation:
             raise Refusal("invalid_token", "this session has ended (signed out everywhere)")
-        return Session(user=user, token_jti=claims.jti, token_expires_at=claims.expires_at)
+        return Session(
+            user=user,
+            token_jti=claims.jti,
+            token_expires_at=claims.expires_at,
+            token_issued_at=claims.issued_at,
+        )
 
     def _revoked_key(self, jti: str) -> str:
         return f"{self._prefix}:revoked:{jti}"

@@ -15,6 +15,8 @@ declare global {
 		interface PageState {
 			/** /results after a deletion: the title of the game whose results went. */
 			deletedResults?: string;
+			/** / after the account was deleted: its username. */
+			accountDeleted?: string;
 		}
 	}
 }

@@ -188,7 +188,7 @@ def build_services(
         signer=signer,
         users=users,
         account=account,
-        account_deletion=AccountDeletion(account, store, room, media, quizzes),
+        account_deletion=AccountDeletion(account, store, room, media, quizzes, results),
         oauth=OAuthSignIn(redis, settings, ProviderClient()),
         passkeys=PasskeyService(
             redis,

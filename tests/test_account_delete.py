@@ -13,15 +13,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
 import sqlalchemy as sa
 from aiohttp import ClientSession
 
 from classquiz.db.engine import database
 from classquiz.db.models import User
+from classquiz.errors import Refusal
 from classquiz.runtime import Services
+from classquiz.services.media_storage import LocalStorage
 from classquiz.services.results import ResultService
 from classquiz.services.tokens import ACCESS, ALGORITHM
 from classquiz.services.users import NO_PASSWORD
@@ -55,6 +59,10 @@ async def rows_of(account_id: uuid.UUID) -> dict[str, int]:
             query = sa.text(f"SELECT count(*) FROM {table} WHERE {column}::text = :id")
             counts[table] = (await conn.execute(query, {"id": str(account_id)})).scalar_one()
     return counts
+
+
+def files_in(folder: Path) -> set[Path]:
+    return set(folder.iterdir()) if folder.exists() else set()
 
 
 def confirmation(user: ApiUser, **extra: Any) -> dict[str, Any]:
@@ -250,7 +258,52 @@ async def test_results_finishing_after_the_deletion_are_dropped_not_set_aside(
         assert dead is None
 
 
-async def test_two_deletions_at_once_delete_once(user: ApiUser) -> None:
+async def test_set_aside_results_of_the_account_go_with_it(
+    http: ClientSession, other_user: ApiUser, svc: Services
+) -> None:
+    """Snapshots the database refused before (the dead-letter hash, kept for a human)
+    hold pupils' answers too: the account's go, nobody else's, and an unreadable one
+    (it names no host) stays for a human. The app's own hash: the deletion cleans it."""
+    gone = await register_user(http)
+    mine, theirs = finished_game(await user_id(gone)), finished_game(await user_id(other_user))
+    dead = svc.results.dead_letter_key
+    await svc.results.redis.hset(
+        dead,
+        mapping={
+            str(mine.game_id): mine.model_dump_json(),
+            str(theirs.game_id): theirs.model_dump_json(),
+            "broken": b"\xff not json",
+        },
+    )
+    try:
+        status, _ = await gone.request("POST", DELETE, json=confirmation(gone))
+        assert status == 204
+        left = {key.decode() for key in await svc.results.redis.hkeys(dead)}
+        assert str(mine.game_id) not in left
+        assert {str(theirs.game_id), "broken"} <= left
+    finally:
+        await svc.results.redis.hdel(dead, str(theirs.game_id), "broken")
+
+
+async def test_a_picture_upload_after_the_deletion_leaves_no_file(
+    http: ClientSession, svc: Services
+) -> None:
+    """An upload whose request was signed in before the account went: the quota lock
+    finds no account, so the upload is refused and removes the file it had stored."""
+    gone = await register_user(http)
+    account = await User.objects.get(id=await user_id(gone))
+    assert isinstance(svc.media.storage, LocalStorage)
+    folder = svc.media.storage.folder
+    before = files_in(folder)
+    status, _ = await gone.request("POST", DELETE, json=confirmation(gone))
+    assert status == 204
+    with pytest.raises(Refusal) as refused:
+        await svc.media.upload(account, picture("PNG"))
+    assert refused.value.code == "invalid_token"
+    assert files_in(folder) == before
+
+
+async def test_deletions_at_once_delete_once(user: ApiUser) -> None:
     owner = await user_id(user)
     statuses = sorted(
         s

@@ -239,6 +239,8 @@ def valid_bodies(quiz_id: str) -> dict[str, Any]:
         "PasswordResetIn": {"email": "fz@example.org"},
         "PasswordResetConfirmIn": {"token": "t" * 43, "password": "y" * 12, "totp": None},
         "PasswordChangeIn": {"current_password": "x" * 12, "new_password": "y" * 12},
+        # never the walker's own name, so no mutation of it can delete the walker
+        "AccountDeleteIn": {"confirm_username": "fuzzer", "password": "x" * 12, "totp": "123456"},
         "PasskeyRegisterIn": {"ceremony_id": "c" * 22, "name": "fuzz", "credential": {"id": "a"}},
         "PasskeySignInIn": {
             "ceremony_id": "c" * 22,

@@ -39,9 +39,8 @@ class UserOut(BaseModel):
     email: str
     username: str
     has_password: bool = Field(
-        default=True,
-        description="false for an account made by another sign-in (OpenID, a passkey) "
-        "that never set a password",
+        description="false for an account made by another provider's sign-in (OpenID, "
+        "GitHub) that never set a password"
     )
     totp_enabled: bool
     email_verified: bool = Field(

@@ -123,14 +123,15 @@ class AnswerBatcher:
                     for answer in batch:
                         if not answer.result.done():
                             answer.result.set_exception(exc)
-                    continue
                 except BaseException:  # the sender was cancelled (shutdown)
                     for answer in batch:
                         answer.result.cancel()
                     raise
-                for answer, result in zip(batch, results, strict=True):
-                    if not answer.result.done():
-                        answer.result.set_result(result)
+                else:
+                    for answer, result in zip(batch, results, strict=True):
+                        if not answer.result.done():
+                            answer.result.set_result(result)
+                # After a failed call too: a Redis in trouble gets no faster calls.
                 gap = BURST_CALL_INTERVAL_S - (loop.time() - started)
                 if gap > 0:
                     # Stay the sender for the rest of the interval, even if the queue

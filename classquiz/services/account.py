@@ -51,14 +51,12 @@ RESET_PAGE = "/reset-password"
 VERIFY_PAGE = "/verify-email"
 
 
-def _field_refusal(code: ErrorCode, field: str, message: str) -> Refusal:
-    """A refusal naming the body field at fault, so a form shows it beside that field."""
-    return Refusal(code, message, [error_detail([field], code, message)])
-
-
-def _field_problem(field: str, code: str, message: str) -> Refusal:
-    """A 422 `validation_error` about one body field, with the field's own `code`."""
-    return Refusal("validation_error", message, [error_detail([field], code, message)])
+def _field_refusal(
+    code: ErrorCode, field: str, message: str, field_code: str | None = None
+) -> Refusal:
+    """A refusal naming the body field at fault, so a form shows it beside that field;
+    the field's own code is the refusal's unless `field_code` says more."""
+    return Refusal(code, message, [error_detail([field], field_code or code, message)])
 
 
 def signed_in_recently(issued_at: int | None, now: float, window_s: int = RECENT_SIGN_IN_S) -> bool:
@@ -200,10 +198,17 @@ class AccountService:
         password guess; wrong passwords count towards the same limit as a change's."""
         user = session.user
         if body.confirm_username != user.username:
-            raise _field_problem("confirm_username", "mismatch", "type the account's username")
+            raise _field_refusal(
+                "validation_error",
+                "confirm_username",
+                "type the account's username",
+                field_code="mismatch",
+            )
         if has_password(user):
             if body.password is None:
-                raise _field_problem("password", "missing", "enter your password")
+                raise _field_refusal(
+                    "validation_error", "password", "enter your password", field_code="missing"
+                )
             async with self._password_limiter.guard(
                 f"user:{user.id}",
                 {"invalid_credentials"},

@@ -1,21 +1,29 @@
 """Deleting an account: everything the account holds goes, and nothing comes back.
 
-What goes, in this order, each step safe to repeat if a later one fails:
+The steps, in this order:
 1. The owner's proof (AccountService.confirm_deletion): nothing happens without it.
-2. The games the account is hosting right now end, as if the host had ended them:
-   players see the game finish instead of a room that never moves again.
-3. The account's pictures leave the picture storage. If the storage is down the
-   request fails here (503) with the account untouched, and a second try finishes.
-4. One transaction deletes the account's row; the database takes everything that
-   hangs off it along (ON DELETE CASCADE): quizzes, pictures' rows, stored games
-   with every player and answer, API keys, passkeys, sign-in identities, mailed
-   links, backup codes. Every session ends with it: a token of an account that no
-   longer exists is refused (UserService.authenticate).
-5. The search index hears that each of the account's quizzes was deleted.
+2. The account's pictures leave the picture storage. If the storage is down the
+   request fails here (503): the account stays, though some of its pictures may
+   be gone already, and trying again finishes. They go before their rows because
+   the storage serves any object it holds: a file whose row went first would stay
+   public with nobody able to remove it.
+3. One transaction locks the account's row, reads what hangs off it, and deletes
+   the row; the database takes every row of the account along (ON DELETE
+   CASCADE): quizzes, pictures' rows, stored games with every player and answer,
+   API keys, passkeys, sign-in identities, mailed links, backup codes. Every
+   session ends with it: a token of an account that no longer exists is refused
+   (UserService.authenticate). The lock orders this against writes that hang a
+   row off the account: a picture upload holds the same lock and, coming after,
+   finds no account; one that came before is listed here, and its file removed
+   in step 4.
+4. What the account did meanwhile is cleaned up: pictures stored between steps 2
+   and 3, the games it is hosting (ended as if the host had ended them, after the
+   commit, so a game created during the deletion ends too and players see the
+   game finish instead of a room that never moves again), results of its games
+   set aside in Redis as never storable, and its quizzes in the search index.
 
-Results of a game that finishes after step 4 (one ended in step 2 whose write was
-still under way, or one created a moment before the row went) are not stored:
-`results_store.write_game` drops a game whose host's account is gone.
+Results of a game that finishes after step 3 are not stored: `results_store.write_game`
+drops a game whose host's account is gone.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -32,8 +41,9 @@ from classquiz.db.models import Quiz, User
 from classquiz.errors import Refusal
 from classquiz.game.store import GameStore
 from classquiz.services.account import AccountService
-from classquiz.services.media import MediaService
+from classquiz.services.media import MediaService, owner_media_query, stored_keys
 from classquiz.services.quizzes import QuizService
+from classquiz.services.results import ResultService
 from classquiz.services.room import LiveRoom
 from classquiz.services.users import Session
 
@@ -41,6 +51,14 @@ log = logging.getLogger(__name__)
 
 USERS: sa.Table = User.ormar_config.table
 QUIZZES: sa.Table = Quiz.ormar_config.table
+
+
+@dataclass(frozen=True)
+class DeletedRows:
+    """What the account's row took with it that lives on outside the database."""
+
+    quiz_ids: list[uuid.UUID]
+    media_keys: list[str]
 
 
 class AccountDeletion:
@@ -51,30 +69,42 @@ class AccountDeletion:
         room: LiveRoom,
         media: MediaService,
         quizzes: QuizService,
+        results: ResultService,
     ) -> None:
         self.account = account
         self.store = store
         self.room = room
         self.media = media
         self.quizzes = quizzes
+        self.results = results
 
     async def delete(self, session: Session, body: AccountDeleteIn) -> None:
-        """Delete the account of `session` (see the module docstring), or refuse with
-        nothing changed."""
+        """Delete the account of `session` (see the module docstring); a refusal before
+        step 3 leaves the account in place."""
         user = session.user
         await self.account.confirm_deletion(session, body, time.time())
-        ended = await self._end_live_games(str(user.id))
-        pictures = await self.media.forget_all(user.id)
-        quiz_ids = await delete_account_rows(user.id)
-        if quiz_ids is None:
+        removed = await self.media.stored_keys_of(user.id)
+        await self.media.remove_stored(removed)
+        rows = await delete_account_rows(user.id)
+        if rows is None:
             raise Refusal("invalid_token", "the account no longer exists")
-        await self.quizzes.forget(quiz_ids)
+        removed_before = set(removed)
+        late = [key for key in rows.media_keys if key not in removed_before]
+        try:
+            await self.media.remove_stored(late)
+        except Refusal:
+            log.warning("account %s deleted, but pictures %s are still stored", user.id, late)
+        ended = await self._end_live_games(str(user.id))
+        set_aside = await self.results.forget_owner(user.id)
+        await self.quizzes.forget(rows.quiz_ids)
         log.info(
-            "account %s deleted: %d quizzes, %d pictures, %d live games ended",
+            "account %s deleted: %d quizzes, %d pictures, %d live games ended, "
+            "%d set-aside results dropped",
             user.id,
-            len(quiz_ids),
-            pictures,
+            len(rows.quiz_ids),
+            len(rows.media_keys),
             ended,
+            set_aside,
         )
 
     async def _end_live_games(self, owner_id: str) -> int:
@@ -88,12 +118,13 @@ class AccountDeletion:
         return ended
 
 
-async def delete_account_rows(user_id: uuid.UUID) -> list[uuid.UUID] | None:
+async def delete_account_rows(user_id: uuid.UUID) -> DeletedRows | None:
     """Delete the account's row, and with it every row that hangs off it, in one
-    transaction; the ids of the quizzes that went, or None if there was no account.
+    transaction; what went that lives on elsewhere, or None if there was no account.
 
-    The row is locked first: a quiz saved meanwhile needs a key-share lock on it, so
-    none can appear between reading the quiz ids and the delete."""
+    The row is locked first: a quiz or picture saved meanwhile needs a lock on it
+    (a key-share lock, or the upload's quota lock), so none can appear between
+    reading the quizzes and pictures and the delete."""
     async with database.transaction():
         async with database.connection() as conn:
             locked = await conn.execute(
@@ -101,11 +132,10 @@ async def delete_account_rows(user_id: uuid.UUID) -> list[uuid.UUID] | None:
             )
             if locked.first() is None:
                 return None
-            quiz_ids = [
-                uuid.UUID(str(row[0]))
-                for row in await conn.execute(
-                    sa.select(QUIZZES.c.id).where(QUIZZES.c.owner_id == str(user_id))
-                )
-            ]
+            quizzes = await conn.execute(
+                sa.select(QUIZZES.c.id).where(QUIZZES.c.owner_id == str(user_id))
+            )
+            quiz_ids = [uuid.UUID(str(row[0])) for row in quizzes]
+            media_keys = stored_keys(await conn.execute(owner_media_query(user_id)))
             await conn.execute(sa.delete(USERS).where(USERS.c.id == str(user_id)))
-    return quiz_ids
+    return DeletedRows(quiz_ids, media_keys)

@@ -22,8 +22,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy
 
@@ -49,7 +50,7 @@ class MediaLimits:
     decode_concurrency: int
 
 
-def media_key(media_id: uuid.UUID, extension: str) -> str:
+def media_key(media_id: uuid.UUID | str, extension: str) -> str:
     return f"{media_id}.{extension}"
 
 
@@ -64,6 +65,18 @@ def media_out(media_id: uuid.UUID, picture: CleanImage) -> MediaOut:
             "bytes": len(picture.data),
         }
     )
+
+
+def owner_media_query(owner_id: uuid.UUID) -> sqlalchemy.Select[Any, Any]:
+    """(id, extension) of every picture of the account."""
+    return sqlalchemy.select(MEDIA_TABLE.c.id, MEDIA_TABLE.c.extension).where(
+        MEDIA_TABLE.c.owner_id == str(owner_id)
+    )
+
+
+def stored_keys(rows: Iterable[Any]) -> list[str]:
+    """The storage keys of the rows of `owner_media_query`."""
+    return [media_key(media_id, extension) for media_id, extension in rows]
 
 
 def usage_query(owner_id: uuid.UUID) -> sqlalchemy.Select[int, int]:
@@ -150,29 +163,22 @@ class MediaService:
             raise Refusal("service_unavailable", "the picture storage is unavailable") from None
         await Media.objects.filter(id=media_id).delete()
 
-    async def forget_all(self, owner_id: uuid.UUID) -> int:
-        """Remove every stored picture of an account that is being deleted; how many.
-
-        Only the stored objects: the rows go with the account (ON DELETE CASCADE), after
-        this. Removing an object that is already gone is no error, so when the storage
-        fails half-way (503, the account and its rows untouched) a second try finishes.
-        """
+    async def stored_keys_of(self, owner_id: uuid.UUID) -> list[str]:
+        """The storage keys of every picture of the account."""
         async with database.connection() as conn:
-            rows = (
-                await conn.execute(
-                    sqlalchemy.select(MEDIA_TABLE.c.id, MEDIA_TABLE.c.extension).where(
-                        MEDIA_TABLE.c.owner_id == str(owner_id)
-                    )
-                )
-            ).all()
-        for media_id, extension in rows:
+            return stored_keys(await conn.execute(owner_media_query(owner_id)))
+
+    async def remove_stored(self, keys: Iterable[str]) -> None:
+        """Remove these stored objects (an account's, as it is deleted); the rows are
+        the caller's. An object already gone is no error, so after a failure (503 on
+        the first object the storage refuses) a second call finishes the job."""
+        for key in keys:
             try:
-                await self.storage.delete(media_key(uuid.UUID(str(media_id)), extension))
+                await self.storage.delete(key)
             except StorageUnavailable:
                 raise Refusal(
                     "service_unavailable", "the picture storage is unavailable; try again later"
                 ) from None
-        return len(rows)
 
     async def open(self, key: str) -> tuple[StoredObject, str] | None:
         """(the stored picture, its content type), or None when there is none."""
@@ -231,7 +237,9 @@ class MediaService:
                 .where(USERS_TABLE.c.id == str(owner_id))
                 .with_for_update()
             )
-            await conn.execute(lock)
+            if (await conn.execute(lock)).first() is None:
+                # The account was deleted while the picture was on its way.
+                return Refusal("invalid_token", "the account no longer exists")
             count, used = (await conn.execute(usage_query(owner_id))).one()
             refusal = quota_refusal(int(count), int(used), len(picture.data), self.limits)
             if refusal is not None:

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from ormar.databases.connection import DatabaseConnection
 from prometheus_client import Counter
 from redis.asyncio import Redis
@@ -101,8 +102,10 @@ class ResultService:
     # ------------------------------------------------------------ storing
 
     async def finish(self, final: FinishedGame) -> bool:
-        """Store a finished game; True if stored now, False if it stays parked in Redis
-        (an outage) or was set aside (refused for good, see `_set_aside`).
+        """Store a finished game; True if settled now (stored now, stored before, or
+        dropped because its host deleted their account: see `store.write_game`), False
+        if it stays parked in Redis (an outage) or was set aside (refused for good, see
+        `_set_aside`).
 
         Never raises for a database error (the retry loop takes over an outage).
         If Redis refuses the parking as well, the database write is still tried,
@@ -189,6 +192,21 @@ class ResultService:
             reason,
             self.dead_letter_key,
         )
+
+    async def forget_owner(self, owner_id: uuid.UUID) -> int:
+        """Drop the set-aside snapshots of games `owner_id` hosted (their account was
+        deleted); how many. Only set-aside ones: a parked snapshot of theirs is dropped
+        by the next retry pass (`write_game` finds the host gone). A snapshot too broken
+        to name its host stays for a human, like any other."""
+        dropped = 0
+        async for game_id, raw in self.redis.hscan_iter(self.dead_letter_key):
+            try:
+                host = orjson.loads(raw).get("owner_id")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if host == str(owner_id):
+                dropped += int(await async_reply(self.redis.hdel(self.dead_letter_key, game_id)))
+        return dropped
 
     async def pending_ids(self) -> list[str]:
         return [

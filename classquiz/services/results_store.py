@@ -20,12 +20,18 @@ from typing import Any, TypeAlias, overload
 import orjson
 import sqlalchemy as sa
 from ormar.databases.connection import DatabaseConnection
+from prometheus_client import Counter
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from classquiz.db.models import Game, GameAnswer, GamePlayer, User, utcnow
 from classquiz.game.final import FinishedGame
 
 log = logging.getLogger(__name__)
+
+RESULTS_DROPPED = Counter(
+    "classquiz_results_dropped_total",
+    "Finished games not stored because their host's account was deleted",
+)
 
 USERS: sa.Table = User.ormar_config.table
 GAMES: sa.Table = Game.ormar_config.table
@@ -171,7 +177,8 @@ async def write_game(db: DatabaseConnection, final: FinishedGame) -> bool:
                 .with_for_update(key_share=True)
             )
             if host.first() is None:
-                log.info("game %s not stored: its host deleted their account", game_id)
+                log.warning("game %s not stored: its host's account is gone (deleted)", game_id)
+                RESULTS_DROPPED.inc()
                 return False
             inserted = await conn.execute(
                 pg_insert(GAMES)

@@ -1902,8 +1902,7 @@ export interface components {
             username: string;
             /**
              * Has Password
-             * @description false for an account made by another sign-in (OpenID, a passkey) that never set a password
-             * @default true
+             * @description false for an account made by another provider's sign-in (OpenID, GitHub) that never set a password
              */
             has_password: boolean;
             /** Totp Enabled */

@@ -41,6 +41,11 @@ function remember(user: User | null): User | null {
 	return user;
 }
 
+/** Forget the signed-in user here at once (the account was just deleted). */
+export function forgetUser(): void {
+	remember(null);
+}
+
 /** Ask the server who is signed in (a 401 means nobody); other failures are thrown. */
 export async function refreshUser(): Promise<User | null> {
 	try {

@@ -6,10 +6,14 @@ with its quizzes no longer exists on the server."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from aiohttp import ClientSession
 from playwright.async_api import BrowserContext, Page, expect
 
+from classquiz.db.models import User
+from classquiz.runtime import Services
+from classquiz.services.users import NO_PASSWORD
 from tests.support.users import ApiUser
 from tests.test_audit_totp import enable_totp
 from tests.web.conftest import axe_scan, shot
@@ -105,3 +109,29 @@ async def test_with_two_factor_on_a_code_is_asked_for_too(
     await code.fill(backup_codes[0])
     await section.get_by_role("button", name="Delete account").click()
     await expect(projector.get_by_role("status").filter(has_text="deleted")).to_be_visible()
+
+
+async def test_an_account_without_a_password_is_told_to_sign_in_again_first(
+    phone: Page, phone_context: BrowserContext, svc: Services, app_url: str
+) -> None:
+    """An account made by another provider's sign-in: no password field, a note that
+    deleting needs a fresh sign-in, and with a fresh one the typed name is enough."""
+    name = "oidc" + uuid.uuid4().hex[:8]
+    account = await User.objects.create(
+        email=f"{name}@example.org", username=name, password_hash=NO_PASSWORD
+    )
+    token = svc.users.start_session(account)  # as a sign-in through the provider ends
+    await phone_context.add_cookies([{"name": "access_token", "value": token, "url": app_url}])
+    await phone.goto("/account")
+    section = phone.get_by_role("region", name="Delete account")
+    await expect(section).to_contain_text("Your account has no password, so deleting it")
+    await expect(section.get_by_label("Your password")).to_have_count(0)
+    await axe_scan(phone)
+    await section.scroll_into_view_if_needed()
+    await shot(phone, "account-delete-no-password-phone")
+    await section.get_by_role("textbox", name="Type your username to confirm").fill(name)
+    await section.get_by_role("button", name="Delete account").click()
+    await expect(phone.get_by_role("status").filter(has_text="deleted")).to_have_text(
+        f"The account {name} and everything in it were deleted."
+    )
+    assert await User.objects.get_or_none(id=account.id) is None

@@ -107,6 +107,7 @@ def build_services(
         signer,
         finished_record=records.of_finished,
         buckets=settings.redis_buckets,
+        retention_days=settings.results_retention_days,
     )
     tasks = KeptTasks()
     local_players: LocalPlayers = {}

@@ -84,6 +84,7 @@ async def test_the_renamed_model_keeps_its_json_shape(http: ClientSession, user:
         "finished_at",
         "players_count",
         "question_count",
+        "expires_at",
     }
     listing = spec["paths"]["/api/v1/results"]["get"]["responses"]["200"]
     page = resolve(spec, listing["content"]["application/json"]["schema"]["$ref"])

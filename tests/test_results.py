@@ -195,6 +195,7 @@ async def test_list_newest_first_paginated_and_own_only(
         "finished_at": "2026-01-05T11:00:00Z",
         "players_count": 5,
         "question_count": 4,
+        "expires_at": None,  # this server keeps results until their host deletes them
     }
     status, page = await user.request("GET", "/api/v1/results?limit=2&offset=2")
     assert [g["title"] for g in page["items"]] == ["Game 0"]

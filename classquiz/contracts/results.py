@@ -29,6 +29,12 @@ class FinishedGameOut(BaseModel):
     finished_at: datetime
     players_count: int
     question_count: int
+    expires_at: datetime | None = Field(
+        default=None,
+        description="when this server deletes these results by itself "
+        "(RESULTS_RETENTION_DAYS after the game finished); null: kept until the host "
+        "deletes them",
+    )
 
 
 class PlayerStatsOut(BaseModel):

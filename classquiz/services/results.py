@@ -28,6 +28,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -63,6 +64,15 @@ log = logging.getLogger(__name__)
 SWEEP_AFTER_MS = 5_000
 # (pin, game id) -> the record of that finished game, or None when its live state is gone.
 RecordSource = Callable[[str, str], Awaitable[FinishedGame | None]]
+RESULTS_EXPIRED = Counter(
+    "classquiz_results_expired_total",
+    "Stored games whose results were deleted at the end of RESULTS_RETENTION_DAYS",
+)
+# How often a process holding the lease looks for expired results, and how many games
+# one look deletes at most (the rest wait for the next one).
+PURGE_EVERY_S = 3600.0
+PURGE_BATCH = 500
+
 RESULTS_SET_ASIDE = Counter(
     "classquiz_results_set_aside_total",
     "Finished games whose results can never be stored, set aside in the dead-letter hash",
@@ -80,8 +90,12 @@ class ResultService:
         *,
         finished_record: RecordSource | None = None,
         buckets: int = 1,
+        retention_days: int = 0,
     ) -> None:
         self.redis = redis
+        # Stored results older than this (by the game's end) are deleted; 0: never.
+        self.retention_days = retention_days
+        self._purged_at: float | None = None  # loop time of the last purge pass
         # On a Redis Cluster (buckets > 1) the unparked marks live in each game's bucket
         # (keys.py) and the pending and dead-letter hashes in other slots, so the steps
         # below that are one MULTI on a single Redis run one by one there, in an order
@@ -304,7 +318,10 @@ class ResultService:
         return int(seconds) * 1000 + int(micros) // 1000
 
     async def run_retry_loop(self, interval_s: float = 5.0) -> None:
-        """Retry parked snapshots every `interval_s` until cancelled; never dies of an error."""
+        """Retry parked snapshots every `interval_s`, and purge expired results every
+        PURGE_EVERY_S when a retention period is set, until cancelled; never dies of an
+        error."""
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.retry_pending()
@@ -312,7 +329,43 @@ class ResultService:
                 raise
             except Exception:
                 log.exception("results retry pass failed")
+            due = self._purged_at is None or loop.time() - self._purged_at >= PURGE_EVERY_S
+            if self.retention_days and due:
+                self._purged_at = loop.time()
+                try:
+                    await self.purge_expired()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("results retention pass failed")
             await asyncio.sleep(interval_s)
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete the stored results of every game that finished more than
+        `retention_days` before `now`, as their host's deletion would (the tombstone
+        stays: see `store.delete_game`); how many. Under the retry lease, so one process
+        purges at a time, at most PURGE_BATCH games a pass."""
+        if not self.retention_days or not await self.lease.hold():
+            return 0
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
+        purged = 0
+        try:
+            for game_id, host_id in await store.games_finished_before(self.db, cutoff, PURGE_BATCH):
+                purged += int(await store.delete_game(self.db, game_id, host_id))
+                await self.lease.hold()  # one more lifetime for the rest of the pass
+        finally:
+            with contextlib.suppress(Exception):
+                await self.lease.release()
+        if purged:
+            RESULTS_EXPIRED.inc(purged)
+            log.info(
+                "deleted the results of %d games that finished before %s "
+                "(RESULTS_RETENTION_DAYS=%d)",
+                purged,
+                cutoff.isoformat(timespec="seconds"),
+                self.retention_days,
+            )
+        return purged
 
     def start(self, interval_s: float = 5.0) -> None:
         if self._task is None or self._task.done():
@@ -330,7 +383,10 @@ class ResultService:
     ) -> Page[FinishedGameOut]:
         rows, total = await store.list_games(self.db, owner_id, limit, offset)
         return Page[FinishedGameOut](
-            items=[shape.game_info(r) for r in rows], total=total, limit=limit, offset=offset
+            items=[shape.game_info(r, self.retention_days) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
         )
 
     async def _hosted_game(self, game_id: uuid.UUID, viewer: User) -> Any:
@@ -376,7 +432,7 @@ class ResultService:
         answers_count = sum(q.answered for q in questions)
         timed = [(q.avg_time_ms, q.answered) for q in questions if q.avg_time_ms is not None]
         return GameStatsOut(
-            game=shape.game_info(game),
+            game=shape.game_info(game, self.retention_days),
             players=[shape.player_stats(p) for p in players],
             questions=questions,
             hardest_question=hardest[0] if hardest else None,

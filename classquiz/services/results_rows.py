@@ -6,6 +6,7 @@ overview, the players tab, a player's own results and the exports.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from classquiz.contracts.results import (
@@ -17,16 +18,19 @@ from classquiz.contracts.results import (
 from classquiz.services import results_store as store
 
 
-def game_info(row: Any) -> FinishedGameOut:
+def game_info(row: Any, retention_days: int = 0) -> FinishedGameOut:
+    """A stored game's heading; with a retention period, when the server deletes it."""
+    finished_at = store.aware(row.finished_at)
     return FinishedGameOut(
         game_id=row.id,
         quiz_id=row.quiz_id,
         title=row.title,
         pin=row.pin,
         started_at=store.aware(row.started_at),
-        finished_at=store.aware(row.finished_at),
+        finished_at=finished_at,
         players_count=row.players_count or 0,
         question_count=row.question_count or 0,
+        expires_at=finished_at + timedelta(days=retention_days) if retention_days else None,
     )
 
 

@@ -256,6 +256,20 @@ async def delete_game(db: DatabaseConnection, game_id: uuid.UUID, owner_id: uuid
     return True
 
 
+async def games_finished_before(
+    db: DatabaseConnection, cutoff: datetime, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(game id, host id) of stored games that finished before `cutoff`, oldest first."""
+    query = (
+        sa.select(GAMES.c.id, GAMES.c.owner_id)
+        .where(GAMES.c.deleted_at.is_(None), GAMES.c.finished_at < cutoff)
+        .order_by(GAMES.c.finished_at)
+        .limit(limit)
+    )
+    rows = await fetch_all(db, query)
+    return [(uuid.UUID(str(game_id)), uuid.UUID(str(host_id))) for game_id, host_id in rows]
+
+
 async def list_games(
     db: DatabaseConnection, owner_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[DbRow], int]:

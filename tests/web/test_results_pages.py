@@ -15,13 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
-from playwright.async_api import BrowserContext, Download, Page, expect
+from playwright.async_api import Browser, BrowserContext, Download, Page, expect
 
 from classquiz.game.final import FinalPlayer
 from classquiz.runtime import Services
+from tests.support.apps import separate_app
 from tests.support.results import BASE, finished_game
 from tests.support.users import ApiUser, user_id
-from tests.web.conftest import axe_scan, shot
+from tests.web.conftest import BrowserProblems, _context, axe_scan, shot
 from tests.web.results_support import play_sample_game
 
 
@@ -370,3 +371,41 @@ async def test_the_host_deletes_a_games_results(
     # A player who opens their own results afterwards is told why they are not there.
     await phone.goto(f"/results/{played.game_id}/me#token={played.player_tokens['Ada']}")
     await expect(phone.get_by_role("alert")).to_contain_text("deleted them")
+
+
+async def test_a_server_with_a_retention_period_says_when_results_go(
+    user: ApiUser,
+    storage: dict[str, str],
+    svc: Services,
+    browser: Browser,
+    browser_problems: BrowserProblems,
+    projector_context: BrowserContext,
+    projector: Page,
+    app_url: str,
+) -> None:
+    """With RESULTS_RETENTION_DAYS set, a game's page says on which day the server deletes
+    its results (a century here, so this app's purge never touches the run's games); the
+    shared app, which keeps results, says nothing of the kind."""
+    final = finished_game(await user_id(user), title="Kept a century")
+    assert await svc.results.finish(final)
+    prefix = f"{svc.settings.redis_prefix}-keep{uuid.uuid4().hex[:6]}"
+    async with separate_app(storage, redis_prefix=prefix, results_retention_days=36_500) as app:
+        url = str(app.make_url("")).rstrip("/")
+        context = await _context(
+            browser, browser_problems, url, viewport={"width": 1280, "height": 800}
+        )
+        try:
+            await sign_in_as(context, user, url)
+            page = await context.new_page()
+            await page.goto(f"/results/{final.game_id}")
+            await expect(page.get_by_role("heading", name="Kept a century")).to_be_visible()
+            notice = page.get_by_text("This server deletes these results by itself on")
+            await expect(notice).to_contain_text("2125")  # 36,500 days after January 2026
+            await axe_scan(page)
+            await shot(page, "results-retention-desktop")
+        finally:
+            await context.close()
+    await sign_in_as(projector_context, user, app_url)
+    await projector.goto(f"/results/{final.game_id}")
+    await expect(projector.get_by_role("heading", name="Kept a century")).to_be_visible()
+    await expect(projector.get_by_text("deletes these results by itself")).to_have_count(0)

@@ -972,6 +972,12 @@ export interface components {
             players_count: number;
             /** Question Count */
             question_count: number;
+            /**
+             * Expires At
+             * @description when this server deletes these results by itself (RESULTS_RETENTION_DAYS after the game finished); null: kept until the host deletes them
+             * @default null
+             */
+            expires_at: string | null;
         };
         /** GameCreateIn */
         GameCreateIn: {

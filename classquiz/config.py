@@ -104,7 +104,8 @@ class Settings(BaseSettings):
     # page's first look); the stored results do not depend on them.
     finished_game_ttl_s: int = Field(default=60 * 60, ge=1)
     # Stored results of a game are deleted this many days after it finished, as a host
-    # deleting them would (a school's retention period); 0 keeps them until then.
+    # deleting them would (a school's retention period); 0 keeps them until their host
+    # deletes them.
     results_retention_days: int = Field(default=0, ge=0, le=36_500)
     public_url: str = "http://localhost:8000"
 

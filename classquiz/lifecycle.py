@@ -96,7 +96,8 @@ def database(asyncpg_url: str, *, own: bool) -> CleanupContext:
 
 
 def results_retry(results: ResultService) -> CleanupContext:
-    """The retry loop that stores results parked while the database was down."""
+    """The results loop: it stores results parked while the database was down and, with
+    RESULTS_RETENTION_DAYS, deletes results past their retention period."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         results.start()

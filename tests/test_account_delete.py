@@ -282,7 +282,7 @@ async def test_set_aside_results_of_the_account_go_with_it(
         assert str(mine.game_id) not in left
         assert {str(theirs.game_id), "broken"} <= left
     finally:
-        await svc.results.redis.hdel(dead, str(theirs.game_id), "broken")
+        await svc.results.redis.hdel(dead, str(mine.game_id), str(theirs.game_id), "broken")
 
 
 async def test_a_picture_upload_after_the_deletion_leaves_no_file(

@@ -219,6 +219,8 @@ class Game(ormar.Model):
             ormar.IndexColumns(  # type: ignore[list-item]
                 "owner_id", "finished_at", name="ix_games_owner_finished"
             )
+            # Also (migration 0012, partial, so not declared here):
+            # ix_games_finished_live on (finished_at) WHERE deleted_at IS NULL.
         ],
     )
 

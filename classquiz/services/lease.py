@@ -1,5 +1,5 @@
 """Lease: one short, exclusive claim in Redis, for work that one process at a time
-should do (firing deadlines, retrying parked results).
+should do (firing deadlines, retrying parked results, purging expired results).
 
 The owner's token is the value; `hold` takes the lease or, if this owner already
 holds it, gives it another lifetime, in one script (`lua/lease_hold.lua`), so

@@ -219,7 +219,8 @@ class MediaService:
         try:
             await self.storage.delete(key)
         except StorageUnavailable:
-            log.warning("media: could not remove %s after a refused upload", key)
+            # Served to anyone who has its address, and no row names it any more.
+            log.error("media: could not remove %s after a refused upload; remove it by hand", key)
 
     async def _usage(self, owner_id: uuid.UUID) -> tuple[int, int]:
         async with database.connection() as conn:

@@ -28,7 +28,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -68,15 +68,26 @@ RESULTS_EXPIRED = Counter(
     "classquiz_results_expired_total",
     "Stored games whose results were deleted at the end of RESULTS_RETENTION_DAYS",
 )
-# How often a process holding the lease looks for expired results, and how many games
-# one look deletes at most (the rest wait for the next one).
+# How often each process, if it gets the purge lease, looks for expired results; one
+# pass deletes batches of PURGE_BATCH games until none is left or PURGE_PASS_S is up.
 PURGE_EVERY_S = 3600.0
-PURGE_BATCH = 500
+PURGE_BATCH = 200
+PURGE_PASS_S = 60.0
 
 RESULTS_SET_ASIDE = Counter(
     "classquiz_results_set_aside_total",
     "Finished games whose results can never be stored, set aside in the dead-letter hash",
 )
+
+
+def _finished_before(snapshot: dict[str, Any], cutoff: datetime) -> bool:
+    """Whether a set-aside snapshot's game finished before `cutoff` (False when it
+    does not say when, readably: such a snapshot stays for a human)."""
+    try:
+        finished_at = datetime.fromisoformat(str(snapshot["finished_at"]))
+    except (KeyError, ValueError):
+        return False
+    return store.aware(finished_at) < cutoff
 
 
 class ResultService:
@@ -108,6 +119,9 @@ class ResultService:
         self.key_prefix = key_prefix
         self.dead_letter_key = f"{key_prefix}:results:dead"
         self.lease = Lease(redis, self.lease_key, lease_ms)
+        # The retention purge has a lease of its own: a long purge must not hold up
+        # the retries of parked results, nor can one release the other's lease.
+        self.purge_lease = Lease(redis, f"{key_prefix}:results:purge-lease", lease_ms)
         # How the sweeper rebuilds the record of a game finished but never parked
         # (FinalRecords.of_finished); without it that sweep is off.
         self.finished_record = finished_record
@@ -210,15 +224,22 @@ class ResultService:
     async def forget_owner(self, owner_id: uuid.UUID) -> int:
         """Drop the set-aside snapshots of games `owner_id` hosted (their account was
         deleted); how many. Only set-aside ones: a parked snapshot of theirs is dropped
-        by the next retry pass (`write_game` finds the host gone). A snapshot too broken
-        to name its host stays for a human, like any other."""
+        by the next retry pass (`write_game` finds the host gone). One set aside while
+        this runs stays, as does one too broken to name its host: both for a human."""
+        return await self._drop_set_aside(
+            lambda snapshot: snapshot.get("owner_id") == str(owner_id)
+        )
+
+    async def _drop_set_aside(self, matches: Callable[[dict[str, Any]], bool]) -> int:
+        """Drop the set-aside snapshots that `matches` (a snapshot's JSON object); how many.
+        A snapshot that is no JSON object matches nothing: it stays for a human."""
         dropped = 0
         async for game_id, raw in self.redis.hscan_iter(self.dead_letter_key):
             try:
-                host = orjson.loads(raw).get("owner_id")
-            except (orjson.JSONDecodeError, AttributeError):
+                snapshot = orjson.loads(raw)
+            except orjson.JSONDecodeError:
                 continue
-            if host == str(owner_id):
+            if isinstance(snapshot, dict) and matches(snapshot):
                 dropped += int(await async_reply(self.redis.hdel(self.dead_letter_key, game_id)))
         return dropped
 
@@ -318,9 +339,10 @@ class ResultService:
         return int(seconds) * 1000 + int(micros) // 1000
 
     async def run_retry_loop(self, interval_s: float = 5.0) -> None:
-        """Retry parked snapshots every `interval_s`, and purge expired results every
-        PURGE_EVERY_S when a retention period is set, until cancelled; never dies of an
-        error."""
+        """Retry parked snapshots every `interval_s`, and with a retention period purge
+        expired results at least PURGE_EVERY_S apart, until cancelled; never dies of an
+        error. A purge this process could not run (another held its lease) is tried
+        again on the next turn, not an hour later."""
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -331,37 +353,54 @@ class ResultService:
                 log.exception("results retry pass failed")
             due = self._purged_at is None or loop.time() - self._purged_at >= PURGE_EVERY_S
             if self.retention_days and due:
-                self._purged_at = loop.time()
                 try:
-                    await self.purge_expired()
+                    if await self.purge_expired() is not None:
+                        self._purged_at = loop.time()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     log.exception("results retention pass failed")
             await asyncio.sleep(interval_s)
 
-    async def purge_expired(self, now: datetime | None = None) -> int:
+    async def purge_expired(self, now: datetime | None = None) -> int | None:
         """Delete the stored results of every game that finished more than
         `retention_days` before `now`, as their host's deletion would (the tombstone
-        stays: see `store.delete_game`); how many. Under the retry lease, so one process
-        purges at a time, at most PURGE_BATCH games a pass."""
-        if not self.retention_days or not await self.lease.hold():
-            return 0
-        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
+        stays: see `store.delete_game`), and set-aside snapshots as old; how many stored
+        games went, or None when another process holds the purge lease.
+
+        Batches of PURGE_BATCH games, oldest first, until none is left, the pass has
+        run PURGE_PASS_S, or the lease is lost (another process then goes on)."""
+        if not self.retention_days or not await self.purge_lease.hold():
+            return None
+        cutoff = shape.retention_cutoff(store.aware(now or datetime.now(UTC)), self.retention_days)
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + PURGE_PASS_S
         purged = 0
         try:
-            for game_id, host_id in await store.games_finished_before(self.db, cutoff, PURGE_BATCH):
-                purged += int(await store.delete_game(self.db, game_id, host_id))
-                await self.lease.hold()  # one more lifetime for the rest of the pass
+            more = True
+            while more:
+                batch = await store.games_finished_before(self.db, cutoff, PURGE_BATCH)
+                for game_id, host_id in batch:
+                    purged += int(await store.delete_game(self.db, game_id, host_id))
+                    # Time is up, or the lease lapsed (another process goes on from here).
+                    if loop.time() >= ends or not await self.purge_lease.hold():
+                        more = False
+                        break
+                else:
+                    more = len(batch) == PURGE_BATCH
+            set_aside = await self._drop_set_aside(
+                lambda snapshot: _finished_before(snapshot, cutoff)
+            )
         finally:
             with contextlib.suppress(Exception):
-                await self.lease.release()
-        if purged:
+                await self.purge_lease.release()
+        if purged or set_aside:
             RESULTS_EXPIRED.inc(purged)
             log.info(
-                "deleted the results of %d games that finished before %s "
-                "(RESULTS_RETENTION_DAYS=%d)",
+                "deleted the results of %d games (and %d set-aside snapshots) that finished "
+                "before %s (RESULTS_RETENTION_DAYS=%d)",
                 purged,
+                set_aside,
                 cutoff.isoformat(timespec="seconds"),
                 self.retention_days,
             )
@@ -383,7 +422,7 @@ class ResultService:
     ) -> Page[FinishedGameOut]:
         rows, total = await store.list_games(self.db, owner_id, limit, offset)
         return Page[FinishedGameOut](
-            items=[shape.game_info(r, self.retention_days) for r in rows],
+            items=[shape.game_info(r, retention_days=self.retention_days) for r in rows],
             total=total,
             limit=limit,
             offset=offset,
@@ -432,7 +471,7 @@ class ResultService:
         answers_count = sum(q.answered for q in questions)
         timed = [(q.avg_time_ms, q.answered) for q in questions if q.avg_time_ms is not None]
         return GameStatsOut(
-            game=shape.game_info(game, self.retention_days),
+            game=shape.game_info(game, retention_days=self.retention_days),
             players=[shape.player_stats(p) for p in players],
             questions=questions,
             hardest_question=hardest[0] if hardest else None,

@@ -6,7 +6,7 @@ overview, the players tab, a player's own results and the exports.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from classquiz.contracts.results import (
@@ -18,7 +18,18 @@ from classquiz.contracts.results import (
 from classquiz.services import results_store as store
 
 
-def game_info(row: Any, retention_days: int = 0) -> FinishedGameOut:
+def expires_at(finished_at: datetime, retention_days: int) -> datetime | None:
+    """When a game's stored results are deleted by the retention period; None without one.
+    The purge's side of the same rule is `retention_cutoff`."""
+    return finished_at + timedelta(days=retention_days) if retention_days else None
+
+
+def retention_cutoff(now: datetime, retention_days: int) -> datetime:
+    """Games that finished before this instant are past their retention period at `now`."""
+    return now - timedelta(days=retention_days)
+
+
+def game_info(row: Any, *, retention_days: int) -> FinishedGameOut:
     """A stored game's heading; with a retention period, when the server deletes it."""
     finished_at = store.aware(row.finished_at)
     return FinishedGameOut(
@@ -30,7 +41,7 @@ def game_info(row: Any, retention_days: int = 0) -> FinishedGameOut:
         finished_at=finished_at,
         players_count=row.players_count or 0,
         question_count=row.question_count or 0,
-        expires_at=finished_at + timedelta(days=retention_days) if retention_days else None,
+        expires_at=expires_at(finished_at, retention_days),
     )
 
 

@@ -342,7 +342,7 @@ class ResultService:
         """Retry parked snapshots every `interval_s`, and with a retention period purge
         expired results at least PURGE_EVERY_S apart, until cancelled; never dies of an
         error. A purge this process could not run (another held its lease) is tried
-        again on the next turn, not an hour later."""
+        again on the next turn, not an hour later; a failed one waits its hour."""
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -359,6 +359,9 @@ class ResultService:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    # Not again in 5 s (a database outage would log this every turn):
+                    # a failed pass waits its hour, like one that ran.
+                    self._purged_at = loop.time()
                     log.exception("results retention pass failed")
             await asyncio.sleep(interval_s)
 

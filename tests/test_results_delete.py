@@ -11,26 +11,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import sqlalchemy as sa
-
-from classquiz.db.engine import database
 from classquiz.db.models import User
 from classquiz.runtime import Services
 from classquiz.services.results import ResultService
-from classquiz.services.results_store import GAMES
 from classquiz.services.tokens import PLAYER
-from tests.support.results import PLAN, count_rows, finished_game
+from tests.support.results import PLAN, count_rows, finished_game, game_row
 from tests.support.users import ApiUser, user_id
 
 
 async def _account(user: ApiUser) -> User:
     """The API user's row, as the services take it."""
     return await User.objects.get(id=await user_id(user))
-
-
-async def _row(game_id: uuid.UUID) -> sa.Row:
-    async with database.connection() as conn:
-        return (await conn.execute(sa.select(GAMES).where(GAMES.c.id == game_id))).one()
 
 
 async def test_the_host_deletes_results_and_every_read_forgets_them(
@@ -59,7 +50,7 @@ async def test_the_host_deletes_results_and_every_read_forgets_them(
     assert listed["total"] == 1
     # Only a blank tombstone is left of the game; the other game is untouched.
     assert await count_rows(final.game_id) == (1, 0, 0)
-    row = await _row(final.game_id)
+    row = await game_row(final.game_id)
     assert row.deleted_at is not None
     assert (row.title, row.pin, row.questions, row.players_count) == ("", "", [], 0)
     assert await count_rows(kept.game_id) == (1, 5, len(PLAN))
@@ -86,7 +77,7 @@ async def test_nobody_but_the_host_deletes(
         status, body = await user.request("DELETE", f"/api/v1/results/{bad}")
         assert (status, body["error"]["code"]) == (404, "game_not_found"), bad
     assert await count_rows(final.game_id) == (1, 5, len(PLAN))
-    assert (await _row(final.game_id)).deleted_at is None
+    assert (await game_row(final.game_id)).deleted_at is None
 
 
 async def test_a_parked_snapshot_or_a_repeated_finish_never_brings_results_back(

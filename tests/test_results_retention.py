@@ -15,14 +15,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from classquiz.db.engine import database
 from classquiz.runtime import Services
 from classquiz.services import results_store as store
 from classquiz.services.results import ResultService
-from classquiz.services.results_store import GAMES
-from tests.support.results import PLAN, count_rows, finished_game
+from tests.support.results import PLAN, count_rows, finished_game, game_row
 from tests.support.users import ApiUser, user_id
 
 OLD = datetime(1999, 1, 1, 9, 0, tzinfo=UTC)
@@ -37,12 +35,6 @@ async def retaining(svc: Services) -> AsyncIterator[ResultService]:
     results = ResultService(svc.redis, prefix, svc.signer, retention_days=100)
     yield results
     await results.stop()
-
-
-async def deleted_at(game_id: uuid.UUID) -> datetime | None:
-    async with database.connection() as conn:
-        query = sa.select(GAMES.c.deleted_at).where(GAMES.c.id == game_id)
-        return (await conn.execute(query)).scalar_one()
 
 
 async def test_results_older_than_the_retention_period_go(
@@ -62,7 +54,7 @@ async def test_results_older_than_the_retention_period_go(
 
     assert await retaining.purge_expired(NOW) >= 1  # more if another test's 1999 game waits
     assert await count_rows(old.game_id) == (1, 0, 0)  # the tombstone only
-    assert await deleted_at(old.game_id) is not None
+    assert (await game_row(old.game_id)).deleted_at is not None
     assert await count_rows(recent.game_id) == (1, 5, len(PLAN))
     status, listed = await user.request("GET", "/api/v1/results")
     assert status == 200
@@ -136,7 +128,7 @@ async def test_the_results_loop_purges_by_itself(user: ApiUser, svc: Services) -
     results.start(interval_s=0.05)
     try:
         for _ in range(400):  # up to 20 s on a busy machine
-            if await deleted_at(old.game_id) is not None:
+            if (await game_row(old.game_id)).deleted_at is not None:
                 break
             await asyncio.sleep(0.05)
     finally:

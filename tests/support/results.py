@@ -126,3 +126,9 @@ async def count_rows(game_id: uuid.UUID) -> tuple[int, int, int]:
             column = table.c.id if table is GAMES else table.c.game_id
             out.append((await conn.execute(query.where(column == game_id))).scalar_one())
     return out[0], out[1], out[2]
+
+
+async def game_row(game_id: uuid.UUID) -> sa.Row[Any]:
+    """The game's row in `games` (a tombstone too), over the app's connection."""
+    async with database.connection() as conn:
+        return (await conn.execute(sa.select(GAMES).where(GAMES.c.id == game_id))).one()
